@@ -1,0 +1,79 @@
+//! Loss and health counters kept by the kernel programs in a per-CPU array that userspace sums.
+//! Every way a byte or an event can fail to reach userspace has its own slot: silence is a bug.
+
+/// Name of the per-CPU array map holding the counters.
+pub const COUNTERS_MAP: &str = "COUNTERS";
+
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// Data events that could not be reserved in the ring buffer.
+    RingbufFullEvents = 0,
+    /// Payload bytes of those events.
+    RingbufFullBytes = 1,
+    /// Close events that could not be reserved.
+    RingbufFullCloses = 2,
+    /// Bytes beyond the per-call capture cap (reported in-band as `uncaptured_len`).
+    TruncatedBytes = 3,
+    /// Bytes left when the bounded capture loop ran out of steps (many tiny iovecs).
+    StepsExhaustedBytes = 4,
+    /// Bytes whose user memory could not be read (`bpf_probe_read_user` failed).
+    ReadFailedBytes = 5,
+    /// Bytes moved by sendfile, which never pass through a user buffer.
+    UncapturableBytes = 6,
+    /// Syscalls not tracked because the in-flight table was full.
+    InflightFull = 7,
+    /// Connections not tracked because the connection table was full.
+    ConnTableFull = 8,
+    /// mmsg messages beyond MAX_MMSG (bytes unknown).
+    MmsgDropped = 9,
+    /// Data events emitted.
+    EventsEmitted = 10,
+    /// Payload bytes emitted.
+    BytesEmitted = 11,
+    /// Connections first seen by the kernel programs.
+    ConnsOpened = 12,
+    /// Connections whose socket was destroyed.
+    ConnsClosed = 13,
+}
+
+pub const COUNTER_SLOTS: u32 = 16;
+
+impl Counter {
+    pub const ALL: [Counter; 14] = [
+        Counter::RingbufFullEvents,
+        Counter::RingbufFullBytes,
+        Counter::RingbufFullCloses,
+        Counter::TruncatedBytes,
+        Counter::StepsExhaustedBytes,
+        Counter::ReadFailedBytes,
+        Counter::UncapturableBytes,
+        Counter::InflightFull,
+        Counter::ConnTableFull,
+        Counter::MmsgDropped,
+        Counter::EventsEmitted,
+        Counter::BytesEmitted,
+        Counter::ConnsOpened,
+        Counter::ConnsClosed,
+    ];
+
+    /// Stable snake_case name used in the `stats` JSON event.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Counter::RingbufFullEvents => "ringbuf_full_events",
+            Counter::RingbufFullBytes => "ringbuf_full_bytes",
+            Counter::RingbufFullCloses => "ringbuf_full_closes",
+            Counter::TruncatedBytes => "truncated_bytes",
+            Counter::StepsExhaustedBytes => "steps_exhausted_bytes",
+            Counter::ReadFailedBytes => "read_failed_bytes",
+            Counter::UncapturableBytes => "uncapturable_bytes",
+            Counter::InflightFull => "inflight_table_full",
+            Counter::ConnTableFull => "conn_table_full",
+            Counter::MmsgDropped => "mmsg_messages_dropped",
+            Counter::EventsEmitted => "events_emitted",
+            Counter::BytesEmitted => "bytes_emitted",
+            Counter::ConnsOpened => "conns_opened",
+            Counter::ConnsClosed => "conns_closed",
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Layouts of the records the kernel programs write into the ring buffer.
+//!
+//! Each record starts with a `u16` kind. A data record is a [`DataHeader`] followed by exactly
+//! `captured_len` payload bytes; a close record is a [`CloseEvent`].
+
+/// Name of the ring buffer map.
+pub const EVENTS_MAP: &str = "EVENTS";
+
+pub const KIND_DATA: u16 = 1;
+pub const KIND_CLOSE: u16 = 2;
+
+/// The bytes were written by this process (egress); otherwise read by it (ingress).
+pub const FLAG_EGRESS: u32 = 1 << 0;
+/// This process opened the connection (connect / SYN_SENT).
+pub const FLAG_ROLE_CLIENT: u32 = 1 << 1;
+/// This process accepted the connection (accept / SYN_RECV).
+pub const FLAG_ROLE_SERVER: u32 = 1 << 2;
+/// `tuple` holds the connection's addresses, as learnt from `sock:inet_sock_set_state`.
+pub const FLAG_TUPLE_KNOWN: u32 = 1 << 3;
+/// The bytes of this call never passed through a user buffer (sendfile): none are captured.
+pub const FLAG_UNCAPTURABLE: u32 = 1 << 4;
+/// The call moved more than the per-call cap: `uncaptured_len` bytes follow uncopied.
+pub const FLAG_TRUNCATED: u32 = 1 << 5;
+/// The capture loop ran out of steps (many tiny iovecs): `uncaptured_len` bytes follow uncopied.
+pub const FLAG_STEPS_EXHAUSTED: u32 = 1 << 6;
+
+pub const AF_INET: u16 = 2;
+pub const AF_INET6: u16 = 10;
+
+/// The syscall that moved the bytes (`DataHeader::syscall`).
+#[repr(u16)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syscall {
+    Read = 1,
+    Write = 2,
+    Readv = 3,
+    Writev = 4,
+    Sendto = 5,
+    Recvfrom = 6,
+    Sendmsg = 7,
+    Recvmsg = 8,
+    Sendmmsg = 9,
+    Recvmmsg = 10,
+    Sendfile = 11,
+}
+
+impl Syscall {
+    pub const fn from_u16(v: u16) -> Option<Syscall> {
+        Some(match v {
+            1 => Syscall::Read,
+            2 => Syscall::Write,
+            3 => Syscall::Readv,
+            4 => Syscall::Writev,
+            5 => Syscall::Sendto,
+            6 => Syscall::Recvfrom,
+            7 => Syscall::Sendmsg,
+            8 => Syscall::Recvmsg,
+            9 => Syscall::Sendmmsg,
+            10 => Syscall::Recvmmsg,
+            11 => Syscall::Sendfile,
+            _ => return None,
+        })
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Syscall::Read => "read",
+            Syscall::Write => "write",
+            Syscall::Readv => "readv",
+            Syscall::Writev => "writev",
+            Syscall::Sendto => "sendto",
+            Syscall::Recvfrom => "recvfrom",
+            Syscall::Sendmsg => "sendmsg",
+            Syscall::Recvmsg => "recvmsg",
+            Syscall::Sendmmsg => "sendmmsg",
+            Syscall::Recvmmsg => "recvmmsg",
+            Syscall::Sendfile => "sendfile",
+        }
+    }
+
+    /// Whether the syscall sends (egress) rather than receives.
+    pub const fn is_egress(self) -> bool {
+        matches!(
+            self,
+            Syscall::Write
+                | Syscall::Writev
+                | Syscall::Sendto
+                | Syscall::Sendmsg
+                | Syscall::Sendmmsg
+                | Syscall::Sendfile
+        )
+    }
+}
+
+/// A TCP connection's addresses from this process's point of view. IPv4 addresses use the first
+/// four bytes of the address arrays. Ports are in host byte order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Tuple {
+    pub family: u16,
+    pub lport: u16,
+    pub rport: u16,
+    pub _pad: u16,
+    pub laddr: [u8; 16],
+    pub raddr: [u8; 16],
+}
+
+/// Header of one data record; `captured_len` payload bytes follow it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DataHeader {
+    pub kind: u16,
+    pub syscall: u16,
+    pub flags: u32,
+    /// CLOCK_MONOTONIC (bpf_ktime_get_ns) at syscall exit.
+    pub ts_ns: u64,
+    /// Changes whenever a new socket is seen, so a reused fd number gets a new id.
+    pub conn_id: u64,
+    /// Offset of the first payload byte within this direction's byte stream.
+    pub offset: u64,
+    /// Bytes of this direction lost so far before reaching userspace (ring buffer full, unreadable
+    /// user memory), cumulative. Lets userspace tell a permanent gap from a late record.
+    pub lost_total: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub fd: i32,
+    pub captured_len: u32,
+    /// Bytes of this direction right after this chunk that the call moved but that were not
+    /// captured (per-call cap, sendfile). Only the last chunk of a call carries it.
+    pub uncaptured_len: u32,
+    pub _pad: u32,
+    pub cgroup_id: u64,
+    pub comm: [u8; 16],
+    pub tuple: Tuple,
+}
+
+pub const DATA_HEADER_LEN: usize = core::mem::size_of::<DataHeader>();
+
+/// Emitted when the kernel destroys a tracked TCP socket (`tcp:tcp_destroy_sock`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CloseEvent {
+    pub kind: u16,
+    pub _pad: u16,
+    pub flags: u32,
+    pub ts_ns: u64,
+    pub conn_id: u64,
+    /// Final stream lengths seen by the kernel programs, per direction.
+    pub tx_bytes: u64,
+    pub rx_bytes: u64,
+    /// Final lost byte counts, per direction (see `DataHeader::lost_total`).
+    pub tx_lost: u64,
+    pub rx_lost: u64,
+    pub tuple: Tuple,
+}
+
+pub const CLOSE_EVENT_LEN: usize = core::mem::size_of::<CloseEvent>();
+
+const _: () = assert!(DATA_HEADER_LEN == 128);
+const _: () = assert!(CLOSE_EVENT_LEN == 96);

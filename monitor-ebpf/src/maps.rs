@@ -1,0 +1,62 @@
+//! The kernel programs' maps and load-time configuration.
+
+use aya_ebpf::{
+    macros::map,
+    maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
+};
+use monitor_common::{
+    Config, Counter,
+    counters::COUNTER_SLOTS,
+    state::{ConnState, Inflight, SockInfo},
+};
+
+/// Overwritten by userspace at load time (`EbpfLoader::override_global`).
+#[unsafe(no_mangle)]
+static MONITOR_CONFIG: Config = Config::DEFAULT;
+
+#[inline(always)]
+pub fn config() -> Config {
+    // SAFETY: a read-only global; volatile so the compiler does not fold the default in.
+    unsafe { core::ptr::read_volatile(&MONITOR_CONFIG) }
+}
+
+/// Payload and close records for userspace. Resized by userspace (`--ring-buffer-size`).
+#[map]
+pub static EVENTS: RingBuf = RingBuf::with_byte_size(16 * 1024 * 1024, 0);
+
+/// Arguments of data syscalls between entry and exit, keyed by pid_tgid.
+#[map]
+pub static INFLIGHT: HashMap<u64, Inflight> = HashMap::with_max_entries(16384, 0);
+
+/// Socket address → addresses and role, from sock:inet_sock_set_state. LRU: a socket whose
+/// destruction we missed must not pin an entry forever.
+#[map]
+pub static SOCKS: LruHashMap<u64, SockInfo> = LruHashMap::with_max_entries(65536, 0);
+
+/// Socket address → tracked connection (id, stream offsets, losses).
+#[map]
+pub static CONNS: HashMap<u64, ConnState> = HashMap::with_max_entries(65536, 0);
+
+/// (tgid << 32 | fd) → role learnt from connect/accept, for sockets whose handshake we missed.
+#[map]
+pub static ROLE_HINTS: LruHashMap<u64, u32> = LruHashMap::with_max_entries(16384, 0);
+
+#[map]
+pub static PID_FILTER: HashMap<u32, u8> = HashMap::with_max_entries(1024, 0);
+
+#[map]
+pub static PORT_FILTER: HashMap<u16, u8> = HashMap::with_max_entries(1024, 0);
+
+#[map]
+pub static CGROUP_FILTER: HashMap<u64, u8> = HashMap::with_max_entries(1024, 0);
+
+#[map]
+pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTER_SLOTS, 0);
+
+#[inline(always)]
+pub fn count(counter: Counter, n: u64) {
+    if let Some(slot) = COUNTERS.get_ptr_mut(counter as u32) {
+        // SAFETY: per-CPU slot, programs do not nest on one CPU for these tracepoints.
+        unsafe { *slot += n };
+    }
+}

@@ -1,0 +1,552 @@
+//! The connection table: one entry per kernel connection id, bounded in count (least recently
+//! active evicted), in buffered bytes, and in idle time. Everything it drops is counted.
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    num::NonZeroUsize,
+    sync::Arc,
+};
+
+use lru::LruCache;
+use serde::Serialize;
+
+use super::{
+    model::{
+        Attribution, CloseReason, ConnMeta, Direction, DirectionTotals, GapCause, Origin, Role,
+        StreamEvent,
+    },
+    proc::Resolve,
+    reorder::{Chunk, DirectionStream, Piece},
+};
+use crate::{
+    capture::{CloseRecord, DataEvent, RawEvent, decode::UncapturedCause},
+    config::StreamConfig,
+};
+
+/// Userspace stream counters, reported in `stats` events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StreamCounters {
+    pub conns_opened: u64,
+    pub conns_closed: u64,
+    pub conns_idle_closed: u64,
+    pub conns_evicted: u64,
+    pub conns_filtered: u64,
+    pub conns_attributed_kernel: u64,
+    pub conns_attributed_proc: u64,
+    pub conns_unattributed: u64,
+    pub closes_for_unknown_conns: u64,
+    pub data_bytes: u64,
+    pub duplicate_bytes: u64,
+    pub overlap_bytes: u64,
+    /// Gap bytes by cause.
+    pub gap_bytes: BTreeMap<&'static str, u64>,
+    /// Gauges at the time of the stats event.
+    pub active_connections: u64,
+    pub buffered_bytes: u64,
+}
+
+struct Conn {
+    meta: Arc<ConnMeta>,
+    dirs: [DirectionStream; 2],
+    last_ns: u64,
+    /// Set when the kernel reported the socket destroyed; the entry finishes once its streams
+    /// reach the final lengths or the reorder timeout passes.
+    closing: Option<(CloseRecord, u64)>,
+    /// Excluded by the userspace port filter: events are dropped.
+    filtered: bool,
+}
+
+pub struct ConnectionTable {
+    conns: LruCache<u64, Conn>,
+    /// Connections with parked chunks or a pending close, checked on every tick.
+    attention: HashSet<u64>,
+    config: StreamConfig,
+    ports: Vec<u16>,
+    resolver: Box<dyn Resolve + Send>,
+    buffered: usize,
+    counters: StreamCounters,
+}
+
+impl ConnectionTable {
+    pub fn new(config: StreamConfig, ports: Vec<u16>, resolver: Box<dyn Resolve + Send>) -> Self {
+        let cap = NonZeroUsize::new(config.max_connections).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            conns: LruCache::new(cap),
+            attention: HashSet::new(),
+            config,
+            ports,
+            resolver,
+            buffered: 0,
+            counters: StreamCounters::default(),
+        }
+    }
+
+    pub fn counters(&self) -> StreamCounters {
+        let mut c = self.counters.clone();
+        c.active_connections = self.conns.len() as u64;
+        c.buffered_bytes = self.buffered as u64;
+        c
+    }
+
+    pub fn ingest(&mut self, event: RawEvent, now_ns: u64, out: &mut Vec<StreamEvent>) {
+        match event {
+            RawEvent::Data(d) => self.ingest_data(d, now_ns, out),
+            RawEvent::Close(c) => self.ingest_close(c, now_ns, out),
+        }
+    }
+
+    fn ingest_data(&mut self, d: DataEvent, now_ns: u64, out: &mut Vec<StreamEvent>) {
+        if !self.conns.contains(&d.conn_id) {
+            self.open(&d, out);
+        }
+        let window = self.config.reorder_window_bytes;
+        let Some(conn) = self.conns.get_mut(&d.conn_id) else {
+            return;
+        };
+        conn.last_ns = now_ns.max(d.ts_ns);
+        if conn.filtered {
+            return;
+        }
+        if conn.meta.endpoints.is_none() && d.endpoints.is_some() {
+            let mut meta = (*conn.meta).clone();
+            meta.endpoints = d.endpoints;
+            meta.attribution = Attribution::Kernel;
+            if meta.role == Role::Unknown {
+                meta.role = d.role;
+            }
+            conn.meta = Arc::new(meta);
+        }
+        let dir = d.direction;
+        let chunk = Chunk {
+            offset: d.offset,
+            ts_ns: d.ts_ns,
+            uncaptured: d.uncaptured_len,
+            uncaptured_cause: match d.uncaptured_cause {
+                UncapturedCause::Truncated => GapCause::Truncated,
+                UncapturedCause::StepsExhausted => GapCause::StepsExhausted,
+                UncapturedCause::Uncapturable => GapCause::Uncapturable,
+            },
+            lost_total: d.lost_total,
+            origin: Origin {
+                pid: d.pid,
+                tid: d.tid,
+                comm: d.comm,
+                syscall: d.syscall,
+            },
+            payload: d.payload,
+        };
+        let stream = &mut conn.dirs[dir.index()];
+        let before = stream.pending_bytes();
+        let mut pieces = Vec::new();
+        stream.push(chunk, now_ns, window, &mut pieces);
+        if self.buffered + stream.pending_bytes() > self.config.max_buffered_bytes + before {
+            // Over the global budget: give up this direction's holes rather than grow.
+            stream.flush(GapCause::ReorderOverflow, now_ns, &mut pieces);
+        }
+        let after = stream.pending_bytes();
+        self.buffered = self.buffered + after - before;
+        let meta = conn.meta.clone();
+        Self::emit(&mut self.counters, &meta, dir, pieces, out);
+        let complete = conn.closing.as_ref().is_some_and(|(c, _)| {
+            conn.dirs[0].next_offset() >= c.tx_bytes && conn.dirs[1].next_offset() >= c.rx_bytes
+        });
+        let needs_attention = conn.dirs.iter().any(DirectionStream::has_pending) || conn.closing.is_some();
+        if complete {
+            self.finish(d.conn_id, CloseReason::Closed, now_ns, out);
+        } else if needs_attention {
+            self.attention.insert(d.conn_id);
+        }
+    }
+
+    fn open(&mut self, d: &DataEvent, out: &mut Vec<StreamEvent>) {
+        let (endpoints, role, attribution) = match d.endpoints {
+            Some(ep) => (Some(ep), d.role, Attribution::Kernel),
+            None => match self.resolver.resolve(d.pid, d.fd) {
+                Some((ep, role)) => {
+                    let role = if d.role == Role::Unknown { role } else { d.role };
+                    (Some(ep), role, Attribution::Proc)
+                }
+                None => (None, d.role, Attribution::Unresolved),
+            },
+        };
+        match attribution {
+            Attribution::Kernel => self.counters.conns_attributed_kernel += 1,
+            Attribution::Proc => self.counters.conns_attributed_proc += 1,
+            Attribution::Unresolved => self.counters.conns_unattributed += 1,
+        }
+        // The kernel applies the port filter when it knows the addresses; here the rest.
+        let filtered = !self.ports.is_empty()
+            && endpoints.is_none_or(|ep| {
+                !self.ports.contains(&ep.local.port()) && !self.ports.contains(&ep.remote.port())
+            });
+        let meta = Arc::new(ConnMeta {
+            id: d.conn_id,
+            pid: d.pid,
+            comm: d.comm.clone(),
+            fd: d.fd,
+            cgroup_id: d.cgroup_id,
+            endpoints,
+            role,
+            attribution,
+        });
+        if filtered {
+            self.counters.conns_filtered += 1;
+        } else {
+            self.counters.conns_opened += 1;
+            out.push(StreamEvent::Open {
+                meta: meta.clone(),
+                ts_ns: d.ts_ns,
+            });
+        }
+        let conn = Conn {
+            meta,
+            dirs: [DirectionStream::default(), DirectionStream::default()],
+            last_ns: d.ts_ns,
+            closing: None,
+            filtered,
+        };
+        if let Some((old_id, old)) = self.conns.push(d.conn_id, conn)
+            && old_id != d.conn_id
+        {
+            self.counters.conns_evicted += 1;
+            self.close_conn(old_id, old, CloseReason::Evicted, d.ts_ns, out);
+        }
+    }
+
+    fn ingest_close(&mut self, c: CloseRecord, now_ns: u64, out: &mut Vec<StreamEvent>) {
+        let Some(conn) = self.conns.get_mut(&c.conn_id) else {
+            self.counters.closes_for_unknown_conns += 1;
+            return;
+        };
+        let complete =
+            conn.dirs[0].next_offset() >= c.tx_bytes && conn.dirs[1].next_offset() >= c.rx_bytes;
+        let id = c.conn_id;
+        conn.closing = Some((c, now_ns));
+        if complete {
+            self.finish(id, CloseReason::Closed, now_ns, out);
+        } else {
+            self.attention.insert(id);
+        }
+    }
+
+    /// Gives up holes older than the reorder timeout, finishes closed connections whose last
+    /// bytes did not come in time, and closes idle connections.
+    pub fn tick(&mut self, now_ns: u64, out: &mut Vec<StreamEvent>) {
+        let timeout = self.config.reorder_timeout_ms * 1_000_000;
+        let ids: Vec<u64> = self.attention.iter().copied().collect();
+        for id in ids {
+            let Some(conn) = self.conns.peek_mut(&id) else {
+                self.attention.remove(&id);
+                continue;
+            };
+            let expired_close = conn
+                .closing
+                .as_ref()
+                .is_some_and(|(_, at)| now_ns.saturating_sub(*at) >= timeout);
+            if expired_close {
+                self.finish(id, CloseReason::Closed, now_ns, out);
+                continue;
+            }
+            let meta = conn.meta.clone();
+            for dir in [Direction::Egress, Direction::Ingress] {
+                let stream = &mut conn.dirs[dir.index()];
+                let before = stream.pending_bytes();
+                let mut pieces = Vec::new();
+                stream.expire(now_ns, timeout, &mut pieces);
+                self.buffered -= before - stream.pending_bytes();
+                Self::emit(&mut self.counters, &meta, dir, pieces, out);
+            }
+            if conn.closing.is_none() && !conn.dirs.iter().any(DirectionStream::has_pending) {
+                self.attention.remove(&id);
+            }
+        }
+        let idle = self.config.idle_timeout_secs.saturating_mul(1_000_000_000);
+        while let Some((_, lru)) = self.conns.peek_lru() {
+            if now_ns.saturating_sub(lru.last_ns) < idle {
+                break;
+            }
+            if let Some((id, conn)) = self.conns.pop_lru() {
+                self.counters.conns_idle_closed += 1;
+                self.close_conn(id, conn, CloseReason::Idle, now_ns, out);
+            }
+        }
+    }
+
+    /// Closes every connection (the monitor is stopping).
+    pub fn shutdown(&mut self, now_ns: u64, out: &mut Vec<StreamEvent>) {
+        let ids: Vec<u64> = self.conns.iter().map(|(id, _)| *id).collect();
+        for id in ids {
+            let reason = match self.conns.peek(&id) {
+                Some(c) if c.closing.is_some() => CloseReason::Closed,
+                _ => CloseReason::Shutdown,
+            };
+            self.finish(id, reason, now_ns, out);
+        }
+    }
+
+    fn finish(&mut self, id: u64, reason: CloseReason, now_ns: u64, out: &mut Vec<StreamEvent>) {
+        if let Some(conn) = self.conns.pop(&id) {
+            self.close_conn(id, conn, reason, now_ns, out);
+        }
+    }
+
+    fn close_conn(&mut self, id: u64, mut conn: Conn, reason: CloseReason, now_ns: u64, out: &mut Vec<StreamEvent>) {
+        self.attention.remove(&id);
+        let meta = conn.meta.clone();
+        let mut ts = now_ns;
+        for dir in [Direction::Egress, Direction::Ingress] {
+            let stream = &mut conn.dirs[dir.index()];
+            self.buffered -= stream.pending_bytes();
+            let mut pieces = Vec::new();
+            match &conn.closing {
+                Some((c, _)) => {
+                    ts = c.ts_ns;
+                    let (len, lost) = match dir {
+                        Direction::Egress => (c.tx_bytes, c.tx_lost),
+                        Direction::Ingress => (c.rx_bytes, c.rx_lost),
+                    };
+                    stream.finish(len, lost, c.ts_ns, &mut pieces);
+                }
+                None => stream.flush(GapCause::ReorderTimeout, now_ns, &mut pieces),
+            }
+            if !conn.filtered {
+                Self::emit(&mut self.counters, &meta, dir, pieces, out);
+            }
+        }
+        for s in &conn.dirs {
+            self.counters.duplicate_bytes += s.duplicate_bytes;
+            self.counters.overlap_bytes += s.overlap_bytes;
+        }
+        if conn.filtered {
+            return;
+        }
+        self.counters.conns_closed += 1;
+        let totals = |s: &DirectionStream| DirectionTotals {
+            bytes: s.next_offset(),
+            gap_bytes: s.gap_bytes,
+        };
+        out.push(StreamEvent::Close {
+            meta,
+            ts_ns: ts,
+            reason,
+            egress: totals(&conn.dirs[0]),
+            ingress: totals(&conn.dirs[1]),
+        });
+    }
+
+    fn emit(
+        counters: &mut StreamCounters,
+        meta: &Arc<ConnMeta>,
+        direction: Direction,
+        pieces: Vec<Piece>,
+        out: &mut Vec<StreamEvent>,
+    ) {
+        for p in pieces {
+            match p {
+                Piece::Data {
+                    offset,
+                    ts_ns,
+                    origin,
+                    bytes,
+                } => {
+                    counters.data_bytes += bytes.len() as u64;
+                    out.push(StreamEvent::Data {
+                        meta: meta.clone(),
+                        direction,
+                        offset,
+                        ts_ns,
+                        origin,
+                        bytes,
+                    });
+                }
+                Piece::Gap {
+                    offset,
+                    len,
+                    cause,
+                    ts_ns,
+                } => {
+                    *counters.gap_bytes.entry(cause.name()).or_default() += len;
+                    out.push(StreamEvent::Gap {
+                        meta: meta.clone(),
+                        direction,
+                        offset,
+                        len,
+                        cause,
+                        ts_ns,
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        capture::{Endpoints, decode::UncapturedCause},
+        conn::proc::NoResolve,
+    };
+    use bytes::Bytes;
+    use monitor_common::event::Syscall;
+
+    fn ep() -> Endpoints {
+        Endpoints {
+            local: "127.0.0.1:40000".parse().unwrap(),
+            remote: "127.0.0.1:8080".parse().unwrap(),
+        }
+    }
+
+    fn data(conn: u64, dir: Direction, offset: u64, payload: &[u8], ts: u64) -> RawEvent {
+        RawEvent::Data(DataEvent {
+            syscall: Syscall::Write,
+            direction: dir,
+            role: Role::Client,
+            ts_ns: ts,
+            conn_id: conn,
+            offset,
+            lost_total: 0,
+            pid: 10,
+            tid: 10,
+            fd: 3,
+            uncaptured_len: 0,
+            uncaptured_cause: UncapturedCause::Truncated,
+            cgroup_id: 0,
+            comm: "curl".into(),
+            endpoints: Some(ep()),
+            payload: Bytes::copy_from_slice(payload),
+        })
+    }
+
+    fn close(conn: u64, tx: u64, rx: u64, ts: u64) -> RawEvent {
+        RawEvent::Close(CloseRecord {
+            ts_ns: ts,
+            conn_id: conn,
+            role: Role::Client,
+            tx_bytes: tx,
+            rx_bytes: rx,
+            tx_lost: 0,
+            rx_lost: 0,
+            endpoints: Some(ep()),
+        })
+    }
+
+    fn table(max: usize) -> ConnectionTable {
+        let cfg = StreamConfig {
+            max_connections: max,
+            ..StreamConfig::default()
+        };
+        ConnectionTable::new(cfg, vec![], Box::new(NoResolve))
+    }
+
+    fn kinds(events: &[StreamEvent]) -> Vec<&'static str> {
+        events
+            .iter()
+            .map(|e| match e {
+                StreamEvent::Open { .. } => "open",
+                StreamEvent::Data { .. } => "data",
+                StreamEvent::Gap { .. } => "gap",
+                StreamEvent::Close { .. } => "close",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn open_data_close() {
+        let mut t = table(10);
+        let mut out = vec![];
+        t.ingest(data(1, Direction::Egress, 0, b"GET /", 1), 1, &mut out);
+        t.ingest(data(1, Direction::Ingress, 0, b"HTTP/1.1 200", 2), 2, &mut out);
+        t.ingest(close(1, 5, 12, 3), 3, &mut out);
+        assert_eq!(kinds(&out), ["open", "data", "data", "close"]);
+        let StreamEvent::Close { egress, ingress, reason, .. } = &out[3] else { panic!() };
+        assert_eq!(*reason, CloseReason::Closed);
+        assert_eq!(egress.bytes, 5);
+        assert_eq!(ingress.bytes, 12);
+        assert_eq!(t.counters().active_connections, 0);
+    }
+
+    #[test]
+    fn close_waits_for_late_bytes_then_times_out_with_a_gap() {
+        let mut t = table(10);
+        let mut out = vec![];
+        t.ingest(data(1, Direction::Egress, 0, b"abc", 1), 1, &mut out);
+        t.ingest(close(1, 10, 0, 2), 2, &mut out);
+        assert_eq!(kinds(&out), ["open", "data"]);
+        t.tick(2 + 500_000_000, &mut out);
+        assert_eq!(kinds(&out), ["open", "data"]);
+        t.tick(2 + 1_000_000_000, &mut out);
+        assert_eq!(kinds(&out), ["open", "data", "gap", "close"]);
+        let StreamEvent::Gap { len, cause, .. } = &out[2] else { panic!() };
+        assert_eq!((*len, *cause), (7, GapCause::Unaccounted));
+    }
+
+    #[test]
+    fn evicts_least_recently_active_when_full() {
+        let mut t = table(2);
+        let mut out = vec![];
+        t.ingest(data(1, Direction::Egress, 0, b"a", 1), 1, &mut out);
+        t.ingest(data(2, Direction::Egress, 0, b"b", 2), 2, &mut out);
+        t.ingest(data(1, Direction::Egress, 1, b"c", 3), 3, &mut out);
+        t.ingest(data(3, Direction::Egress, 0, b"d", 4), 4, &mut out);
+        let closed: Vec<u64> = out
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Close { meta, reason, .. } => {
+                    assert_eq!(*reason, CloseReason::Evicted);
+                    Some(meta.id)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(closed, vec![2]);
+        assert_eq!(t.counters().conns_evicted, 1);
+        assert_eq!(t.counters().active_connections, 2);
+    }
+
+    #[test]
+    fn idle_connections_close() {
+        let mut t = table(10);
+        let mut out = vec![];
+        t.ingest(data(1, Direction::Egress, 0, b"a", 1), 1, &mut out);
+        t.tick(299_000_000_000, &mut out);
+        assert_eq!(kinds(&out), ["open", "data"]);
+        t.tick(301_000_000_000, &mut out);
+        assert_eq!(kinds(&out), ["open", "data", "close"]);
+        assert_eq!(t.counters().conns_idle_closed, 1);
+    }
+
+    #[test]
+    fn buffered_bytes_are_bounded_globally() {
+        let cfg = StreamConfig {
+            max_buffered_bytes: 10,
+            ..StreamConfig::default()
+        };
+        let mut t = ConnectionTable::new(cfg, vec![], Box::new(NoResolve));
+        let mut out = vec![];
+        t.ingest(data(1, Direction::Egress, 5, b"0123456789", 1), 1, &mut out);
+        assert_eq!(t.counters().buffered_bytes, 10);
+        t.ingest(data(2, Direction::Egress, 5, b"0123456789", 1), 1, &mut out);
+        assert!(t.counters().buffered_bytes <= 10);
+        assert_eq!(t.counters().gap_bytes.get("reorder_overflow"), Some(&5));
+    }
+
+    #[test]
+    fn userspace_port_filter_drops_unmatched_connections() {
+        let mut t = ConnectionTable::new(StreamConfig::default(), vec![9999], Box::new(NoResolve));
+        let mut out = vec![];
+        t.ingest(data(1, Direction::Egress, 0, b"a", 1), 1, &mut out);
+        t.ingest(close(1, 1, 0, 2), 2, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(t.counters().conns_filtered, 1);
+    }
+
+    #[test]
+    fn close_for_unknown_connection_is_counted() {
+        let mut t = table(10);
+        let mut out = vec![];
+        t.ingest(close(5, 0, 0, 1), 1, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(t.counters().closes_for_unknown_conns, 1);
+    }
+}

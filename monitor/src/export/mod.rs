@@ -1,0 +1,9 @@
+//! Export stage: renders stream events and stats as JSON lines.
+
+pub mod event;
+pub mod render;
+pub mod writer;
+
+pub use event::OutputEvent;
+pub use render::Renderer;
+pub use writer::JsonLinesWriter;

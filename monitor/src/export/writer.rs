@@ -1,0 +1,30 @@
+//! Writes output events as JSON lines to a file or standard output.
+
+use std::io::{self, BufWriter, Write};
+
+use super::event::OutputEvent;
+
+pub struct JsonLinesWriter {
+    out: BufWriter<Box<dyn Write + Send>>,
+    pub written: u64,
+}
+
+impl JsonLinesWriter {
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        Self {
+            out: BufWriter::with_capacity(256 * 1024, out),
+            written: 0,
+        }
+    }
+
+    pub fn write(&mut self, event: &OutputEvent) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, event).map_err(io::Error::other)?;
+        self.out.write_all(b"\n")?;
+        self.written += 1;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

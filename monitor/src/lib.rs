@@ -1,0 +1,13 @@
+//! Userspace agent of the API traffic monitor. The data path, one module per stage:
+//!
+//! kernel (monitor-ebpf) → [`capture`] (ring buffer, decode) → [`conn`] (reorder, reassemble,
+//! attribute) → [`export`] (JSON lines). [`pipeline`] wires them; [`check`] inspects the host.
+
+pub mod capture;
+pub mod check;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod conn;
+pub mod export;
+pub mod pipeline;

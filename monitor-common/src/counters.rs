@@ -35,12 +35,14 @@ pub enum Counter {
     ConnsOpened = 12,
     /// Connections whose socket was destroyed.
     ConnsClosed = 13,
+    /// Bytes moved by syscalls already running when the monitor attached.
+    InFlightAtStartBytes = 14,
 }
 
 pub const COUNTER_SLOTS: u32 = 16;
 
 impl Counter {
-    pub const ALL: [Counter; 14] = [
+    pub const ALL: [Counter; 15] = [
         Counter::RingbufFullEvents,
         Counter::RingbufFullBytes,
         Counter::RingbufFullCloses,
@@ -55,6 +57,7 @@ impl Counter {
         Counter::BytesEmitted,
         Counter::ConnsOpened,
         Counter::ConnsClosed,
+        Counter::InFlightAtStartBytes,
     ];
 
     /// Stable snake_case name used in the `stats` JSON event.
@@ -74,6 +77,7 @@ impl Counter {
             Counter::BytesEmitted => "bytes_emitted",
             Counter::ConnsOpened => "conns_opened",
             Counter::ConnsClosed => "conns_closed",
+            Counter::InFlightAtStartBytes => "in_flight_at_start_bytes",
         }
     }
 }

@@ -23,6 +23,9 @@ pub const FLAG_UNCAPTURABLE: u32 = 1 << 4;
 pub const FLAG_TRUNCATED: u32 = 1 << 5;
 /// The capture loop ran out of steps (many tiny iovecs): `uncaptured_len` bytes follow uncopied.
 pub const FLAG_STEPS_EXHAUSTED: u32 = 1 << 6;
+/// The syscall was already running when the monitor attached: its buffer is unknown, so its
+/// `uncaptured_len` bytes are only counted.
+pub const FLAG_IN_FLIGHT: u32 = 1 << 7;
 
 pub const AF_INET: u16 = 2;
 pub const AF_INET6: u16 = 10;
@@ -42,6 +45,10 @@ pub enum Syscall {
     Sendmmsg = 9,
     Recvmmsg = 10,
     Sendfile = 11,
+    /// A send already in progress when the monitor attached (arguments unknown).
+    InFlightSend = 12,
+    /// A receive already in progress when the monitor attached (arguments unknown).
+    InFlightRecv = 13,
 }
 
 impl Syscall {
@@ -58,6 +65,8 @@ impl Syscall {
             9 => Syscall::Sendmmsg,
             10 => Syscall::Recvmmsg,
             11 => Syscall::Sendfile,
+            12 => Syscall::InFlightSend,
+            13 => Syscall::InFlightRecv,
             _ => return None,
         })
     }
@@ -75,6 +84,8 @@ impl Syscall {
             Syscall::Sendmmsg => "sendmmsg",
             Syscall::Recvmmsg => "recvmmsg",
             Syscall::Sendfile => "sendfile",
+            Syscall::InFlightSend => "unknown_send",
+            Syscall::InFlightRecv => "unknown_recv",
         }
     }
 
@@ -88,6 +99,7 @@ impl Syscall {
                 | Syscall::Sendmsg
                 | Syscall::Sendmmsg
                 | Syscall::Sendfile
+                | Syscall::InFlightSend
         )
     }
 }

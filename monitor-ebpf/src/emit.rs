@@ -15,7 +15,8 @@ use monitor_common::{
     Counter, DataHeader,
     config::{MAX_CHUNK, MAX_MMSG, MAX_STEPS},
     event::{
-        FLAG_EGRESS, FLAG_STEPS_EXHAUSTED, FLAG_TRUNCATED, FLAG_UNCAPTURABLE, KIND_DATA, Syscall,
+        FLAG_EGRESS, FLAG_IN_FLIGHT, FLAG_STEPS_EXHAUSTED, FLAG_TRUNCATED, FLAG_UNCAPTURABLE,
+        KIND_DATA, Syscall,
     },
     state::{ConnState, Inflight},
 };
@@ -128,7 +129,7 @@ pub fn capture(conn: &mut ConnState, inflight: &Inflight, syscall: Syscall, ret:
             st.mmsg_ptr = inflight.ptr;
             st.mmsg_left = msgs;
         }
-        Syscall::Sendfile => {}
+        Syscall::Sendfile | Syscall::InFlightSend | Syscall::InFlightRecv => {}
     }
     if total == 0 {
         return;
@@ -160,11 +161,20 @@ pub fn capture(conn: &mut ConnState, inflight: &Inflight, syscall: Syscall, ret:
         tuple: conn.tuple,
     };
 
-    if let Syscall::Sendfile = syscall {
-        st.header.flags |= FLAG_UNCAPTURABLE;
-        count(Counter::UncapturableBytes, total);
-        emit_marker(&mut st.header, start, total);
-        return;
+    match syscall {
+        Syscall::Sendfile => {
+            st.header.flags |= FLAG_UNCAPTURABLE;
+            count(Counter::UncapturableBytes, total);
+            emit_marker(&mut st.header, start, total);
+            return;
+        }
+        Syscall::InFlightSend | Syscall::InFlightRecv => {
+            st.header.flags |= FLAG_IN_FLIGHT;
+            count(Counter::InFlightAtStartBytes, total);
+            emit_marker(&mut st.header, start, total);
+            return;
+        }
+        _ => {}
     }
 
     let cap = cfg.max_call_bytes as u64;

@@ -8,10 +8,9 @@ use aya_ebpf::{
 };
 use monitor_common::{
     CloseEvent, Counter, Tuple,
-    event::{
-        AF_INET, AF_INET6, FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, FLAG_TUPLE_KNOWN, KIND_CLOSE,
-    },
-    state::{ConnState, SockInfo},
+    event::Syscall,
+    event::{AF_INET, AF_INET6, FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, FLAG_TUPLE_KNOWN, KIND_CLOSE},
+    state::{ConnState, Inflight, SockInfo},
 };
 
 use crate::{
@@ -39,11 +38,29 @@ pub fn sock_recv_length(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// Ties the socket to the in-flight syscall of this thread, if any.
+/// Ties the socket to the in-flight syscall of this thread. A syscall that entered before the
+/// programs were attached has no entry: one is made so its exit still counts the bytes.
 #[inline(always)]
 fn note_socket(ctx: &TracePointContext, recv: bool) {
     let id = bpf_get_current_pid_tgid();
     let Some(inflight) = INFLIGHT.get_ptr_mut(&id) else {
+        if filter::process_allowed((id >> 32) as u32) {
+            let orphan = Inflight {
+                syscall: if recv {
+                    Syscall::InFlightRecv
+                } else {
+                    Syscall::InFlightSend
+                } as u16,
+                family: field::<u16>(ctx, 16),
+                protocol: field::<u16>(ctx, 18),
+                peek: (recv && field::<i32>(ctx, 24) & MSG_PEEK != 0) as u16,
+                fd: -1,
+                sk: field::<u64>(ctx, 8),
+                ..Inflight::default()
+            };
+            const BPF_NOEXIST: u64 = 1;
+            let _ = INFLIGHT.insert(&id, &orphan, BPF_NOEXIST);
+        }
         return;
     };
     // SAFETY: map value pointer, valid for this program run; only this thread uses this key.
@@ -129,6 +146,24 @@ fn tuple_at(
         t.raddr[..4].copy_from_slice(&r);
     }
     t
+}
+
+/// Fires inside every TCP receive that copied data, with the socket's addresses: this is how a
+/// connection whose handshake predates the monitor gets its addresses in the kernel.
+#[tracepoint]
+pub fn tcp_rcv_space_adjust(ctx: TracePointContext) -> u32 {
+    let sk = field::<u64>(&ctx, 8);
+    // SAFETY: plain value copy.
+    let known = unsafe { SOCKS.get(&sk) }.is_some_and(|s| s.flags & FLAG_TUPLE_KNOWN != 0);
+    if !known {
+        let info = SockInfo {
+            flags: FLAG_TUPLE_KNOWN,
+            _pad: 0,
+            tuple: tuple_at(&ctx, 20, 16, 18, 22, 26, 30, 46),
+        };
+        let _ = SOCKS.insert(&sk, &info, 0);
+    }
+    0
 }
 
 #[tracepoint]

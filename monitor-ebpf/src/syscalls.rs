@@ -2,7 +2,9 @@
 //! shared exit handler captures the bytes that really moved, if the socket tracepoints saw a TCP
 //! socket during the call. connect/accept leave role hints; close forgets them.
 
-use aya_ebpf::{helpers::bpf_get_current_pid_tgid, macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{
+    helpers::bpf_get_current_pid_tgid, macros::tracepoint, programs::TracePointContext,
+};
 use monitor_common::{
     Counter,
     event::{AF_INET, AF_INET6, FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, Syscall},

@@ -44,7 +44,12 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self.findings.iter().map(|x| x.name.len()).max().unwrap_or(0);
+        let width = self
+            .findings
+            .iter()
+            .map(|x| x.name.len())
+            .max()
+            .unwrap_or(0);
         for x in &self.findings {
             let tag = match x.status {
                 Status::Ok => "ok  ",
@@ -80,45 +85,89 @@ pub fn inspect(mount_tracefs: bool) -> Report {
     let release = release.trim();
     match kernel_version(release) {
         Some(v) if v >= (5, 17) => r.add("kernel", Status::Ok, release),
-        Some(_) => r.add("kernel", Status::Fail, format!("kernel {release} is older than 5.17 (bpf_loop, ring buffer)")),
-        None => r.add("kernel", Status::Warn, format!("unrecognised release '{release}'")),
+        Some(_) => r.add(
+            "kernel",
+            Status::Fail,
+            format!("kernel {release} is older than 5.17 (bpf_loop, ring buffer)"),
+        ),
+        None => r.add(
+            "kernel",
+            Status::Warn,
+            format!("unrecognised release '{release}'"),
+        ),
     }
 
     match effective_caps() {
         Some(caps) => {
             let has = |c: u32| caps & (1 << c) != 0;
             if has(CAP_BPF) && has(CAP_PERFMON) && has(CAP_SYS_ADMIN) {
-                r.add("capabilities", Status::Ok, "CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN are effective");
+                r.add(
+                    "capabilities",
+                    Status::Ok,
+                    "CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN are effective",
+                );
             } else {
-                r.add("capabilities", Status::Fail, "the monitor needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)");
+                r.add(
+                    "capabilities",
+                    Status::Fail,
+                    "the monitor needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)",
+                );
             }
         }
-        None => r.add("capabilities", Status::Warn, "cannot read CapEff from /proc/self/status"),
+        None => r.add(
+            "capabilities",
+            Status::Warn,
+            "cannot read CapEff from /proc/self/status",
+        ),
     }
 
     if Path::new("/sys/kernel/btf/vmlinux").exists() {
         r.add("btf", Status::Ok, "/sys/kernel/btf/vmlinux present");
     } else {
-        r.add("btf", Status::Warn, "no kernel BTF (not needed: the programs read no kernel structs)");
+        r.add(
+            "btf",
+            Status::Warn,
+            "no kernel BTF (not needed: the programs read no kernel structs)",
+        );
     }
 
     let lockdown = std::fs::read_to_string("/sys/kernel/security/lockdown").ok();
     match lockdown.as_deref().and_then(active_lockdown) {
-        Some("confidentiality") => r.add("lockdown", Status::Fail, "lockdown=confidentiality forbids eBPF reads of memory"),
+        Some("confidentiality") => r.add(
+            "lockdown",
+            Status::Fail,
+            "lockdown=confidentiality forbids eBPF reads of memory",
+        ),
         Some(mode) => r.add("lockdown", Status::Ok, format!("lockdown={mode}")),
         None => r.add("lockdown", Status::Warn, "unknown (securityfs not mounted)"),
     }
 
     match aya::sys::is_map_supported(aya::maps::MapType::RingBuf) {
         Ok(true) => r.add("ring buffer", Status::Ok, "BPF_MAP_TYPE_RINGBUF supported"),
-        Ok(false) => r.add("ring buffer", Status::Fail, "BPF ring buffers are not supported by this kernel"),
-        Err(e) => r.add("ring buffer", Status::Fail, format!("cannot probe BPF ring buffer support: {e}")),
+        Ok(false) => r.add(
+            "ring buffer",
+            Status::Fail,
+            "BPF ring buffers are not supported by this kernel",
+        ),
+        Err(e) => r.add(
+            "ring buffer",
+            Status::Fail,
+            format!("cannot probe BPF ring buffer support: {e}"),
+        ),
     }
 
-    let tracefs = if mount_tracefs { tracefs::ensure().ok() } else { tracefs::find() };
+    let tracefs = if mount_tracefs {
+        tracefs::ensure().ok()
+    } else {
+        tracefs::find()
+    };
     match &tracefs {
         Some(dir) => r.add("tracefs", Status::Ok, dir.display().to_string()),
-        None => r.add("tracefs", Status::Fail, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)"),
+        None => r.add(
+            "tracefs",
+            Status::Fail,
+            "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)",
+        ),
     }
     if let Some(dir) = tracefs {
         for (category, name) in attach_points::tracepoints() {
@@ -135,7 +184,11 @@ pub fn inspect(mount_tracefs: bool) -> Report {
     if Path::new("/sys/bus/event_source/devices/uprobe/type").exists() {
         r.add("uprobes", Status::Ok, "available (for TLS libraries)");
     } else {
-        r.add("uprobes", Status::Warn, "not available: TLS plaintext capture will not work");
+        r.add(
+            "uprobes",
+            Status::Warn,
+            "not available: TLS plaintext capture will not work",
+        );
     }
     if Path::new("/sys/bus/event_source/devices/kprobe/type").exists() {
         r.add("kprobes", Status::Ok, "available (not used)");
@@ -166,7 +219,10 @@ mod tests {
     #[test]
     fn parses_facts() {
         assert_eq!(kernel_version("6.18.44-fc-v657"), Some((6, 18)));
-        assert_eq!(active_lockdown("none [integrity] confidentiality\n"), Some("integrity"));
+        assert_eq!(
+            active_lockdown("none [integrity] confidentiality\n"),
+            Some("integrity")
+        );
         let status = "Name:\tx\nCapEff:\t000001ffffffffff\n";
         assert_eq!(parse_cap_eff(status), Some(0x1ff_ffff_ffff));
     }
@@ -176,6 +232,9 @@ mod tests {
         let mut r = Report::default();
         r.add("a", Status::Ok, "fine");
         r.add("b", Status::Fail, "broken thing");
-        assert_eq!(r.blocker().as_deref(), Some("cannot run here: broken thing (b)"));
+        assert_eq!(
+            r.blocker().as_deref(),
+            Some("cannot run here: broken thing (b)")
+        );
     }
 }

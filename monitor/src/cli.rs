@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::Config;
 
 #[derive(Debug, Parser)]
-#[command(name = "monitor", version, about = "Kernel-level API traffic monitor (eBPF)")]
+#[command(
+    name = "monitor",
+    version,
+    about = "Kernel-level API traffic monitor (eBPF)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -136,11 +140,24 @@ mod tests {
     #[test]
     fn flags_fill_config() {
         let cli = Cli::try_parse_from([
-            "monitor", "run", "--raw", "--port", "80", "--port", "443", "--pid", "7",
-            "--ring-buffer-size", "8M", "--duration", "3",
+            "monitor",
+            "run",
+            "--raw",
+            "--port",
+            "80",
+            "--port",
+            "443",
+            "--pid",
+            "7",
+            "--ring-buffer-size",
+            "8M",
+            "--duration",
+            "3",
         ])
         .unwrap();
-        let Command::Run(args) = cli.command else { panic!("not run") };
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
         let c = args.to_config();
         assert_eq!(c.filters.ports, vec![80, 443]);
         assert_eq!(c.filters.pids, vec![7]);

@@ -107,7 +107,9 @@ pub enum ConfigError {
     RingBufferSize(u32),
     #[error("chunk size {0} is outside 1..={MAX_CHUNK} bytes")]
     ChunkSize(u32),
-    #[error("max bytes per call {max} must be between the chunk size {chunk} and {limit} (chunk size x {steps})")]
+    #[error(
+        "max bytes per call {max} must be between the chunk size {chunk} and {limit} (chunk size x {steps})"
+    )]
     MaxCallBytes {
         max: u32,
         chunk: u32,
@@ -174,6 +176,9 @@ mod tests {
         let mut c = Config::default();
         c.capture.chunk_bytes = 1024;
         c.capture.max_call_bytes = 1024 * 1024;
-        assert!(matches!(c.validate(), Err(ConfigError::MaxCallBytes { .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::MaxCallBytes { .. })
+        ));
     }
 }

@@ -108,7 +108,11 @@ fn open_output(path: Option<&Path>) -> io::Result<Box<dyn Write + Send>> {
     match path {
         None => Ok(Box::new(io::stdout())),
         Some(p) => Ok(Box::new(
-            OpenOptions::new().create(true).truncate(true).write(true).open(p)?,
+            OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .open(p)?,
         )),
     }
 }
@@ -127,7 +131,10 @@ fn output_writable(path: &Path) -> Result<(), String> {
             _ => std::path::PathBuf::from("."),
         };
         if !parent.is_dir() {
-            return Err(format!("output directory {} does not exist", parent.display()));
+            return Err(format!(
+                "output directory {} does not exist",
+                parent.display()
+            ));
         }
         parent
     };

@@ -79,7 +79,9 @@ impl Run {
         let deadline = self
             .duration
             .map(|d| tokio::time::Instant::now() + d)
-            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86400));
+            .unwrap_or_else(|| {
+                tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86400)
+            });
         let mut tick = interval(TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let stats_every = Duration::from_secs(self.config.output.stats_interval_secs.max(1));
@@ -111,7 +113,9 @@ impl Run {
                 _ = sigterm.recv() => break,
                 _ = sleep_until(deadline) => break,
             }
-            if output_closed || write_all(&mut writer, &renderer, &mut events, &mut agent, None).is_err() {
+            if output_closed
+                || write_all(&mut writer, &renderer, &mut events, &mut agent, None).is_err()
+            {
                 output_closed = true;
                 break;
             }
@@ -129,7 +133,8 @@ impl Run {
         }
         table.shutdown(now, &mut events);
         let s = stats(&kernel, &agent, &table, started, true);
-        write_all(&mut writer, &renderer, &mut events, &mut agent, Some(s)).map_err(RunError::Output)?;
+        write_all(&mut writer, &renderer, &mut events, &mut agent, Some(s))
+            .map_err(RunError::Output)?;
         // The output is complete; detaching (in Probes' drop) takes about a second more.
         drop(probes);
         Ok(())

@@ -7,6 +7,7 @@ pub const ATTACH_POINTS: &[(&str, &[(&str, &str)])] = &[
     ("sock_recv_length", &[("sock", "sock_recv_length")]),
     ("inet_sock_set_state", &[("sock", "inet_sock_set_state")]),
     ("tcp_destroy_sock", &[("tcp", "tcp_destroy_sock")]),
+    ("tcp_rcv_space_adjust", &[("tcp", "tcp_rcv_space_adjust")]),
     ("sched_process_exit", &[("sched", "sched_process_exit")]),
     (
         "sys_exit_data",
@@ -26,7 +27,10 @@ pub const ATTACH_POINTS: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "sys_exit_accept",
-        &[("syscalls", "sys_exit_accept"), ("syscalls", "sys_exit_accept4")],
+        &[
+            ("syscalls", "sys_exit_accept"),
+            ("syscalls", "sys_exit_accept4"),
+        ],
     ),
     ("sys_enter_connect", &[("syscalls", "sys_enter_connect")]),
     ("sys_enter_close", &[("syscalls", "sys_enter_close")]),
@@ -40,10 +44,15 @@ pub const ATTACH_POINTS: &[(&str, &[(&str, &str)])] = &[
     ("sys_enter_recvmsg", &[("syscalls", "sys_enter_recvmsg")]),
     ("sys_enter_sendmmsg", &[("syscalls", "sys_enter_sendmmsg")]),
     ("sys_enter_recvmmsg", &[("syscalls", "sys_enter_recvmmsg")]),
-    ("sys_enter_sendfile64", &[("syscalls", "sys_enter_sendfile64")]),
+    (
+        "sys_enter_sendfile64",
+        &[("syscalls", "sys_enter_sendfile64")],
+    ),
 ];
 
 /// Every tracepoint used, as "category/name".
 pub fn tracepoints() -> impl Iterator<Item = (&'static str, &'static str)> {
-    ATTACH_POINTS.iter().flat_map(|(_, tps)| tps.iter().copied())
+    ATTACH_POINTS
+        .iter()
+        .flat_map(|(_, tps)| tps.iter().copied())
 }

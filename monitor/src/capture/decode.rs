@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use bytes::Bytes;
 use monitor_common::event::{
-    AF_INET, AF_INET6, CLOSE_EVENT_LEN, DATA_HEADER_LEN, FLAG_EGRESS, FLAG_ROLE_CLIENT,
-    FLAG_ROLE_SERVER, FLAG_STEPS_EXHAUSTED, FLAG_TUPLE_KNOWN, FLAG_UNCAPTURABLE,
+    AF_INET, AF_INET6, CLOSE_EVENT_LEN, DATA_HEADER_LEN, FLAG_EGRESS, FLAG_IN_FLIGHT,
+    FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, FLAG_STEPS_EXHAUSTED, FLAG_TUPLE_KNOWN, FLAG_UNCAPTURABLE,
     KIND_CLOSE, KIND_DATA, Syscall,
 };
 
@@ -34,6 +34,8 @@ pub enum UncapturedCause {
     StepsExhausted,
     /// Moved by sendfile: never in a user buffer.
     Uncapturable,
+    /// Moved by a syscall already running when the monitor attached.
+    InFlightAtStart,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +108,9 @@ fn decode_data(buf: &[u8]) -> Result<DataEvent, DecodeError> {
     if captured > room {
         return Err(DecodeError::PayloadOverflow { captured, room });
     }
-    let uncaptured_cause = if flags & FLAG_UNCAPTURABLE != 0 {
+    let uncaptured_cause = if flags & FLAG_IN_FLIGHT != 0 {
+        UncapturedCause::InFlightAtStart
+    } else if flags & FLAG_UNCAPTURABLE != 0 {
         UncapturedCause::Uncapturable
     } else if flags & FLAG_STEPS_EXHAUSTED != 0 {
         UncapturedCause::StepsExhausted
@@ -330,7 +334,16 @@ pub mod tests {
         mapped[11] = 0xff;
         mapped[12..].copy_from_slice(&[10, 0, 0, 1]);
         let loopback6 = Ipv6Addr::LOCALHOST.octets();
-        let rec = data_record(1, 0, 0, b"x", 256, 0, 0, Some((AF_INET6, mapped, 1, loopback6, 2)));
+        let rec = data_record(
+            1,
+            0,
+            0,
+            b"x",
+            256,
+            0,
+            0,
+            Some((AF_INET6, mapped, 1, loopback6, 2)),
+        );
         let RawEvent::Data(d) = RawEvent::try_from(rec.as_slice()).unwrap() else {
             panic!()
         };
@@ -353,7 +366,10 @@ pub mod tests {
         rec.truncate(DATA_HEADER_LEN + 2);
         assert!(matches!(
             RawEvent::try_from(rec.as_slice()),
-            Err(DecodeError::PayloadOverflow { captured: 3, room: 2 })
+            Err(DecodeError::PayloadOverflow {
+                captured: 3,
+                room: 2
+            })
         ));
         let mut rec = data_record(1, 0, 0, b"abc", 256, 0, 0, None);
         rec[2] = 99;
@@ -361,7 +377,16 @@ pub mod tests {
             RawEvent::try_from(rec.as_slice()),
             Err(DecodeError::UnknownSyscall(99))
         );
-        let rec = data_record(1, 0, 0, b"abc", 256, 0, 0, Some((77, [0; 16], 1, [0; 16], 2)));
+        let rec = data_record(
+            1,
+            0,
+            0,
+            b"abc",
+            256,
+            0,
+            0,
+            Some((77, [0; 16], 1, [0; 16], 2)),
+        );
         assert_eq!(
             RawEvent::try_from(rec.as_slice()),
             Err(DecodeError::UnknownFamily(77))

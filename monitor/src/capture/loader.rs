@@ -79,10 +79,8 @@ impl Drop for Probes {
     fn drop(&mut self) {
         let mut owned = Vec::new();
         for (name, id) in self.links.drain(..) {
-            let program: Option<&mut TracePoint> = self
-                .ebpf
-                .program_mut(name)
-                .and_then(|p| p.try_into().ok());
+            let program: Option<&mut TracePoint> =
+                self.ebpf.program_mut(name).and_then(|p| p.try_into().ok());
             if let Some(link) = program.and_then(|p| p.take_link(id).ok()) {
                 owned.push(link);
             }
@@ -141,14 +139,15 @@ impl Probes {
                 .load()
                 .map_err(|source| LoadError::Program { name, source })?;
             for (category, tracepoint) in tracepoints.iter() {
-                let link = program
-                    .attach(category, tracepoint)
-                    .map_err(|source| LoadError::Attach {
-                        name,
-                        category,
-                        tracepoint,
-                        source,
-                    })?;
+                let link =
+                    program
+                        .attach(category, tracepoint)
+                        .map_err(|source| LoadError::Attach {
+                            name,
+                            category,
+                            tracepoint,
+                            source,
+                        })?;
                 links.push((*name, link));
             }
         }
@@ -189,7 +188,11 @@ impl Probes {
     }
 }
 
-fn fill_filter<K: aya::Pod>(ebpf: &mut Ebpf, name: &'static str, keys: &[K]) -> Result<(), LoadError> {
+fn fill_filter<K: aya::Pod>(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    keys: &[K],
+) -> Result<(), LoadError> {
     if keys.is_empty() {
         return Ok(());
     }

@@ -79,6 +79,8 @@ pub enum GapCause {
     StepsExhausted,
     /// Sent with sendfile: the bytes never pass through user memory.
     Uncapturable,
+    /// Moved by a syscall that was already running when the monitor attached.
+    InFlightAtStart,
     /// Dropped in the kernel (ring buffer full or unreadable user memory), as its counters confirm.
     Lost,
     /// Late bytes overflowed the reorder window.
@@ -90,10 +92,11 @@ pub enum GapCause {
 }
 
 impl GapCause {
-    pub const ALL: [GapCause; 7] = [
+    pub const ALL: [GapCause; 8] = [
         GapCause::Truncated,
         GapCause::StepsExhausted,
         GapCause::Uncapturable,
+        GapCause::InFlightAtStart,
         GapCause::Lost,
         GapCause::ReorderOverflow,
         GapCause::ReorderTimeout,
@@ -105,6 +108,7 @@ impl GapCause {
             GapCause::Truncated => "truncated",
             GapCause::StepsExhausted => "steps_exhausted",
             GapCause::Uncapturable => "uncapturable",
+            GapCause::InFlightAtStart => "in_flight_at_start",
             GapCause::Lost => "lost",
             GapCause::ReorderOverflow => "reorder_overflow",
             GapCause::ReorderTimeout => "reorder_timeout",
@@ -164,4 +168,24 @@ pub enum StreamEvent {
         egress: DirectionTotals,
         ingress: DirectionTotals,
     },
+}
+
+impl StreamEvent {
+    pub fn ts_ns(&self) -> u64 {
+        match self {
+            StreamEvent::Open { ts_ns, .. }
+            | StreamEvent::Data { ts_ns, .. }
+            | StreamEvent::Gap { ts_ns, .. }
+            | StreamEvent::Close { ts_ns, .. } => *ts_ns,
+        }
+    }
+
+    pub fn set_meta(&mut self, new: Arc<ConnMeta>) {
+        match self {
+            StreamEvent::Open { meta, .. }
+            | StreamEvent::Data { meta, .. }
+            | StreamEvent::Gap { meta, .. }
+            | StreamEvent::Close { meta, .. } => *meta = new,
+        }
+    }
 }

@@ -14,6 +14,10 @@ use crate::capture::{Endpoints, decode::canonical};
 /// Looks up a connection's addresses and role from its owner's pid and fd.
 pub trait Resolve {
     fn resolve(&mut self, pid: u32, fd: i32) -> Option<(Endpoints, Role)>;
+
+    /// The role of a connection whose addresses are known but whose handshake was not seen:
+    /// server when the process's network namespace listens on the local port.
+    fn role(&mut self, pid: u32, local: SocketAddr) -> Role;
 }
 
 /// Resolves nothing: for replay, where the processes are long gone.
@@ -22,6 +26,10 @@ pub struct NoResolve;
 impl Resolve for NoResolve {
     fn resolve(&mut self, _pid: u32, _fd: i32) -> Option<(Endpoints, Role)> {
         None
+    }
+
+    fn role(&mut self, _pid: u32, _local: SocketAddr) -> Role {
+        Role::Unknown
     }
 }
 
@@ -57,12 +65,7 @@ impl Resolve for ProcResolver {
             }
         }
         let entry = entries.iter().find(|e| e.inode == inode)?;
-        let listening = entries.iter().any(|e| {
-            e.state == TCP_LISTEN
-                && e.local.port() == entry.local.port()
-                && (e.local.ip() == entry.local.ip() || e.local.ip().is_unspecified())
-        });
-        let role = if listening { Role::Server } else { Role::Client };
+        let role = role_from(&entries, entry.local);
         Some((
             Endpoints {
                 local: entry.local,
@@ -70,6 +73,35 @@ impl Resolve for ProcResolver {
             },
             role,
         ))
+    }
+
+    fn role(&mut self, pid: u32, local: SocketAddr) -> Role {
+        // The process's own namespace first; if it is gone, the monitor's (usually the same).
+        for dir in [self.root.join(pid.to_string()), self.root.join("self")] {
+            let mut entries = Vec::new();
+            for table in ["net/tcp", "net/tcp6"] {
+                if let Ok(text) = std::fs::read_to_string(dir.join(table)) {
+                    entries.extend(parse_tcp_table(&text));
+                }
+            }
+            if !entries.is_empty() {
+                return role_from(&entries, local);
+            }
+        }
+        Role::Unknown
+    }
+}
+
+fn role_from(entries: &[TcpEntry], local: SocketAddr) -> Role {
+    let listening = entries.iter().any(|e| {
+        e.state == TCP_LISTEN
+            && e.local.port() == local.port()
+            && (e.local.ip() == local.ip() || e.local.ip().is_unspecified())
+    });
+    if listening {
+        Role::Server
+    } else {
+        Role::Client
     }
 }
 
@@ -86,7 +118,10 @@ pub struct TcpEntry {
 
 /// "socket:[12345]" → 12345.
 pub fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// Parses /proc/net/tcp or /proc/net/tcp6 text; malformed lines are skipped.

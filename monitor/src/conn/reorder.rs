@@ -163,7 +163,11 @@ impl DirectionStream {
             }
         }
         self.drain_ready(out);
-        self.waiting_since = if self.has_pending() { Some(now_ns) } else { None };
+        self.waiting_since = if self.has_pending() {
+            Some(now_ns)
+        } else {
+            None
+        };
     }
 
     /// Delivers parked chunks that are now in order, and holes the kernel says are lost.
@@ -301,7 +305,15 @@ mod tests {
         // Bytes 2..5 were dropped in the kernel; the next record says so.
         s.push(chunk(5, b"fg", 3), 0, 100, &mut out);
         assert_eq!(render(&out), b"ab###fg");
-        assert!(matches!(out[1], Piece::Gap { offset: 2, len: 3, cause: GapCause::Lost, .. }));
+        assert!(matches!(
+            out[1],
+            Piece::Gap {
+                offset: 2,
+                len: 3,
+                cause: GapCause::Lost,
+                ..
+            }
+        ));
         assert!(!s.has_pending());
     }
 
@@ -314,7 +326,13 @@ mod tests {
         assert!(out.is_empty());
         s.expire(110, 100, &mut out);
         assert_eq!(render(&out), b"####xy");
-        assert!(matches!(out[0], Piece::Gap { cause: GapCause::ReorderTimeout, .. }));
+        assert!(matches!(
+            out[0],
+            Piece::Gap {
+                cause: GapCause::ReorderTimeout,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -325,7 +343,13 @@ mod tests {
         assert!(out.is_empty());
         s.push(chunk(20, b"abcdefghij", 0), 0, 15, &mut out);
         assert_eq!(render(&out), b"##########0123456789abcdefghij");
-        assert!(matches!(out[0], Piece::Gap { cause: GapCause::ReorderOverflow, .. }));
+        assert!(matches!(
+            out[0],
+            Piece::Gap {
+                cause: GapCause::ReorderOverflow,
+                ..
+            }
+        ));
         assert_eq!(s.pending_bytes(), 0);
     }
 
@@ -350,7 +374,14 @@ mod tests {
         c.uncaptured_cause = GapCause::Uncapturable;
         s.push(c, 0, 100, &mut out);
         s.push(chunk(100, b"z", 0), 0, 100, &mut out);
-        assert!(matches!(out[0], Piece::Gap { len: 100, cause: GapCause::Uncapturable, .. }));
+        assert!(matches!(
+            out[0],
+            Piece::Gap {
+                len: 100,
+                cause: GapCause::Uncapturable,
+                ..
+            }
+        ));
         assert_eq!(s.next_offset(), 101);
         assert_eq!(s.gap_bytes, 100);
     }
@@ -361,12 +392,26 @@ mod tests {
         let mut out = vec![];
         s.push(chunk(0, b"ab", 0), 0, 100, &mut out);
         s.finish(5, 3, 0, &mut out);
-        assert!(matches!(out.last(), Some(Piece::Gap { len: 3, cause: GapCause::Lost, .. })));
+        assert!(matches!(
+            out.last(),
+            Some(Piece::Gap {
+                len: 3,
+                cause: GapCause::Lost,
+                ..
+            })
+        ));
         let mut s = DirectionStream::default();
         let mut out = vec![];
         s.push(chunk(0, b"ab", 0), 0, 100, &mut out);
         s.finish(5, 0, 0, &mut out);
-        assert!(matches!(out.last(), Some(Piece::Gap { len: 3, cause: GapCause::Unaccounted, .. })));
+        assert!(matches!(
+            out.last(),
+            Some(Piece::Gap {
+                len: 3,
+                cause: GapCause::Unaccounted,
+                ..
+            })
+        ));
     }
 
     proptest! {

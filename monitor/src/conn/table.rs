@@ -54,6 +54,10 @@ struct Conn {
     closing: Option<(CloseRecord, u64)>,
     /// Excluded by the userspace port filter: events are dropped.
     filtered: bool,
+    /// First seen through a syscall already running at start (fd unknown, so neither addresses
+    /// nor the port filter's verdict are known): its events wait here, without being announced,
+    /// until an event names the fd. Only payload-less gaps can arrive that way, so this stays small.
+    held: Option<Vec<StreamEvent>>,
 }
 
 pub struct ConnectionTable {
@@ -107,12 +111,47 @@ impl ConnectionTable {
         if conn.filtered {
             return;
         }
-        if conn.meta.endpoints.is_none() && d.endpoints.is_some() {
+        if conn.meta.fd < 0 && d.fd >= 0 {
+            // Now that the fd is known, the owner can be looked up and the held events released.
             let mut meta = (*conn.meta).clone();
-            meta.endpoints = d.endpoints;
+            meta.fd = d.fd;
+            meta.pid = d.pid;
+            if meta.endpoints.is_none() {
+                if let Some(ep) = d.endpoints {
+                    meta.endpoints = Some(ep);
+                    meta.attribution = Attribution::Kernel;
+                    if meta.role == Role::Unknown {
+                        meta.role = self.resolver.role(d.pid, ep.local);
+                    }
+                } else if let Some((ep, role)) = self.resolver.resolve(d.pid, d.fd) {
+                    meta.endpoints = Some(ep);
+                    meta.attribution = Attribution::Proc;
+                    if meta.role == Role::Unknown {
+                        meta.role = role;
+                    }
+                }
+            }
+            let meta = Arc::new(meta);
+            conn.meta = meta.clone();
+            if conn.held.is_some() {
+                conn.filtered = Self::excluded(&self.ports, &meta);
+                Self::release(&mut self.counters, conn, out);
+                if conn.filtered {
+                    return;
+                }
+            }
+        }
+        if conn.meta.endpoints.is_none()
+            && let Some(ep) = d.endpoints
+        {
+            let mut meta = (*conn.meta).clone();
+            meta.endpoints = Some(ep);
             meta.attribution = Attribution::Kernel;
             if meta.role == Role::Unknown {
                 meta.role = d.role;
+            }
+            if meta.role == Role::Unknown {
+                meta.role = self.resolver.role(d.pid, ep.local);
             }
             conn.meta = Arc::new(meta);
         }
@@ -125,6 +164,7 @@ impl ConnectionTable {
                 UncapturedCause::Truncated => GapCause::Truncated,
                 UncapturedCause::StepsExhausted => GapCause::StepsExhausted,
                 UncapturedCause::Uncapturable => GapCause::Uncapturable,
+                UncapturedCause::InFlightAtStart => GapCause::InFlightAtStart,
             },
             lost_total: d.lost_total,
             origin: Origin {
@@ -146,11 +186,15 @@ impl ConnectionTable {
         let after = stream.pending_bytes();
         self.buffered = self.buffered + after - before;
         let meta = conn.meta.clone();
-        Self::emit(&mut self.counters, &meta, dir, pieces, out);
+        match conn.held.as_mut() {
+            Some(held) => Self::emit(&mut self.counters, &meta, dir, pieces, held),
+            None => Self::emit(&mut self.counters, &meta, dir, pieces, out),
+        }
         let complete = conn.closing.as_ref().is_some_and(|(c, _)| {
             conn.dirs[0].next_offset() >= c.tx_bytes && conn.dirs[1].next_offset() >= c.rx_bytes
         });
-        let needs_attention = conn.dirs.iter().any(DirectionStream::has_pending) || conn.closing.is_some();
+        let needs_attention =
+            conn.dirs.iter().any(DirectionStream::has_pending) || conn.closing.is_some();
         if complete {
             self.finish(d.conn_id, CloseReason::Closed, now_ns, out);
         } else if needs_attention {
@@ -158,12 +202,79 @@ impl ConnectionTable {
         }
     }
 
+    /// Whether the userspace port filter excludes this connection (the kernel applies it when it
+    /// knows the addresses; this covers the rest).
+    fn excluded(ports: &[u16], meta: &ConnMeta) -> bool {
+        !ports.is_empty()
+            && meta.endpoints.is_none_or(|ep| {
+                !ports.contains(&ep.local.port()) && !ports.contains(&ep.remote.port())
+            })
+    }
+
+    /// Announces a connection whose events were held, or drops them if it is filtered out.
+    fn release(counters: &mut StreamCounters, conn: &mut Conn, out: &mut Vec<StreamEvent>) {
+        let held = conn.held.take().unwrap_or_default();
+        match conn.meta.attribution {
+            Attribution::Kernel => counters.conns_attributed_kernel += 1,
+            Attribution::Proc => counters.conns_attributed_proc += 1,
+            Attribution::Unresolved => counters.conns_unattributed += 1,
+        }
+        if conn.filtered {
+            counters.conns_filtered += 1;
+            return;
+        }
+        counters.conns_opened += 1;
+        let ts_ns = held.first().map_or(conn.last_ns, StreamEvent::ts_ns);
+        out.push(StreamEvent::Open {
+            meta: conn.meta.clone(),
+            ts_ns,
+        });
+        for mut ev in held {
+            ev.set_meta(conn.meta.clone());
+            out.push(ev);
+        }
+    }
+
     fn open(&mut self, d: &DataEvent, out: &mut Vec<StreamEvent>) {
+        if d.fd < 0 && d.endpoints.is_none() {
+            let meta = Arc::new(ConnMeta {
+                id: d.conn_id,
+                pid: d.pid,
+                comm: d.comm.clone(),
+                fd: d.fd,
+                cgroup_id: d.cgroup_id,
+                endpoints: None,
+                role: d.role,
+                attribution: Attribution::Unresolved,
+            });
+            let conn = Conn {
+                meta,
+                dirs: [DirectionStream::default(), DirectionStream::default()],
+                last_ns: d.ts_ns,
+                closing: None,
+                filtered: false,
+                held: Some(Vec::new()),
+            };
+            self.insert(d.conn_id, conn, d.ts_ns, out);
+            return;
+        }
         let (endpoints, role, attribution) = match d.endpoints {
+            Some(ep) if d.role == Role::Unknown => {
+                // Addresses learnt after the handshake (which the monitor missed).
+                (
+                    Some(ep),
+                    self.resolver.role(d.pid, ep.local),
+                    Attribution::Kernel,
+                )
+            }
             Some(ep) => (Some(ep), d.role, Attribution::Kernel),
             None => match self.resolver.resolve(d.pid, d.fd) {
                 Some((ep, role)) => {
-                    let role = if d.role == Role::Unknown { role } else { d.role };
+                    let role = if d.role == Role::Unknown {
+                        role
+                    } else {
+                        d.role
+                    };
                     (Some(ep), role, Attribution::Proc)
                 }
                 None => (None, d.role, Attribution::Unresolved),
@@ -174,11 +285,6 @@ impl ConnectionTable {
             Attribution::Proc => self.counters.conns_attributed_proc += 1,
             Attribution::Unresolved => self.counters.conns_unattributed += 1,
         }
-        // The kernel applies the port filter when it knows the addresses; here the rest.
-        let filtered = !self.ports.is_empty()
-            && endpoints.is_none_or(|ep| {
-                !self.ports.contains(&ep.local.port()) && !self.ports.contains(&ep.remote.port())
-            });
         let meta = Arc::new(ConnMeta {
             id: d.conn_id,
             pid: d.pid,
@@ -189,6 +295,7 @@ impl ConnectionTable {
             role,
             attribution,
         });
+        let filtered = Self::excluded(&self.ports, &meta);
         if filtered {
             self.counters.conns_filtered += 1;
         } else {
@@ -204,12 +311,17 @@ impl ConnectionTable {
             last_ns: d.ts_ns,
             closing: None,
             filtered,
+            held: None,
         };
-        if let Some((old_id, old)) = self.conns.push(d.conn_id, conn)
-            && old_id != d.conn_id
+        self.insert(d.conn_id, conn, d.ts_ns, out);
+    }
+
+    fn insert(&mut self, id: u64, conn: Conn, ts_ns: u64, out: &mut Vec<StreamEvent>) {
+        if let Some((old_id, old)) = self.conns.push(id, conn)
+            && old_id != id
         {
             self.counters.conns_evicted += 1;
-            self.close_conn(old_id, old, CloseReason::Evicted, d.ts_ns, out);
+            self.close_conn(old_id, old, CloseReason::Evicted, ts_ns, out);
         }
     }
 
@@ -290,8 +402,20 @@ impl ConnectionTable {
         }
     }
 
-    fn close_conn(&mut self, id: u64, mut conn: Conn, reason: CloseReason, now_ns: u64, out: &mut Vec<StreamEvent>) {
+    fn close_conn(
+        &mut self,
+        id: u64,
+        mut conn: Conn,
+        reason: CloseReason,
+        now_ns: u64,
+        out: &mut Vec<StreamEvent>,
+    ) {
         self.attention.remove(&id);
+        if conn.held.is_some() {
+            // Never named its fd: announce it as it is (unless the port filter must exclude it).
+            conn.filtered = Self::excluded(&self.ports, &conn.meta);
+            Self::release(&mut self.counters, &mut conn, out);
+        }
         let meta = conn.meta.clone();
         let mut ts = now_ns;
         for dir in [Direction::Egress, Direction::Ingress] {
@@ -456,10 +580,22 @@ mod tests {
         let mut t = table(10);
         let mut out = vec![];
         t.ingest(data(1, Direction::Egress, 0, b"GET /", 1), 1, &mut out);
-        t.ingest(data(1, Direction::Ingress, 0, b"HTTP/1.1 200", 2), 2, &mut out);
+        t.ingest(
+            data(1, Direction::Ingress, 0, b"HTTP/1.1 200", 2),
+            2,
+            &mut out,
+        );
         t.ingest(close(1, 5, 12, 3), 3, &mut out);
         assert_eq!(kinds(&out), ["open", "data", "data", "close"]);
-        let StreamEvent::Close { egress, ingress, reason, .. } = &out[3] else { panic!() };
+        let StreamEvent::Close {
+            egress,
+            ingress,
+            reason,
+            ..
+        } = &out[3]
+        else {
+            panic!()
+        };
         assert_eq!(*reason, CloseReason::Closed);
         assert_eq!(egress.bytes, 5);
         assert_eq!(ingress.bytes, 12);
@@ -477,7 +613,9 @@ mod tests {
         assert_eq!(kinds(&out), ["open", "data"]);
         t.tick(2 + 1_000_000_000, &mut out);
         assert_eq!(kinds(&out), ["open", "data", "gap", "close"]);
-        let StreamEvent::Gap { len, cause, .. } = &out[2] else { panic!() };
+        let StreamEvent::Gap { len, cause, .. } = &out[2] else {
+            panic!()
+        };
         assert_eq!((*len, *cause), (7, GapCause::Unaccounted));
     }
 

@@ -1,0 +1,205 @@
+//! `cargo xtask bench capture`: a local HTTP load's throughput with and without the monitor,
+//! measured in one run and printed as a ratio, and the monitor's CPU seconds per 10k requests.
+
+use std::{
+    fs,
+    path::Path,
+    process::{Child, Command, Stdio},
+    thread::sleep,
+    time::Duration,
+};
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum Bench {
+    /// Capture overhead on a local nginx under wrk.
+    Capture {
+        /// Seconds per load phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 50)]
+        connections: u32,
+    },
+}
+
+pub fn run(root: &Path, which: Bench) -> Result<()> {
+    match which {
+        Bench::Capture {
+            seconds,
+            connections,
+        } => capture(root, seconds, connections),
+    }
+}
+
+const PORT: u16 = 18_080;
+
+fn capture(root: &Path, seconds: u64, connections: u32) -> Result<()> {
+    let dir = std::env::temp_dir().join("monitor-bench-capture");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir)?;
+    let mut nginx = Nginx::start(&dir)?;
+    let url = format!("http://127.0.0.1:{PORT}/");
+
+    let base1 = wrk(&url, seconds, connections)?;
+    let monitor_out = dir.join("monitor.jsonl");
+    let mut monitor = Command::new(crate::monitor_binary(root))
+        .args(["run", "--raw", "--stats-interval", "0", "--port"])
+        .arg(PORT.to_string())
+        .arg("--output")
+        .arg(&monitor_out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting the monitor")?;
+    wait_ready(&mut monitor)?;
+    let cpu_before = cpu_seconds(monitor.id())?;
+    let with = wrk(&url, seconds, connections)?;
+    let cpu = cpu_seconds(monitor.id())? - cpu_before;
+    stop(&mut monitor)?;
+    let base2 = wrk(&url, seconds, connections)?;
+    nginx.stop();
+
+    let base = (base1.requests_per_sec + base2.requests_per_sec) / 2.0;
+    println!("capture benchmark: nginx on 127.0.0.1:{PORT}, wrk -c{connections} -t2 -d{seconds}s");
+    println!(
+        "  without monitor: {:.0} req/s (before), {:.0} req/s (after)",
+        base1.requests_per_sec, base2.requests_per_sec
+    );
+    println!("  with monitor:    {:.0} req/s", with.requests_per_sec);
+    println!(
+        "  throughput ratio with/without: {:.3}",
+        with.requests_per_sec / base
+    );
+    println!(
+        "  monitor CPU: {:.2} s for {} requests = {:.3} CPU-s per 10k requests",
+        cpu,
+        with.requests,
+        cpu * 10_000.0 / with.requests.max(1) as f64
+    );
+    let lines = fs::read_to_string(&monitor_out)
+        .map(|s| s.lines().count())
+        .unwrap_or(0);
+    println!("  monitor wrote {lines} JSON lines");
+    Ok(())
+}
+
+struct WrkResult {
+    requests: u64,
+    requests_per_sec: f64,
+}
+
+fn wrk(url: &str, seconds: u64, connections: u32) -> Result<WrkResult> {
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            url,
+        ])
+        .output()
+        .context("running wrk")?;
+    if !out.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rps = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("wrk printed no Requests/sec")?;
+    let requests = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("wrk printed no request count")?;
+    Ok(WrkResult {
+        requests,
+        requests_per_sec: rps,
+    })
+}
+
+fn wait_ready(child: &mut Child) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.stderr.take().context("monitor stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        let line = line?;
+        if line.contains("ready:") {
+            std::thread::spawn(move || for _ in lines {});
+            return Ok(());
+        }
+        eprintln!("{line}");
+    }
+    bail!("the monitor exited before it was ready")
+}
+
+fn stop(child: &mut Child) -> Result<()> {
+    // SAFETY: plain signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let st = child.wait()?;
+    if !st.success() {
+        bail!("the monitor exited with {st}");
+    }
+    Ok(())
+}
+
+/// utime + stime of a process, seconds.
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').map(|(_, r)| r).context("bad stat")?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok(ticks / hz)
+}
+
+struct Nginx {
+    child: Child,
+}
+
+impl Nginx {
+    fn start(dir: &Path) -> Result<Self> {
+        let conf = dir.join("nginx.conf");
+        fs::write(
+            &conf,
+            format!(
+                "daemon off; worker_processes 1; pid {dir}/nginx.pid; error_log {dir}/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir}; uwsgi_temp_path {dir}; scgi_temp_path {dir};
+  server {{ listen 127.0.0.1:{PORT}; location / {{ return 200 'hello from the capture benchmark\\n'; }} }} }}\n",
+                dir = dir.display()
+            ),
+        )?;
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir)
+            .spawn()
+            .context("starting nginx")?;
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", PORT)).is_ok() {
+                return Ok(Self { child });
+            }
+            sleep(Duration::from_millis(100));
+        }
+        bail!("nginx did not start listening on {PORT}")
+    }
+
+    fn stop(&mut self) {
+        // SAFETY: plain signal to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGQUIT) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Capture TCP traffic on this host and write JSON lines.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Report what this kernel offers and whether the monitor can run here.
     Check,
 }

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Check => check_host(),
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Harness for end-to-end tests: starts the real monitor binary, real servers and clients, and
 //! reads back what the monitor wrote. eBPF tests need root: without it they print why and return.
+// A harness for tests: a failed expectation here is a test failure, so panicking is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
     collections::{BTreeMap, HashMap},

@@ -1,5 +1,6 @@
 //! Live capture tests: real kernel programs, real clients and servers on loopback. Each test
 //! filters on its own server's port so concurrent tests and other traffic do not mix in.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 use std::{collections::HashMap, net::TcpListener, process::Command};
 
@@ -17,7 +18,24 @@ fn pair(conns: &HashMap<String, Conn>, client_pid: u32, server_pid: u32) -> (Con
     assert_eq!(
         mine.len(),
         1,
-        "expected one connection of pid {client_pid}: {mine:?}"
+        "expected one connection of pid {client_pid}; all: {:#?}",
+        conns
+            .values()
+            .map(|c| format!(
+                "{} pid={} {} {}->{} {} {} eg={} in={} gaps={:?}/{:?}",
+                c.id,
+                c.pid,
+                c.comm,
+                c.local,
+                c.peer,
+                c.role,
+                c.attribution,
+                c.egress.bytes.len(),
+                c.ingress.bytes.len(),
+                c.egress.gaps,
+                c.ingress.gaps
+            ))
+            .collect::<Vec<_>>()
     );
     let client = mine[0].clone();
     let server = conns

@@ -253,6 +253,9 @@ impl<'a> Reader<'a> {
 pub mod tests {
     use super::*;
 
+    /// (family, local address, local port, remote address, remote port)
+    pub type TestTuple = (u16, [u8; 16], u16, [u8; 16], u16);
+
     /// Builds a data record the way the kernel lays it out.
     #[allow(clippy::too_many_arguments)]
     pub fn data_record(
@@ -263,7 +266,7 @@ pub mod tests {
         room: usize,
         uncaptured: u32,
         lost_total: u64,
-        tuple: Option<(u16, [u8; 16], u16, [u8; 16], u16)>,
+        tuple: Option<TestTuple>,
     ) -> Vec<u8> {
         let mut b = vec![0u8; DATA_HEADER_LEN + room];
         b[0..2].copy_from_slice(&KIND_DATA.to_le_bytes());

@@ -31,20 +31,20 @@ pub enum LoadError {
         source: std::io::Error,
     },
     #[error("the kernel refused the eBPF object: {0}")]
-    Object(#[from] aya::EbpfError),
+    Object(Box<aya::EbpfError>),
     #[error("the eBPF object has no program {0}")]
     MissingProgram(&'static str),
     #[error("the kernel refused program {name}: {source}")]
     Program {
         name: &'static str,
-        source: ProgramError,
+        source: Box<ProgramError>,
     },
     #[error("cannot attach {name} to tracepoint {category}/{tracepoint}: {source}")]
     Attach {
         name: &'static str,
         category: &'static str,
         tracepoint: &'static str,
-        source: ProgramError,
+        source: Box<ProgramError>,
     },
     #[error("map {name}: {source}")]
     Map {
@@ -57,10 +57,10 @@ impl LoadError {
     /// The verifier's log, when the kernel rejected a program (for `--log debug`).
     pub fn verifier_log(&self) -> Option<String> {
         match self {
-            LoadError::Program {
-                source: ProgramError::LoadError { verifier_log, .. },
-                ..
-            } => Some(verifier_log.to_string()),
+            LoadError::Program { source, .. } => match source.as_ref() {
+                ProgramError::LoadError { verifier_log, .. } => Some(verifier_log.to_string()),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -100,7 +100,7 @@ impl Probes {
             .filters
             .cgroups
             .iter()
-            .map(|p| cgroup_id(p))
+            .map(cgroup_id)
             .collect::<Result<Vec<_>, _>>()?;
 
         let mut filters = 0;
@@ -122,7 +122,8 @@ impl Probes {
         let mut ebpf = EbpfLoader::new()
             .override_global(CONFIG_GLOBAL, &kernel_config, true)
             .map_max_entries(EVENTS_MAP, config.capture.ring_buffer_bytes)
-            .load(OBJECT)?;
+            .load(OBJECT)
+            .map_err(|e| LoadError::Object(Box::new(e)))?;
 
         fill_filter(&mut ebpf, PID_FILTER_MAP, &config.filters.pids)?;
         fill_filter(&mut ebpf, PORT_FILTER_MAP, &config.filters.ports)?;
@@ -134,10 +135,14 @@ impl Probes {
                 .program_mut(name)
                 .ok_or(LoadError::MissingProgram(name))?
                 .try_into()
-                .map_err(|source| LoadError::Program { name, source })?;
-            program
-                .load()
-                .map_err(|source| LoadError::Program { name, source })?;
+                .map_err(|source| LoadError::Program {
+                    name,
+                    source: Box::new(source),
+                })?;
+            program.load().map_err(|source| LoadError::Program {
+                name,
+                source: Box::new(source),
+            })?;
             for (category, tracepoint) in tracepoints.iter() {
                 let link =
                     program
@@ -146,7 +151,7 @@ impl Probes {
                             name,
                             category,
                             tracepoint,
-                            source,
+                            source: Box::new(source),
                         })?;
                 links.push((*name, link));
             }

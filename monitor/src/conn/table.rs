@@ -54,10 +54,14 @@ struct Conn {
     closing: Option<(CloseRecord, u64)>,
     /// Excluded by the userspace port filter: events are dropped.
     filtered: bool,
-    /// First seen through a syscall already running at start (fd unknown, so neither addresses
-    /// nor the port filter's verdict are known): its events wait here, without being announced,
-    /// until an event names the fd. Only payload-less gaps can arrive that way, so this stays small.
+    /// Events of a connection not announced yet because what it is is not known yet: its fd
+    /// (first seen through a syscall already running at start), or, under a port filter, its
+    /// addresses (the process may be gone before /proc is read; a later kernel event or the
+    /// close record names them). Bounded by the reorder window; beyond it the verdict is forced.
     held: Option<Vec<StreamEvent>>,
+    held_bytes: usize,
+    /// /proc was already asked (once is enough: a process that is gone stays gone).
+    resolve_tried: bool,
 }
 
 pub struct ConnectionTable {
@@ -111,49 +115,47 @@ impl ConnectionTable {
         if conn.filtered {
             return;
         }
-        if conn.meta.fd < 0 && d.fd >= 0 {
-            // Now that the fd is known, the owner can be looked up and the held events released.
-            let mut meta = (*conn.meta).clone();
+        // Learn what the first events did not tell: the fd (a syscall in flight at start has
+        // none), the addresses (from the kernel, or /proc once the fd is known).
+        let mut meta = (*conn.meta).clone();
+        let mut changed = false;
+        if meta.fd < 0 && d.fd >= 0 {
             meta.fd = d.fd;
             meta.pid = d.pid;
-            if meta.endpoints.is_none() {
-                if let Some(ep) = d.endpoints {
-                    meta.endpoints = Some(ep);
-                    meta.attribution = Attribution::Kernel;
-                    if meta.role == Role::Unknown {
-                        meta.role = self.resolver.role(d.pid, ep.local);
-                    }
-                } else if let Some((ep, role)) = self.resolver.resolve(d.pid, d.fd) {
+            changed = true;
+        }
+        if meta.endpoints.is_none() {
+            if let Some(ep) = d.endpoints {
+                meta.endpoints = Some(ep);
+                meta.attribution = Attribution::Kernel;
+                if meta.role == Role::Unknown {
+                    meta.role = d.role;
+                }
+                if meta.role == Role::Unknown {
+                    meta.role = self.resolver.role(d.pid, ep.local);
+                }
+                changed = true;
+            } else if meta.fd >= 0 && !conn.resolve_tried {
+                conn.resolve_tried = true;
+                if let Some((ep, role)) = self.resolver.resolve(d.pid, meta.fd) {
                     meta.endpoints = Some(ep);
                     meta.attribution = Attribution::Proc;
                     if meta.role == Role::Unknown {
                         meta.role = role;
                     }
-                }
-            }
-            let meta = Arc::new(meta);
-            conn.meta = meta.clone();
-            if conn.held.is_some() {
-                conn.filtered = Self::excluded(&self.ports, &meta);
-                Self::release(&mut self.counters, conn, out);
-                if conn.filtered {
-                    return;
+                    changed = true;
                 }
             }
         }
-        if conn.meta.endpoints.is_none()
-            && let Some(ep) = d.endpoints
-        {
-            let mut meta = (*conn.meta).clone();
-            meta.endpoints = Some(ep);
-            meta.attribution = Attribution::Kernel;
-            if meta.role == Role::Unknown {
-                meta.role = d.role;
-            }
-            if meta.role == Role::Unknown {
-                meta.role = self.resolver.role(d.pid, ep.local);
-            }
+        if changed {
             conn.meta = Arc::new(meta);
+        }
+        if conn.held.is_some() && Self::decidable(&self.ports, &conn.meta) {
+            conn.filtered = Self::excluded(&self.ports, &conn.meta);
+            Self::release(&mut self.counters, conn, out);
+            if conn.filtered {
+                return;
+            }
         }
         let dir = d.direction;
         let chunk = Chunk {
@@ -187,7 +189,21 @@ impl ConnectionTable {
         self.buffered = self.buffered + after - before;
         let meta = conn.meta.clone();
         match conn.held.as_mut() {
-            Some(held) => Self::emit(&mut self.counters, &meta, dir, pieces, held),
+            Some(held) => {
+                conn.held_bytes += pieces
+                    .iter()
+                    .map(|p| match p {
+                        Piece::Data { bytes, .. } => bytes.len(),
+                        Piece::Gap { .. } => 0,
+                    })
+                    .sum::<usize>();
+                Self::emit(&mut self.counters, &meta, dir, pieces, held);
+                if conn.held_bytes > window {
+                    // Still unknown after a window's worth of bytes: decide with what is known.
+                    conn.filtered = Self::excluded(&self.ports, &conn.meta);
+                    Self::release(&mut self.counters, conn, out);
+                }
+            }
             None => Self::emit(&mut self.counters, &meta, dir, pieces, out),
         }
         let complete = conn.closing.as_ref().is_some_and(|(c, _)| {
@@ -209,6 +225,11 @@ impl ConnectionTable {
             && meta.endpoints.is_none_or(|ep| {
                 !ports.contains(&ep.local.port()) && !ports.contains(&ep.remote.port())
             })
+    }
+
+    /// Whether enough is known to announce a connection (or to filter it out).
+    fn decidable(ports: &[u16], meta: &ConnMeta) -> bool {
+        meta.endpoints.is_some() || (ports.is_empty() && meta.fd >= 0)
     }
 
     /// Announces a connection whose events were held, or drops them if it is filtered out.
@@ -236,7 +257,11 @@ impl ConnectionTable {
     }
 
     fn open(&mut self, d: &DataEvent, out: &mut Vec<StreamEvent>) {
-        if d.fd < 0 && d.endpoints.is_none() {
+        let resolved = match (d.endpoints, d.fd >= 0) {
+            (None, true) => self.resolver.resolve(d.pid, d.fd),
+            _ => None,
+        };
+        if d.endpoints.is_none() && resolved.is_none() && (d.fd < 0 || !self.ports.is_empty()) {
             let meta = Arc::new(ConnMeta {
                 id: d.conn_id,
                 pid: d.pid,
@@ -254,6 +279,8 @@ impl ConnectionTable {
                 closing: None,
                 filtered: false,
                 held: Some(Vec::new()),
+                held_bytes: 0,
+                resolve_tried: d.fd >= 0,
             };
             self.insert(d.conn_id, conn, d.ts_ns, out);
             return;
@@ -268,7 +295,7 @@ impl ConnectionTable {
                 )
             }
             Some(ep) => (Some(ep), d.role, Attribution::Kernel),
-            None => match self.resolver.resolve(d.pid, d.fd) {
+            None => match resolved {
                 Some((ep, role)) => {
                     let role = if d.role == Role::Unknown {
                         role
@@ -312,6 +339,8 @@ impl ConnectionTable {
             closing: None,
             filtered,
             held: None,
+            held_bytes: 0,
+            resolve_tried: true,
         };
         self.insert(d.conn_id, conn, d.ts_ns, out);
     }
@@ -330,6 +359,21 @@ impl ConnectionTable {
             self.counters.closes_for_unknown_conns += 1;
             return;
         };
+        if conn.meta.endpoints.is_none()
+            && let Some(ep) = c.endpoints
+        {
+            // The kernel names the addresses when it destroys the socket.
+            let mut meta = (*conn.meta).clone();
+            meta.endpoints = Some(ep);
+            meta.attribution = Attribution::Kernel;
+            if meta.role == Role::Unknown {
+                meta.role = c.role;
+            }
+            if meta.role == Role::Unknown {
+                meta.role = self.resolver.role(meta.pid, ep.local);
+            }
+            conn.meta = Arc::new(meta);
+        }
         let complete =
             conn.dirs[0].next_offset() >= c.tx_bytes && conn.dirs[1].next_offset() >= c.rx_bytes;
         let id = c.conn_id;
@@ -366,7 +410,10 @@ impl ConnectionTable {
                 let mut pieces = Vec::new();
                 stream.expire(now_ns, timeout, &mut pieces);
                 self.buffered -= before - stream.pending_bytes();
-                Self::emit(&mut self.counters, &meta, dir, pieces, out);
+                match conn.held.as_mut() {
+                    Some(held) => Self::emit(&mut self.counters, &meta, dir, pieces, held),
+                    None => Self::emit(&mut self.counters, &meta, dir, pieces, out),
+                }
             }
             if conn.closing.is_none() && !conn.dirs.iter().any(DirectionStream::has_pending) {
                 self.attention.remove(&id);
@@ -677,6 +724,27 @@ mod tests {
         t.ingest(close(1, 1, 0, 2), 2, &mut out);
         assert!(out.is_empty());
         assert_eq!(t.counters().conns_filtered, 1);
+    }
+
+    #[test]
+    fn unknown_addresses_under_a_port_filter_wait_for_the_kernel_to_name_them() {
+        let mut t = ConnectionTable::new(StreamConfig::default(), vec![8080], Box::new(NoResolve));
+        let mut out = vec![];
+        let RawEvent::Data(mut d) = data(1, Direction::Egress, 0, b"GET /", 1) else {
+            panic!()
+        };
+        d.endpoints = None;
+        d.role = Role::Unknown;
+        t.ingest(RawEvent::Data(d), 1, &mut out);
+        assert!(out.is_empty(), "announced before its addresses were known");
+        // The close record carries the addresses (from tcp_destroy_sock): port 8080 matches.
+        t.ingest(close(1, 5, 0, 2), 2, &mut out);
+        assert_eq!(kinds(&out), ["open", "data", "close"]);
+        let StreamEvent::Data { meta, .. } = &out[1] else {
+            panic!()
+        };
+        assert_eq!(meta.endpoints, Some(ep()));
+        assert_eq!(t.counters().conns_filtered, 0);
     }
 
     #[test]

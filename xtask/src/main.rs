@@ -133,16 +133,53 @@ fn test(root: &Path) -> Result<()> {
     ]))?;
     // The eBPF tests run the release binary, as users do.
     build(root)?;
-    status(
-        cargo(root)
-            .args([
-                "test",
-                "--workspace",
-                "--exclude",
-                "monitor-ebpf",
-                "--release",
-            ])
-            .env("MONITOR_BIN", monitor_binary(root))
-            .args(["--", "--test-threads=1"]),
-    )
+    let mut cmd = cargo(root);
+    cmd.args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "monitor-ebpf",
+        "--release",
+    ])
+    .env("MONITOR_BIN", monitor_binary(root))
+    .args(["--", "--test-threads=1"])
+    .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().context("starting cargo test")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(out).lines() {
+            let line = line?;
+            println!("{line}");
+            if let Some((p, f)) = test_counts(&line) {
+                passed += p;
+                failed += f;
+            }
+        }
+    }
+    let st = child.wait()?;
+    // One closing line over every test binary, so CI reads the whole run, not the last binary.
+    println!("{passed} passed, {failed} failed");
+    if !st.success() {
+        bail!("tests failed");
+    }
+    Ok(())
+}
+
+/// "test result: ok. 33 passed; 0 failed; ..." → (33, 0).
+fn test_counts(line: &str) -> Option<(u64, u64)> {
+    let rest = line.strip_prefix("test result: ")?;
+    let mut passed = None;
+    let mut failed = None;
+    for part in rest.split([';', '.']) {
+        let mut words = part.split_whitespace();
+        if let (Some(n), Some(what)) = (words.next(), words.next()) {
+            match what {
+                "passed" => passed = n.parse().ok(),
+                "failed" => failed = n.parse().ok(),
+                _ => {}
+            }
+        }
+    }
+    Some((passed?, failed?))
 }

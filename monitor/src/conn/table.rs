@@ -19,7 +19,7 @@ use super::{
     reorder::{Chunk, DirectionStream, Piece},
 };
 use crate::{
-    capture::{CloseRecord, DataEvent, RawEvent, decode::UncapturedCause},
+    capture::{CloseRecord, DataEvent, Endpoints, RawEvent, decode::UncapturedCause},
     config::StreamConfig,
 };
 
@@ -126,14 +126,7 @@ impl ConnectionTable {
         }
         if meta.endpoints.is_none() {
             if let Some(ep) = d.endpoints {
-                meta.endpoints = Some(ep);
-                meta.attribution = Attribution::Kernel;
-                if meta.role == Role::Unknown {
-                    meta.role = d.role;
-                }
-                if meta.role == Role::Unknown {
-                    meta.role = self.resolver.role(d.pid, ep.local);
-                }
+                learn_from_kernel(&mut meta, ep, d.role, self.resolver.as_mut());
                 changed = true;
             } else if meta.fd >= 0 && !conn.resolve_tried {
                 conn.resolve_tried = true;
@@ -364,14 +357,7 @@ impl ConnectionTable {
         {
             // The kernel names the addresses when it destroys the socket.
             let mut meta = (*conn.meta).clone();
-            meta.endpoints = Some(ep);
-            meta.attribution = Attribution::Kernel;
-            if meta.role == Role::Unknown {
-                meta.role = c.role;
-            }
-            if meta.role == Role::Unknown {
-                meta.role = self.resolver.role(meta.pid, ep.local);
-            }
+            learn_from_kernel(&mut meta, ep, c.role, self.resolver.as_mut());
             conn.meta = Arc::new(meta);
         }
         let complete =
@@ -548,6 +534,19 @@ impl ConnectionTable {
                 }
             }
         }
+    }
+}
+
+/// Records addresses the kernel learnt after the connection was first seen; the role comes from
+/// the kernel if it knows it, else from whether the process listens on the local port.
+fn learn_from_kernel(meta: &mut ConnMeta, ep: Endpoints, role: Role, resolver: &mut dyn Resolve) {
+    meta.endpoints = Some(ep);
+    meta.attribution = Attribution::Kernel;
+    if meta.role == Role::Unknown {
+        meta.role = role;
+    }
+    if meta.role == Role::Unknown {
+        meta.role = resolver.role(meta.pid, ep.local);
     }
 }
 

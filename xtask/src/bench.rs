@@ -44,45 +44,76 @@ fn capture(root: &Path, seconds: u64, connections: u32) -> Result<()> {
     let url = format!("http://127.0.0.1:{PORT}/");
 
     let base1 = wrk(&url, seconds, connections)?;
-    let monitor_out = dir.join("monitor.jsonl");
-    let mut monitor = Command::new(crate::monitor_binary(root))
-        .args(["run", "--raw", "--stats-interval", "0", "--port"])
-        .arg(PORT.to_string())
-        .arg("--output")
-        .arg(&monitor_out)
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting the monitor")?;
-    wait_ready(&mut monitor)?;
-    let cpu_before = cpu_seconds(monitor.id())?;
-    let with = wrk(&url, seconds, connections)?;
-    let cpu = cpu_seconds(monitor.id())? - cpu_before;
-    stop(&mut monitor)?;
+    // Probes attached but a port filter that matches nothing: the cost of the hooks alone.
+    let (hooks, hooks_cpu) = with_monitor(root, &dir, "1", &url, seconds, connections)?;
+    // Capturing this traffic and writing every chunk as a raw JSON line.
+    let (with, cpu) = with_monitor(root, &dir, &PORT.to_string(), &url, seconds, connections)?;
     let base2 = wrk(&url, seconds, connections)?;
     nginx.stop();
 
     let base = (base1.requests_per_sec + base2.requests_per_sec) / 2.0;
-    println!("capture benchmark: nginx on 127.0.0.1:{PORT}, wrk -c{connections} -t2 -d{seconds}s");
+    let per_10k = |cpu: f64, r: &WrkResult| cpu * 10_000.0 / r.requests.max(1) as f64;
     println!(
-        "  without monitor: {:.0} req/s (before), {:.0} req/s (after)",
+        "capture benchmark: nginx on 127.0.0.1:{PORT}, wrk -c{connections} -t2 -d{seconds}s, {} cores",
+        nproc()
+    );
+    println!(
+        "  without monitor:            {:.0} req/s (before), {:.0} req/s (after)",
         base1.requests_per_sec, base2.requests_per_sec
     );
-    println!("  with monitor:    {:.0} req/s", with.requests_per_sec);
     println!(
-        "  throughput ratio with/without: {:.3}",
-        with.requests_per_sec / base
+        "  hooks only (nothing kept):  {:.0} req/s  ratio {:.3}  monitor CPU {:.3} s per 10k requests",
+        hooks.requests_per_sec,
+        hooks.requests_per_sec / base,
+        per_10k(hooks_cpu, &hooks)
     );
     println!(
-        "  monitor CPU: {:.2} s for {} requests = {:.3} CPU-s per 10k requests",
-        cpu,
-        with.requests,
-        cpu * 10_000.0 / with.requests.max(1) as f64
+        "  capturing, raw JSON lines:  {:.0} req/s  ratio {:.3}  monitor CPU {:.3} s per 10k requests",
+        with.requests_per_sec,
+        with.requests_per_sec / base,
+        per_10k(cpu, &with)
     );
-    let lines = fs::read_to_string(&monitor_out)
+    let lines = fs::read_to_string(dir.join("monitor.jsonl"))
         .map(|s| s.lines().count())
         .unwrap_or(0);
-    println!("  monitor wrote {lines} JSON lines");
+    println!("  the capturing run wrote {lines} JSON lines");
     Ok(())
+}
+
+/// Runs the load with the monitor capturing `port`; returns the load's result and the
+/// monitor's CPU seconds (user + system) during it.
+fn with_monitor(
+    root: &Path,
+    dir: &Path,
+    port: &str,
+    url: &str,
+    seconds: u64,
+    connections: u32,
+) -> Result<(WrkResult, f64)> {
+    let mut monitor = Command::new(crate::monitor_binary(root))
+        .args([
+            "run",
+            "--raw",
+            "--stats-interval",
+            "0",
+            "--port",
+            port,
+            "--output",
+        ])
+        .arg(dir.join("monitor.jsonl"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting the monitor")?;
+    wait_ready(&mut monitor)?;
+    let before = cpu_seconds(monitor.id())?;
+    let result = wrk(url, seconds, connections)?;
+    let cpu = cpu_seconds(monitor.id())? - before;
+    stop(&mut monitor)?;
+    Ok((result, cpu))
+}
+
+fn nproc() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 struct WrkResult {

@@ -479,3 +479,31 @@ fn file_and_pipe_io_produce_no_events() {
         "the kernel emitted bytes besides curl's"
     );
 }
+
+#[test]
+fn pid_filter_keeps_only_the_named_process() {
+    require_root!();
+    let (server, port) = python_server("http_server.py", &["--host", "127.0.0.1"]);
+    let monitor = Monitor::start(&["--pid", &server.pid().to_string()]);
+    let get = curl(&[
+        "-o",
+        "/dev/null",
+        &format!("http://127.0.0.1:{port}/?size=5000"),
+    ]);
+    let curl_pid = get.pid();
+    get.wait_success();
+    let cap = monitor.stop();
+    let conns = cap.conns();
+    assert!(!conns.is_empty(), "the server's side was not captured");
+    for c in conns.values() {
+        assert_eq!(
+            c.pid,
+            server.pid() as u64,
+            "captured another process: {c:?}"
+        );
+        assert_ne!(c.pid, curl_pid as u64);
+    }
+    let srv = conns.values().next().unwrap();
+    assert_eq!(srv.role, "server");
+    assert!(srv.egress.bytes.ends_with(&http_payload(5000)));
+}

@@ -254,57 +254,24 @@ impl ConnectionTable {
             (None, true) => self.resolver.resolve(d.pid, d.fd),
             _ => None,
         };
-        if d.endpoints.is_none() && resolved.is_none() && (d.fd < 0 || !self.ports.is_empty()) {
-            let meta = Arc::new(ConnMeta {
-                id: d.conn_id,
-                pid: d.pid,
-                comm: d.comm.clone(),
-                fd: d.fd,
-                cgroup_id: d.cgroup_id,
-                endpoints: None,
-                role: d.role,
-                attribution: Attribution::Unresolved,
-            });
-            let conn = Conn {
-                meta,
-                dirs: [DirectionStream::default(), DirectionStream::default()],
-                last_ns: d.ts_ns,
-                closing: None,
-                filtered: false,
-                held: Some(Vec::new()),
-                held_bytes: 0,
-                resolve_tried: d.fd >= 0,
-            };
-            self.insert(d.conn_id, conn, d.ts_ns, out);
-            return;
-        }
-        let (endpoints, role, attribution) = match d.endpoints {
-            Some(ep) if d.role == Role::Unknown => {
-                // Addresses learnt after the handshake (which the monitor missed).
-                (
-                    Some(ep),
-                    self.resolver.role(d.pid, ep.local),
-                    Attribution::Kernel,
-                )
+        let (endpoints, role, attribution) = match (d.endpoints, resolved) {
+            // Addresses learnt after the handshake (which the monitor missed).
+            (Some(ep), _) if d.role == Role::Unknown => (
+                Some(ep),
+                self.resolver.role(d.pid, ep.local),
+                Attribution::Kernel,
+            ),
+            (Some(ep), _) => (Some(ep), d.role, Attribution::Kernel),
+            (None, Some((ep, role))) => {
+                let role = if d.role == Role::Unknown {
+                    role
+                } else {
+                    d.role
+                };
+                (Some(ep), role, Attribution::Proc)
             }
-            Some(ep) => (Some(ep), d.role, Attribution::Kernel),
-            None => match resolved {
-                Some((ep, role)) => {
-                    let role = if d.role == Role::Unknown {
-                        role
-                    } else {
-                        d.role
-                    };
-                    (Some(ep), role, Attribution::Proc)
-                }
-                None => (None, d.role, Attribution::Unresolved),
-            },
+            (None, None) => (None, d.role, Attribution::Unresolved),
         };
-        match attribution {
-            Attribution::Kernel => self.counters.conns_attributed_kernel += 1,
-            Attribution::Proc => self.counters.conns_attributed_proc += 1,
-            Attribution::Unresolved => self.counters.conns_unattributed += 1,
-        }
         let meta = Arc::new(ConnMeta {
             id: d.conn_id,
             pid: d.pid,
@@ -315,26 +282,21 @@ impl ConnectionTable {
             role,
             attribution,
         });
-        let filtered = Self::excluded(&self.ports, &meta);
-        if filtered {
-            self.counters.conns_filtered += 1;
-        } else {
-            self.counters.conns_opened += 1;
-            out.push(StreamEvent::Open {
-                meta: meta.clone(),
-                ts_ns: d.ts_ns,
-            });
-        }
-        let conn = Conn {
+        let mut conn = Conn {
             meta,
             dirs: [DirectionStream::default(), DirectionStream::default()],
             last_ns: d.ts_ns,
             closing: None,
-            filtered,
-            held: None,
+            filtered: false,
+            held: Some(Vec::new()),
             held_bytes: 0,
-            resolve_tried: true,
+            resolve_tried: d.fd >= 0,
         };
+        // Announced now if enough is known; otherwise its events are held (see `Conn::held`).
+        if Self::decidable(&self.ports, &conn.meta) {
+            conn.filtered = Self::excluded(&self.ports, &conn.meta);
+            Self::release(&mut self.counters, &mut conn, out);
+        }
         self.insert(d.conn_id, conn, d.ts_ns, out);
     }
 

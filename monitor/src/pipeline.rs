@@ -76,12 +76,9 @@ impl Run {
         let mut agent = AgentStats::default();
         let mut sigint = signal(SignalKind::interrupt()).map_err(RunError::Signal)?;
         let mut sigterm = signal(SignalKind::terminate()).map_err(RunError::Signal)?;
-        let deadline = self
-            .duration
-            .map(|d| tokio::time::Instant::now() + d)
-            .unwrap_or_else(|| {
-                tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86400)
-            });
+        // Without --duration the deadline branch is disabled, not a far-future timer.
+        let timed = self.duration.is_some();
+        let deadline = tokio::time::Instant::now() + self.duration.unwrap_or_default();
         let mut tick = interval(TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let stats_every = Duration::from_secs(self.config.output.stats_interval_secs.max(1));
@@ -111,7 +108,7 @@ impl Run {
                 }
                 _ = sigint.recv() => break,
                 _ = sigterm.recv() => break,
-                _ = sleep_until(deadline) => break,
+                _ = sleep_until(deadline), if timed => break,
             }
             if output_closed
                 || write_all(&mut writer, &renderer, &mut events, &mut agent, None).is_err()

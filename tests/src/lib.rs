@@ -340,11 +340,6 @@ pub fn http_payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8).collect()
 }
 
-/// Byte i is i % 256: what the bulk fixture sends.
-pub fn bulk_payload(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i % 256) as u8).collect()
-}
-
 /// Index of the first occurrence of `needle` in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)

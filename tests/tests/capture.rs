@@ -5,8 +5,7 @@
 use std::{collections::HashMap, net::TcpListener, process::Command};
 
 use tests::{
-    Conn, Monitor, Proc, bulk_payload, count, find, fixture, http_payload, python_server,
-    require_root, scratch,
+    Conn, Monitor, Proc, count, find, fixture, http_payload, python_server, require_root, scratch,
 };
 
 /// The single connection of `pid`, and the server-side connection whose peer is its local end.
@@ -47,26 +46,14 @@ fn pair(conns: &HashMap<String, Conn>, client_pid: u32, server_pid: u32) -> (Con
 }
 
 fn assert_mirrored(client: &Conn, server: &Conn) {
-    assert_eq!(
-        client.egress.gap_bytes, 0,
-        "client egress gaps {:?}",
-        client.egress.gaps
-    );
-    assert_eq!(
-        client.ingress.gap_bytes, 0,
-        "client ingress gaps {:?}",
-        client.ingress.gaps
-    );
-    assert_eq!(
-        server.egress.gap_bytes, 0,
-        "server egress gaps {:?}",
-        server.egress.gaps
-    );
-    assert_eq!(
-        server.ingress.gap_bytes, 0,
-        "server ingress gaps {:?}",
-        server.ingress.gaps
-    );
+    for (side, s) in [
+        ("client egress", &client.egress),
+        ("client ingress", &client.ingress),
+        ("server egress", &server.egress),
+        ("server ingress", &server.ingress),
+    ] {
+        assert_eq!(s.gap_bytes, 0, "{side} gaps {:?}", s.gaps);
+    }
     assert!(
         client.egress.bytes == server.ingress.bytes,
         "request bytes differ between the two sides"
@@ -398,8 +385,7 @@ fn with_a_tiny_ring_buffer_the_loss_counters_account_for_every_missing_byte() {
     let mut lost_gaps = 0u64;
     for c in cap.conns().values() {
         assert!(c.pid == client_pid as u64 || c.pid == server.pid() as u64);
-        for (s, pattern_len) in [(&c.egress, 0), (&c.ingress, 0)] {
-            let _ = pattern_len;
+        for s in [&c.egress, &c.ingress] {
             captured += s.bytes.len() as u64;
             lost_gaps += s.gaps.get("lost").copied().unwrap_or(0);
         }
@@ -419,9 +405,8 @@ fn with_a_tiny_ring_buffer_the_loss_counters_account_for_every_missing_byte() {
     );
     assert!(lost_gaps <= missing);
     assert!(cap.kernel("ringbuf_full_events") > 0);
-    // What did arrive is the right data at the right place.
+    // No stream is longer than what its side moved.
     for c in cap.conns().values() {
-        let _ = bulk_payload(0);
         assert!(c.egress.bytes.len() as u64 + c.egress.gap_bytes <= SEND.max(REPLY));
     }
 }

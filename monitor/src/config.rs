@@ -13,6 +13,7 @@ pub struct Config {
     pub streams: StreamConfig,
     pub output: OutputConfig,
     pub filters: Filters,
+    pub http: HttpConfig,
 }
 
 /// Kernel-side capture.
@@ -61,6 +62,37 @@ impl Default for StreamConfig {
             max_buffered_bytes: 256 * 1024 * 1024,
             reorder_timeout_ms: 1_000,
             idle_timeout_secs: 300,
+        }
+    }
+}
+
+/// HTTP/1 parsing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Longest message head (start line and fields) accepted; longer is flagged `header_too_large`.
+    pub max_head_bytes: usize,
+    /// Body bytes kept per message; the size is always counted in full.
+    pub max_body_bytes: usize,
+    /// Body bytes held across all transactions in progress; beyond it, bodies are cut and flagged.
+    pub max_buffered_body_bytes: usize,
+    /// A request without a response for this long is emitted with reason `response_timeout`.
+    pub response_timeout_secs: u64,
+    /// Requests waiting for a response on one connection (pipelining depth).
+    pub max_pipeline: usize,
+    /// Decoded (gzip, deflate, br) body bytes shown per message.
+    pub max_decoded_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_head_bytes: 64 * 1024,
+            max_body_bytes: 64 * 1024,
+            max_buffered_body_bytes: 256 * 1024 * 1024,
+            response_timeout_secs: 60,
+            max_pipeline: 64,
+            max_decoded_bytes: 256 * 1024,
         }
     }
 }

@@ -10,4 +10,6 @@ pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod export;
+pub mod http1;
 pub mod pipeline;
+pub mod transaction;

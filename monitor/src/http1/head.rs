@@ -1,0 +1,327 @@
+//! One message head (start line and header fields): where it ends, what is irregular about it,
+//! and its parsed form. Irregular syntax is flagged, normalised, then parsed with httparse.
+
+use std::borrow::Cow;
+
+use crate::transaction::{Flag, Flags, Headers};
+
+/// Header lines httparse may return for one head.
+const MAX_HEADERS: usize = 256;
+
+/// Where the head starting at `buf[0]` ends (exclusive), searching from `scan_from`.
+/// Accepts "\r\n\r\n" and the bare-LF forms a lenient peer may send.
+pub fn find_end(buf: &[u8], scan_from: usize) -> Option<usize> {
+    let mut at = scan_from.saturating_sub(3);
+    while let Some(i) = memchr::memchr(b'\n', buf.get(at..)?) {
+        let nl = at + i;
+        match buf.get(nl + 1) {
+            Some(b'\n') => return Some(nl + 2),
+            Some(b'\r') if buf.get(nl + 2) == Some(&b'\n') => return Some(nl + 3),
+            Some(_) => at = nl + 1,
+            None => return None,
+        }
+    }
+    None
+}
+
+/// Irregularities of a complete head, found before parsing: each makes parsers disagree.
+pub fn anomalies(head: &[u8]) -> Flags {
+    let mut flags = Flags::empty();
+    let mut line_start = 0;
+    let mut first = true;
+    for (i, &b) in head.iter().enumerate() {
+        if b != b'\n' {
+            continue;
+        }
+        if i == 0 || head[i - 1] != b'\r' {
+            flags.set(Flag::BareLf);
+        }
+        let line = &head[line_start..i];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !first && !line.is_empty() {
+            if matches!(line[0], b' ' | b'\t') {
+                flags.set(Flag::ObsFold);
+            } else if let Some(colon) = memchr::memchr(b':', line)
+                && colon > 0
+                && matches!(line[colon - 1], b' ' | b'\t')
+            {
+                flags.set(Flag::WhitespaceBeforeColon);
+            }
+        }
+        first = false;
+        line_start = i + 1;
+    }
+    flags
+}
+
+/// The head rewritten the way a lenient recipient reads it: CRLF line ends, folded lines joined
+/// with one space, whitespace before colons removed.
+fn normalise(head: &[u8]) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::with_capacity(head.len() + 16);
+    let mut first = true;
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        if !first && matches!(line[0], b' ' | b'\t') {
+            // obs-fold: continue the previous line (drop its CRLF).
+            out.truncate(out.len().saturating_sub(2));
+            out.push(b' ');
+            out.extend_from_slice(line.trim_ascii_start());
+        } else if !first && let Some(colon) = memchr::memchr(b':', line) {
+            out.extend_from_slice(line[..colon].trim_ascii_end());
+            out.extend_from_slice(&line[colon..]);
+        } else {
+            out.extend_from_slice(line);
+        }
+        out.extend_from_slice(b"\r\n");
+        first = false;
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub method: String,
+    pub target: String,
+    pub version: &'static str,
+    pub headers: Headers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub status: u16,
+    pub reason: String,
+    pub version: &'static str,
+    pub headers: Headers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Head {
+    Request(RequestHead),
+    Response(ResponseHead),
+}
+
+impl Head {
+    pub fn headers(&self) -> &Headers {
+        match self {
+            Head::Request(h) => &h.headers,
+            Head::Response(h) => &h.headers,
+        }
+    }
+}
+
+fn version(minor: Option<u8>) -> &'static str {
+    match minor {
+        Some(0) => "1.0",
+        _ => "1.1",
+    }
+}
+
+fn collect(headers: &[httparse::Header<'_>]) -> Headers {
+    let mut out = Headers::default();
+    for h in headers {
+        out.push(h.name, h.value);
+    }
+    out
+}
+
+/// Parses a complete head (`head` ends with the blank line). Returns the flags found too.
+pub fn parse(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
+    let flags = anomalies(head);
+    let bytes: Cow<'_, [u8]> = if flags.is_empty() {
+        Cow::Borrowed(head)
+    } else {
+        Cow::Owned(normalise(head))
+    };
+    // Leading empty lines before a request-line are allowed (RFC 9112 §2.2).
+    let start = bytes
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(0);
+    let bytes = &bytes[start..];
+    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let invalid = flags.with(Flag::InvalidHead);
+    if request {
+        let mut req = httparse::Request::new(&mut storage);
+        match req.parse(bytes) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Err(httparse::Error::TooManyHeaders) => return Err(flags.with(Flag::HeaderTooLarge)),
+            _ => return Err(invalid),
+        }
+        let (Some(method), Some(target)) = (req.method, req.path) else {
+            return Err(invalid);
+        };
+        Ok((
+            Head::Request(RequestHead {
+                method: method.to_owned(),
+                target: target.to_owned(),
+                version: version(req.version),
+                headers: collect(req.headers),
+            }),
+            flags,
+        ))
+    } else {
+        let mut res = httparse::Response::new(&mut storage);
+        match res.parse(bytes) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Err(httparse::Error::TooManyHeaders) => return Err(flags.with(Flag::HeaderTooLarge)),
+            _ => return Err(invalid),
+        }
+        let Some(status) = res.code else {
+            return Err(invalid);
+        };
+        Ok((
+            Head::Response(ResponseHead {
+                status,
+                reason: res.reason.unwrap_or("").to_owned(),
+                version: version(res.version),
+                headers: collect(res.headers),
+            }),
+            flags,
+        ))
+    }
+}
+
+/// How a message's body is delimited, from its own header fields (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    None,
+    Length(u64),
+    Chunked,
+    /// Until the connection closes (responses only).
+    UntilClose,
+    /// The framing cannot be known: parsing this direction must stop after the head.
+    Ambiguous,
+}
+
+/// The framing a message declares, with the flags for what is ambiguous about it.
+/// `request`: requests without a length have no body; responses run until close.
+pub fn declared_framing(headers: &Headers, request: bool) -> (BodyFraming, Flags) {
+    let mut flags = Flags::empty();
+    let te: Vec<&[u8]> = headers.get_all("transfer-encoding").collect();
+    let cl = content_length(headers, &mut flags);
+    if !te.is_empty() {
+        if cl.is_some() || flags.contains(Flag::ConflictingContentLength) {
+            flags.set(Flag::ContentLengthWithTransferEncoding);
+        }
+        // The last coding of the last field must be chunked for the length to be known.
+        let last = te
+            .last()
+            .and_then(|v| v.rsplit(|&b| b == b',').next())
+            .map(|c| c.trim_ascii())
+            .unwrap_or(b"");
+        if last.eq_ignore_ascii_case(b"chunked") {
+            return (BodyFraming::Chunked, flags);
+        }
+        if request {
+            flags.set(Flag::UnsupportedTransferEncoding);
+            return (BodyFraming::Ambiguous, flags);
+        }
+        return (BodyFraming::UntilClose, flags);
+    }
+    match cl {
+        Some(n) => (BodyFraming::Length(n), flags),
+        None if flags.contains(Flag::ConflictingContentLength)
+            || flags.contains(Flag::InvalidContentLength) =>
+        {
+            (BodyFraming::Ambiguous, flags)
+        }
+        None if request => (BodyFraming::None, flags),
+        None => (BodyFraming::UntilClose, flags),
+    }
+}
+
+/// The one Content-Length value, if every field (and list member) agrees on it.
+fn content_length(headers: &Headers, flags: &mut Flags) -> Option<u64> {
+    let mut value: Option<u64> = None;
+    for field in headers.get_all("content-length") {
+        for member in field.split(|&b| b == b',') {
+            let member = member.trim_ascii();
+            let parsed =
+                (!member.is_empty() && member.len() <= 19 && member.iter().all(u8::is_ascii_digit))
+                    .then(|| std::str::from_utf8(member).ok()?.parse::<u64>().ok())
+                    .flatten();
+            match (parsed, value) {
+                (None, _) => {
+                    flags.set(Flag::InvalidContentLength);
+                    return None;
+                }
+                (Some(n), Some(v)) if n != v => {
+                    flags.set(Flag::ConflictingContentLength);
+                    return None;
+                }
+                (Some(n), _) => value = Some(n),
+            }
+        }
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_end() {
+        assert_eq!(find_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nrest", 0), Some(24));
+        assert_eq!(find_end(b"GET / HTTP/1.1\nA: b\n\nrest", 0), Some(21));
+        assert_eq!(find_end(b"GET / HTTP/1.1\r\nA: b\r\n", 0), None);
+        assert_eq!(find_end(b"GET / HTTP/1.1\r\nA: b\r\n\r", 0), None);
+        // Resuming the scan near the end still finds a terminator split across pushes.
+        assert_eq!(find_end(b"GET / HTTP/1.1\r\n\r\n", 16), Some(18));
+    }
+
+    #[test]
+    fn flags_irregular_syntax_and_still_parses() {
+        let head = b"GET / HTTP/1.1\nHost : a\r\nX: 1\r\n  2\r\n\r\n";
+        let (h, flags) = parse(head, true).unwrap();
+        assert!(flags.contains(Flag::BareLf));
+        assert!(flags.contains(Flag::WhitespaceBeforeColon));
+        assert!(flags.contains(Flag::ObsFold));
+        assert_eq!(h.headers().get_str("host"), Some("a"));
+        assert_eq!(h.headers().get_str("x"), Some("1 2"));
+    }
+
+    #[test]
+    fn framing_rules() {
+        let mut h = Headers::default();
+        h.push("Content-Length", b"5");
+        h.push("Transfer-Encoding", b"chunked");
+        let (f, flags) = declared_framing(&h, true);
+        assert_eq!(f, BodyFraming::Chunked);
+        assert!(flags.contains(Flag::ContentLengthWithTransferEncoding));
+
+        let mut h = Headers::default();
+        h.push("Content-Length", b"5");
+        h.push("content-length", b"6");
+        let (f, flags) = declared_framing(&h, true);
+        assert_eq!(f, BodyFraming::Ambiguous);
+        assert!(flags.contains(Flag::ConflictingContentLength));
+
+        let mut h = Headers::default();
+        h.push("Content-Length", b"5, 5");
+        assert_eq!(declared_framing(&h, true).0, BodyFraming::Length(5));
+
+        let mut h = Headers::default();
+        h.push("Content-Length", b"-1");
+        let (f, flags) = declared_framing(&h, false);
+        assert_eq!(f, BodyFraming::Ambiguous);
+        assert!(flags.contains(Flag::InvalidContentLength));
+
+        let mut h = Headers::default();
+        h.push("Transfer-Encoding", b"gzip");
+        assert_eq!(declared_framing(&h, true).0, BodyFraming::Ambiguous);
+        assert_eq!(declared_framing(&h, false).0, BodyFraming::UntilClose);
+        assert_eq!(
+            declared_framing(&Headers::default(), true).0,
+            BodyFraming::None
+        );
+        assert_eq!(
+            declared_framing(&Headers::default(), false).0,
+            BodyFraming::UntilClose
+        );
+    }
+}

@@ -1,0 +1,662 @@
+//! One direction of an HTTP/1 connection: bytes in, messages out. Heads are parsed when complete,
+//! bodies are framed (length, chunked, until close) and captured up to a limit, and after a gap or
+//! garbage the reader skips to the next plausible message start instead of emitting nonsense.
+
+use super::{
+    chunked::{self, Chunked},
+    head::{self, BodyFraming, Head},
+};
+use crate::transaction::{Body, Flag, Flags, Headers};
+
+/// Limits applied while reading; they bound the memory one direction can hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest head (and trailer section) accepted.
+    pub max_head: usize,
+    /// Body bytes kept per message.
+    pub max_body: usize,
+}
+
+/// Captured body bytes held across all connections, so many slow messages cannot exhaust memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub held: usize,
+    pub cap: usize,
+}
+
+impl Budget {
+    pub fn release(&mut self, n: usize) {
+        self.held = self.held.saturating_sub(n);
+    }
+}
+
+/// How the body after a head is delimited, as decided by the connection (responses depend on
+/// their request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    NoBody,
+    Length(u64),
+    Chunked,
+    UntilClose,
+    /// Emit the message without a body, then stop reading this direction.
+    Stop(StopReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Frame(Framing),
+    /// Not yet known (the matching request has not been seen): keep the bytes.
+    Wait,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The first bytes are not HTTP/1.
+    NotHttp,
+    /// 101 Switching Protocols.
+    Upgraded,
+    /// A successful CONNECT.
+    Tunnel,
+    /// The framing of a message cannot be known (conflicting lengths, bad chunk).
+    Ambiguous,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub head: Head,
+    pub body: Body,
+    pub trailers: Headers,
+    pub first_ts: u64,
+    pub last_ts: u64,
+    pub flags: Flags,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadOut {
+    /// A request head was parsed (its body may follow): responses can now be framed.
+    RequestHead {
+        method: String,
+        first_ts: u64,
+    },
+    Message(Message),
+    /// Bytes that did not form a message; what was wrong, and when.
+    Malformed {
+        flags: Flags,
+        ts: u64,
+    },
+    Stopped(StopReason),
+}
+
+/// Bytes scanned for a message start before a connection that never had one is declared not HTTP.
+const NOT_HTTP_AFTER: u64 = 64 * 1024;
+
+/// Methods accepted as a message start while resynchronising (any token is accepted otherwise).
+const METHODS: [&[u8]; 21] = [
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"DELETE ",
+    b"HEAD ",
+    b"OPTIONS ",
+    b"PATCH ",
+    b"CONNECT ",
+    b"TRACE ",
+    b"PROPFIND ",
+    b"PROPPATCH ",
+    b"MKCOL ",
+    b"COPY ",
+    b"MOVE ",
+    b"LOCK ",
+    b"UNLOCK ",
+    b"REPORT ",
+    b"SEARCH ",
+    b"PURGE ",
+    b"QUERY ",
+    b"PRI ",
+];
+
+#[derive(Debug)]
+enum BodyState {
+    Length(u64),
+    Chunked(Chunked),
+    UntilClose,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Expecting a head at the next byte.
+    Head,
+    /// Skipping to the next plausible message start.
+    Resync {
+        scanned: u64,
+    },
+    /// A parsed head whose framing is not decided yet; its body bytes wait in `buf`.
+    Blocked(Box<Message>, BodyFraming),
+    Body(Box<Message>, BodyState),
+    Stopped,
+}
+
+#[derive(Debug)]
+pub struct MessageReader {
+    request: bool,
+    state: State,
+    /// Bytes not consumed yet (a partial head, or bytes behind a blocked head).
+    buf: Vec<u8>,
+    /// Where to resume looking for the end of the head in `buf`.
+    head_scan: usize,
+    head_ts: Option<u64>,
+    /// Flags for the next message (e.g. bytes were skipped before it).
+    next_flags: Flags,
+    seen_message: bool,
+    last_ts: u64,
+    limits: Limits,
+    /// Bytes skipped while resynchronising.
+    pub skipped: u64,
+}
+
+/// The callback deciding a head's framing: (head, its declared framing, first byte ts, forced). When `forced` (the
+/// stream ended), it must not answer `Wait`.
+pub type Framer<'a> = dyn FnMut(&Head, BodyFraming, u64, bool) -> Decision + 'a;
+
+impl MessageReader {
+    /// `resync`: the stream does not start at a message boundary (the monitor attached late).
+    pub fn new(request: bool, limits: Limits, resync: bool) -> Self {
+        Self {
+            request,
+            state: if resync {
+                State::Resync { scanned: 0 }
+            } else {
+                State::Head
+            },
+            buf: Vec::new(),
+            head_scan: 0,
+            head_ts: None,
+            next_flags: Flags::empty(),
+            seen_message: false,
+            last_ts: 0,
+            limits,
+            skipped: 0,
+        }
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.state, State::Stopped)
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        matches!(self.state, State::Blocked(..))
+    }
+
+    /// Whether a message is partly read (head bytes buffered or a body under way).
+    pub fn mid_message(&self) -> bool {
+        match self.state {
+            State::Head => !self.buf.is_empty(),
+            State::Blocked(..) | State::Body(..) => true,
+            State::Resync { .. } | State::Stopped => false,
+        }
+    }
+
+    /// Stops reading: the rest of the stream is not HTTP/1 (after an upgrade).
+    pub fn stop_now(&mut self) {
+        self.state = State::Stopped;
+        self.buf = Vec::new();
+    }
+
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn push(
+        &mut self,
+        data: &[u8],
+        ts: u64,
+        budget: &mut Budget,
+        framer: &mut Framer<'_>,
+        out: &mut Vec<ReadOut>,
+    ) {
+        self.last_ts = ts;
+        if self.buf.is_empty() {
+            let used = self.process(data, ts, budget, framer, out);
+            if used < data.len() && !self.is_stopped() {
+                self.buf.extend_from_slice(&data[used..]);
+            }
+        } else {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.extend_from_slice(data);
+            let used = self.process(&buf, ts, budget, framer, out);
+            buf.drain(..used.min(buf.len()));
+            if !self.is_stopped() {
+                self.buf = buf;
+            }
+        }
+    }
+
+    /// Retries a blocked head (its request has been seen since).
+    pub fn resume(&mut self, budget: &mut Budget, framer: &mut Framer<'_>, out: &mut Vec<ReadOut>) {
+        if self.is_blocked() {
+            self.push(&[], self.last_ts, budget, framer, out);
+        }
+    }
+
+    /// `len` bytes of this direction were not captured.
+    pub fn gap(&mut self, len: u64, ts: u64, out: &mut Vec<ReadOut>) {
+        self.last_ts = ts;
+        let state = std::mem::replace(&mut self.state, State::Stopped);
+        self.state = match state {
+            State::Stopped => State::Stopped,
+            State::Resync { scanned } => {
+                self.buf.clear();
+                State::Resync { scanned }
+            }
+            State::Body(mut msg, BodyState::Length(rem)) => {
+                lose(&mut msg, len.min(rem));
+                if len < rem {
+                    State::Body(msg, BodyState::Length(rem - len))
+                } else {
+                    self.finish(*msg, ts, out);
+                    self.resync_after_gap(len > rem)
+                }
+            }
+            State::Body(mut msg, BodyState::UntilClose) => {
+                lose(&mut msg, len);
+                State::Body(msg, BodyState::UntilClose)
+            }
+            State::Body(mut msg, BodyState::Chunked(mut c)) => match c.data_remaining() {
+                Some(rem) if len < rem => {
+                    lose(&mut msg, len);
+                    c.skip_data(len);
+                    State::Body(msg, BodyState::Chunked(c))
+                }
+                _ => {
+                    lose(&mut msg, 0);
+                    self.finish(*msg, ts, out);
+                    self.resync_after_gap(true)
+                }
+            },
+            State::Blocked(msg, _) => {
+                // The body behind a blocked head is cut: keep the head, the body is incomplete.
+                let mut msg = *msg;
+                msg.body.incomplete = true;
+                msg.flags.set(Flag::BodyGap);
+                self.buf.clear();
+                self.finish(msg, ts, out);
+                self.resync_after_gap(true)
+            }
+            State::Head => {
+                self.buf.clear();
+                self.head_ts = None;
+                self.resync_after_gap(true)
+            }
+        };
+    }
+
+    /// The stream ended (connection closed, or the monitor stopped).
+    pub fn close(
+        &mut self,
+        ts: u64,
+        budget: &mut Budget,
+        framer: &mut Framer<'_>,
+        out: &mut Vec<ReadOut>,
+    ) {
+        if let State::Blocked(msg, declared) = &self.state {
+            let decision = framer(&msg.head, *declared, msg.first_ts, true);
+            if let State::Blocked(msg, _) = std::mem::replace(&mut self.state, State::Stopped) {
+                let framing = match decision {
+                    Decision::Frame(f) => f,
+                    Decision::Wait => Framing::UntilClose,
+                };
+                self.state = State::Head;
+                self.begin_body(*msg, framing, ts, out);
+                let buf = std::mem::take(&mut self.buf);
+                let used = self.process(&buf, ts, budget, framer, out);
+                self.buf = buf[used.min(buf.len())..].to_vec();
+            }
+        }
+        match std::mem::replace(&mut self.state, State::Stopped) {
+            State::Body(msg, BodyState::UntilClose) => self.finish(*msg, ts, out),
+            State::Body(mut msg, _) => {
+                msg.body.incomplete = true;
+                self.finish(*msg, ts, out);
+            }
+            State::Head if !self.buf.is_empty() => out.push(ReadOut::Malformed {
+                flags: Flags::empty().with(Flag::InvalidHead),
+                ts,
+            }),
+            _ => {}
+        }
+        self.buf = Vec::new();
+    }
+
+    fn resync_after_gap(&mut self, skipped_something: bool) -> State {
+        if skipped_something {
+            self.next_flags.set(Flag::Resynced);
+        }
+        State::Resync { scanned: 0 }
+    }
+
+    /// Consumes what it can of `data`; returns the bytes consumed.
+    fn process(
+        &mut self,
+        data: &[u8],
+        ts: u64,
+        budget: &mut Budget,
+        framer: &mut Framer<'_>,
+        out: &mut Vec<ReadOut>,
+    ) -> usize {
+        let mut at = 0;
+        loop {
+            let rest = &data[at..];
+            match &mut self.state {
+                State::Stopped => return data.len(),
+                State::Resync { scanned } => {
+                    if rest.is_empty() {
+                        return at;
+                    }
+                    match find_start(rest, self.request) {
+                        Some(p) => {
+                            if p > 0 {
+                                self.next_flags.set(Flag::Resynced);
+                            }
+                            self.skipped += p as u64;
+                            at += p;
+                            self.state = State::Head;
+                        }
+                        None => {
+                            // Keep a short tail that may hold the beginning of a start line.
+                            let keep = match memchr::memrchr(b'\n', rest) {
+                                Some(nl) if rest.len() - nl <= 16 => rest.len() - nl,
+                                _ => 0,
+                            };
+                            let skip = rest.len() - keep;
+                            *scanned += skip as u64;
+                            self.skipped += skip as u64;
+                            if !self.seen_message && *scanned > NOT_HTTP_AFTER {
+                                self.stop(StopReason::NotHttp, out);
+                                return data.len();
+                            }
+                            return at + skip;
+                        }
+                    }
+                }
+                State::Head => {
+                    if rest.is_empty() {
+                        return at;
+                    }
+                    if self.head_ts.is_none() {
+                        self.head_ts = Some(ts);
+                        self.head_scan = 0;
+                    }
+                    // The first message must start with a known method (or "HTTP/1."); later ones
+                    // with any token, and a failure there is reported.
+                    let first = !self.seen_message && !self.next_flags.contains(Flag::Resynced);
+                    match sniff(rest, self.request, first) {
+                        Sniff::No => {
+                            if !first {
+                                out.push(ReadOut::Malformed {
+                                    flags: Flags::empty().with(Flag::InvalidHead),
+                                    ts,
+                                });
+                                self.next_flags.set(Flag::Resynced);
+                            }
+                            self.head_ts = None;
+                            self.state = State::Resync { scanned: 0 };
+                            continue;
+                        }
+                        Sniff::NeedMore => return at,
+                        Sniff::Yes => {}
+                    }
+                    let Some(end) = head::find_end(rest, self.head_scan) else {
+                        if rest.len() > self.limits.max_head {
+                            out.push(ReadOut::Malformed {
+                                flags: Flags::empty().with(Flag::HeaderTooLarge),
+                                ts,
+                            });
+                            self.head_ts = None;
+                            self.next_flags.set(Flag::Resynced);
+                            self.state = State::Resync { scanned: 0 };
+                            at += rest.len();
+                            continue;
+                        }
+                        self.head_scan = rest.len();
+                        return at;
+                    };
+                    if end > self.limits.max_head {
+                        out.push(ReadOut::Malformed {
+                            flags: Flags::empty().with(Flag::HeaderTooLarge),
+                            ts,
+                        });
+                        self.head_ts = None;
+                        self.next_flags.set(Flag::Resynced);
+                        self.state = State::Resync { scanned: 0 };
+                        at += end;
+                        continue;
+                    }
+                    let first_ts = self.head_ts.take().unwrap_or(ts);
+                    match head::parse(&rest[..end], self.request) {
+                        Err(flags) => {
+                            out.push(ReadOut::Malformed { flags, ts });
+                            self.next_flags.set(Flag::Resynced);
+                            self.state = State::Resync { scanned: 0 };
+                            at += 1; // past this start, so the scan finds the next one
+                        }
+                        Ok((head, flags)) => {
+                            at += end;
+                            self.seen_message = true;
+                            if let Head::Request(r) = &head {
+                                out.push(ReadOut::RequestHead {
+                                    method: r.method.clone(),
+                                    first_ts,
+                                });
+                            }
+                            let (declared, framing_flags) =
+                                head::declared_framing(head.headers(), self.request);
+                            let flags = flags
+                                .union(framing_flags)
+                                .union(std::mem::take(&mut self.next_flags));
+                            let msg = Box::new(Message {
+                                head,
+                                body: Body::default(),
+                                trailers: Headers::default(),
+                                first_ts,
+                                last_ts: ts,
+                                flags,
+                            });
+                            self.state = State::Blocked(msg, declared);
+                        }
+                    }
+                }
+                State::Blocked(msg, declared) => {
+                    match framer(&msg.head, *declared, msg.first_ts, false) {
+                        Decision::Wait => {
+                            // Bounded: a response held back longer than a head is framed as is.
+                            if rest.len() <= self.limits.max_head {
+                                return at;
+                            }
+                            let decision = framer(&msg.head, *declared, msg.first_ts, true);
+                            let framing = match decision {
+                                Decision::Frame(f) => f,
+                                Decision::Wait => Framing::UntilClose,
+                            };
+                            self.unblock(framing, ts, out);
+                        }
+                        Decision::Frame(framing) => self.unblock(framing, ts, out),
+                    }
+                }
+                State::Body(msg, body) => {
+                    if rest.is_empty() {
+                        return at;
+                    }
+                    msg.last_ts = ts;
+                    let max = self.limits.max_body;
+                    match body {
+                        BodyState::Length(rem) => {
+                            let n = (*rem).min(rest.len() as u64) as usize;
+                            capture(msg, &rest[..n], max, budget);
+                            at += n;
+                            *rem -= n as u64;
+                            if *rem == 0 {
+                                self.complete(ts, out);
+                            }
+                        }
+                        BodyState::UntilClose => {
+                            capture(msg, rest, max, budget);
+                            return data.len();
+                        }
+                        BodyState::Chunked(c) => {
+                            let (n, status) = c.feed(rest, &mut |d| capture(msg, d, max, budget));
+                            at += n;
+                            match status {
+                                chunked::Status::NeedMore => return at.min(data.len()),
+                                chunked::Status::Done(trailers) => {
+                                    msg.trailers = trailers;
+                                    msg.flags = msg.flags.union(c.flags);
+                                    self.complete(ts, out);
+                                }
+                                chunked::Status::Invalid(flag) => {
+                                    msg.flags = msg.flags.union(c.flags).with(flag);
+                                    msg.body.incomplete = true;
+                                    self.complete(ts, out);
+                                    self.stop(StopReason::Ambiguous, out);
+                                    return data.len();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn unblock(&mut self, framing: Framing, ts: u64, out: &mut Vec<ReadOut>) {
+        if let State::Blocked(msg, _) = std::mem::replace(&mut self.state, State::Head) {
+            self.begin_body(*msg, framing, ts, out);
+        }
+    }
+
+    fn begin_body(&mut self, msg: Message, framing: Framing, ts: u64, out: &mut Vec<ReadOut>) {
+        self.state = match framing {
+            Framing::NoBody | Framing::Length(0) => {
+                self.finish(msg, ts, out);
+                State::Head
+            }
+            Framing::Length(n) => State::Body(Box::new(msg), BodyState::Length(n)),
+            Framing::Chunked => State::Body(
+                Box::new(msg),
+                BodyState::Chunked(Chunked::new(self.limits.max_head)),
+            ),
+            Framing::UntilClose => State::Body(Box::new(msg), BodyState::UntilClose),
+            Framing::Stop(reason) => {
+                self.finish(msg, ts, out);
+                out.push(ReadOut::Stopped(reason));
+                self.buf = Vec::new();
+                State::Stopped
+            }
+        };
+    }
+
+    fn complete(&mut self, ts: u64, out: &mut Vec<ReadOut>) {
+        if let State::Body(msg, _) = std::mem::replace(&mut self.state, State::Head) {
+            self.finish(*msg, ts, out);
+        }
+    }
+
+    fn finish(&mut self, msg: Message, _ts: u64, out: &mut Vec<ReadOut>) {
+        out.push(ReadOut::Message(msg));
+    }
+
+    fn stop(&mut self, reason: StopReason, out: &mut Vec<ReadOut>) {
+        self.state = State::Stopped;
+        self.buf = Vec::new();
+        out.push(ReadOut::Stopped(reason));
+    }
+}
+
+/// Body bytes lost in a gap: counted in the size, the body marked incomplete.
+fn lose(msg: &mut Message, n: u64) {
+    msg.body.size += n;
+    msg.body.incomplete = true;
+    msg.flags.set(Flag::BodyGap);
+}
+
+fn capture(msg: &mut Message, data: &[u8], max: usize, budget: &mut Budget) {
+    msg.body.size += data.len() as u64;
+    let room = max.saturating_sub(msg.body.captured.len());
+    let mut n = room.min(data.len());
+    if budget.held + n > budget.cap {
+        n = budget.cap.saturating_sub(budget.held);
+        if n < data.len().min(room) {
+            msg.flags.set(Flag::CaptureBudgetExhausted);
+        }
+    }
+    budget.held += n;
+    msg.body.captured.extend_from_slice(&data[..n]);
+}
+
+enum Sniff {
+    Yes,
+    No,
+    NeedMore,
+}
+
+/// Whether `rest` can begin a message. `strict`: only a known method (or "HTTP/1."), used
+/// before the first message, so a connection joined mid-stream is not mistaken for one.
+fn sniff(rest: &[u8], request: bool, strict: bool) -> Sniff {
+    if !request {
+        let want: &[u8] = if strict { b"HTTP/1." } else { b"HTTP/" };
+        let n = rest.len().min(want.len());
+        return if rest[..n] != want[..n] {
+            Sniff::No
+        } else if n < want.len() {
+            Sniff::NeedMore
+        } else {
+            Sniff::Yes
+        };
+    }
+    // Empty lines before a request-line are tolerated.
+    let skip = rest
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
+    if skip == rest.len() {
+        return Sniff::NeedMore;
+    }
+    let rest = &rest[skip..];
+    if strict {
+        let mut partial = false;
+        for m in METHODS {
+            if rest.starts_with(m) {
+                return Sniff::Yes;
+            }
+            partial |= rest.len() < m.len() && m.starts_with(rest);
+        }
+        return if partial { Sniff::NeedMore } else { Sniff::No };
+    }
+    let token = rest.iter().take_while(|&&b| is_tchar(b)).count();
+    match rest.get(token) {
+        Some(b' ') if (1..=24).contains(&token) => Sniff::Yes,
+        None if token <= 24 => Sniff::NeedMore,
+        _ => Sniff::No,
+    }
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// The first plausible message start in `rest` (at its beginning or after a line feed).
+fn find_start(rest: &[u8], request: bool) -> Option<usize> {
+    let at_line = |p: usize| {
+        let s = &rest[p..];
+        if request {
+            METHODS.iter().any(|m| s.starts_with(m))
+        } else {
+            s.starts_with(b"HTTP/1.")
+        }
+    };
+    if at_line(0) {
+        return Some(0);
+    }
+    memchr::memchr_iter(b'\n', rest)
+        .map(|i| i + 1)
+        .find(|&p| p < rest.len() && at_line(p))
+}

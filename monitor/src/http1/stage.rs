@@ -1,0 +1,183 @@
+//! The HTTP/1 stage: one `Exchange` per connection, fed by the connection table's stream
+//! events, with response timeouts, a global body budget and counters.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::{
+    exchange::{Exchange, ExchangeConfig},
+    reader::{Budget, Limits},
+};
+use crate::{
+    config::HttpConfig,
+    conn::{CloseReason, StreamEvent},
+    transaction::{EndReason, Flag, HttpTransaction, Outcome},
+};
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct HttpCounters {
+    /// Transactions emitted, in total and per outcome.
+    pub transactions: u64,
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Transactions carrying each flag.
+    pub flags: BTreeMap<&'static str, u64>,
+    pub smuggling_risk: u64,
+    /// Connections that carried HTTP/1, and connections whose bytes never looked like it.
+    pub connections_http: u64,
+    pub connections_not_http: u64,
+    /// Bytes skipped to find the next message start (joined mid-stream, gaps, garbage).
+    pub resync_skipped_bytes: u64,
+    /// Responses that came after their request was emitted as timed out.
+    pub late_responses: u64,
+    /// Requests emitted early because too many waited on one connection.
+    pub pipeline_overflows: u64,
+    /// Body bytes held right now for transactions in progress.
+    pub body_bytes_held: u64,
+}
+
+pub struct HttpStage {
+    conns: HashMap<u64, Exchange>,
+    config: ExchangeConfig,
+    budget: Budget,
+    counters: HttpCounters,
+}
+
+impl HttpStage {
+    pub fn new(config: &HttpConfig) -> Self {
+        let mut counters = HttpCounters::default();
+        for o in Outcome::ALL {
+            counters.outcomes.insert(o.name(), 0);
+        }
+        for f in Flag::ALL {
+            counters.flags.insert(f.name(), 0);
+        }
+        Self {
+            conns: HashMap::new(),
+            config: ExchangeConfig {
+                limits: Limits {
+                    max_head: config.max_head_bytes,
+                    max_body: config.max_body_bytes,
+                },
+                response_timeout_ns: config.response_timeout_secs.saturating_mul(1_000_000_000),
+                max_pipeline: config.max_pipeline,
+            },
+            budget: Budget {
+                held: 0,
+                cap: config.max_buffered_body_bytes,
+            },
+            counters,
+        }
+    }
+
+    pub fn counters(&self) -> HttpCounters {
+        let mut c = self.counters.clone();
+        c.body_bytes_held = self.budget.held as u64;
+        c
+    }
+
+    pub fn on_event(&mut self, event: &StreamEvent, out: &mut Vec<HttpTransaction>) {
+        let from = out.len();
+        let config = self.config;
+        match event {
+            StreamEvent::Open { meta, .. } => {
+                self.conns
+                    .insert(meta.id, Exchange::new(meta.clone(), config));
+            }
+            StreamEvent::Data {
+                meta,
+                direction,
+                ts_ns,
+                bytes,
+                ..
+            } => {
+                let ex = self
+                    .conns
+                    .entry(meta.id)
+                    .or_insert_with(|| Exchange::new(meta.clone(), config));
+                ex.set_meta(meta);
+                ex.data(*direction, bytes, *ts_ns, &mut self.budget, out);
+            }
+            StreamEvent::Gap {
+                meta,
+                direction,
+                len,
+                ts_ns,
+                ..
+            } => {
+                let ex = self
+                    .conns
+                    .entry(meta.id)
+                    .or_insert_with(|| Exchange::new(meta.clone(), config));
+                ex.set_meta(meta);
+                ex.gap(*direction, *len, *ts_ns, &mut self.budget, out);
+            }
+            StreamEvent::Close {
+                meta,
+                ts_ns,
+                reason,
+                ..
+            } => {
+                if let Some(mut ex) = self.conns.remove(&meta.id) {
+                    ex.set_meta(meta);
+                    let reason = match reason {
+                        CloseReason::Shutdown => EndReason::MonitorStopped,
+                        _ => EndReason::ConnectionClosed,
+                    };
+                    ex.close(*ts_ns, reason, &mut self.budget, out);
+                    self.retire(&ex);
+                }
+            }
+        }
+        self.count(&out[from..]);
+    }
+
+    /// Response timeouts.
+    pub fn tick(&mut self, now_ns: u64, out: &mut Vec<HttpTransaction>) {
+        let from = out.len();
+        for ex in self.conns.values_mut() {
+            ex.tick(now_ns, &mut self.budget, out);
+        }
+        self.count(&out[from..]);
+    }
+
+    /// The monitor stops: every connection still open is finished.
+    pub fn shutdown(&mut self, now_ns: u64, out: &mut Vec<HttpTransaction>) {
+        let from = out.len();
+        let mut ids: Vec<u64> = self.conns.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(mut ex) = self.conns.remove(&id) {
+                ex.close(now_ns, EndReason::MonitorStopped, &mut self.budget, out);
+                self.retire(&ex);
+            }
+        }
+        self.count(&out[from..]);
+    }
+
+    fn retire(&mut self, ex: &Exchange) {
+        let c = &mut self.counters;
+        if ex.saw_http {
+            c.connections_http += 1;
+        } else if ex.events.not_http || ex.skipped() > 0 {
+            c.connections_not_http += 1;
+        }
+        c.resync_skipped_bytes += ex.skipped();
+        c.late_responses += ex.events.late_responses;
+        c.pipeline_overflows += ex.events.pipeline_overflows;
+    }
+
+    fn count(&mut self, emitted: &[HttpTransaction]) {
+        let c = &mut self.counters;
+        for t in emitted {
+            c.transactions += 1;
+            *c.outcomes.entry(t.outcome.name()).or_default() += 1;
+            for f in t.flags.iter() {
+                *c.flags.entry(f.name()).or_default() += 1;
+            }
+            if t.flags.smuggling_risk() {
+                c.smuggling_risk += 1;
+            }
+        }
+    }
+}

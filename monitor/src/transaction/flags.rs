@@ -1,0 +1,148 @@
+//! What was odd about a transaction: framing ambiguity that enables request smuggling, malformed
+//! syntax, and capture problems. A small bit set, shown as a sorted list of names.
+
+use serde::{Serialize, Serializer, ser::SerializeSeq};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Flag {
+    // Request smuggling risk: two parsers may frame this message differently.
+    ContentLengthWithTransferEncoding,
+    ConflictingContentLength,
+    UnsupportedTransferEncoding,
+    WhitespaceBeforeColon,
+    ObsFold,
+    BareLf,
+    // Malformed.
+    InvalidContentLength,
+    InvalidChunkSize,
+    HeaderTooLarge,
+    InvalidHead,
+    // Capture.
+    BodyGap,
+    Resynced,
+    CaptureBudgetExhausted,
+    DecodeFailed,
+    DecodeTruncated,
+}
+
+impl Flag {
+    pub const ALL: [Flag; 15] = [
+        Flag::ContentLengthWithTransferEncoding,
+        Flag::ConflictingContentLength,
+        Flag::UnsupportedTransferEncoding,
+        Flag::WhitespaceBeforeColon,
+        Flag::ObsFold,
+        Flag::BareLf,
+        Flag::InvalidContentLength,
+        Flag::InvalidChunkSize,
+        Flag::HeaderTooLarge,
+        Flag::InvalidHead,
+        Flag::BodyGap,
+        Flag::Resynced,
+        Flag::CaptureBudgetExhausted,
+        Flag::DecodeFailed,
+        Flag::DecodeTruncated,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Flag::ContentLengthWithTransferEncoding => "content_length_with_transfer_encoding",
+            Flag::ConflictingContentLength => "conflicting_content_length",
+            Flag::UnsupportedTransferEncoding => "unsupported_transfer_encoding",
+            Flag::WhitespaceBeforeColon => "whitespace_before_colon",
+            Flag::ObsFold => "obs_fold",
+            Flag::BareLf => "bare_lf",
+            Flag::InvalidContentLength => "invalid_content_length",
+            Flag::InvalidChunkSize => "invalid_chunk_size",
+            Flag::HeaderTooLarge => "header_too_large",
+            Flag::InvalidHead => "invalid_head",
+            Flag::BodyGap => "body_gap",
+            Flag::Resynced => "resynced",
+            Flag::CaptureBudgetExhausted => "capture_budget_exhausted",
+            Flag::DecodeFailed => "decode_failed",
+            Flag::DecodeTruncated => "decode_truncated",
+        }
+    }
+
+    /// Whether front-end and back-end parsers could disagree on where this message ends.
+    pub const fn smuggling_risk(self) -> bool {
+        matches!(
+            self,
+            Flag::ContentLengthWithTransferEncoding
+                | Flag::ConflictingContentLength
+                | Flag::UnsupportedTransferEncoding
+                | Flag::WhitespaceBeforeColon
+                | Flag::ObsFold
+                | Flag::BareLf
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Flags(u32);
+
+impl Flags {
+    pub const fn empty() -> Self {
+        Flags(0)
+    }
+
+    pub fn set(&mut self, flag: Flag) {
+        self.0 |= 1 << flag as u8;
+    }
+
+    pub fn with(mut self, flag: Flag) -> Self {
+        self.set(flag);
+        self
+    }
+
+    pub fn contains(self, flag: Flag) -> bool {
+        self.0 & (1 << flag as u8) != 0
+    }
+
+    pub fn union(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Flag> {
+        Flag::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+
+    pub fn smuggling_risk(self) -> bool {
+        self.iter().any(Flag::smuggling_risk)
+    }
+}
+
+impl Serialize for Flags {
+    /// Names sorted alphabetically, so output is stable whatever the enum order.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut names: Vec<&str> = self.iter().map(Flag::name).collect();
+        names.sort_unstable();
+        let mut seq = s.serialize_seq(Some(names.len()))?;
+        for n in names {
+            seq.serialize_element(n)?;
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_and_list() {
+        let f = Flags::empty().with(Flag::BareLf).with(Flag::BodyGap);
+        assert!(f.contains(Flag::BareLf) && !f.contains(Flag::ObsFold));
+        assert!(f.smuggling_risk());
+        assert!(!Flags::empty().with(Flag::BodyGap).smuggling_risk());
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"["bare_lf","body_gap"]"#
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! An HTTP transaction as the protocol parsers hand it to later stages: a request, its response,
+//! when they happened, and what was odd about them. Protocol-neutral (HTTP/1 now, HTTP/2 later).
+
+use std::sync::Arc;
+
+use crate::conn::ConnMeta;
+
+use super::flags::Flags;
+
+/// Header lines in the order they were sent; several lines of one name are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    entries: Vec<(String, Vec<u8>)>,
+}
+
+impl Headers {
+    pub fn push(&mut self, name: &str, value: &[u8]) {
+        self.entries.push((name.to_owned(), value.to_vec()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    /// Every value of `name` (case-insensitive), in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.entries
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of `name`, as text when it is UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get_all(name).next().is_some()
+    }
+}
+
+/// A message body as far as it was captured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Body {
+    /// Body bytes on the wire after de-chunking, including bytes lost in gaps.
+    pub size: u64,
+    /// The first bytes of the body, up to the capture limit.
+    pub captured: Vec<u8>,
+    /// A gap or the end of the connection cut the body.
+    pub incomplete: bool,
+}
+
+impl Body {
+    pub fn truncated(&self) -> bool {
+        self.size > self.captured.len() as u64
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    /// The request-target exactly as sent.
+    pub target: String,
+    /// "1.0", "1.1", "2".
+    pub version: &'static str,
+    pub headers: Headers,
+    pub body: Body,
+    pub trailers: Headers,
+    /// Monotonic ns of the first and last byte.
+    pub first_ts_ns: u64,
+    pub last_ts_ns: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub reason: String,
+    pub version: &'static str,
+    pub headers: Headers,
+    pub body: Body,
+    pub trailers: Headers,
+    pub first_ts_ns: u64,
+    pub last_ts_ns: u64,
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Request and final response both seen.
+    Complete,
+    /// A request without a response (see the reason).
+    NoResponse,
+    /// A response whose request was not captured (monitor attached mid-connection, or lost).
+    RequestNotCaptured,
+    /// 101 Switching Protocols: the connection left HTTP/1 (e.g. WebSocket).
+    Upgraded,
+    /// A successful CONNECT: the connection is now a tunnel.
+    Tunnel,
+    /// Bytes that could not be parsed as a message (see the flags).
+    Malformed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Complete,
+        Outcome::NoResponse,
+        Outcome::RequestNotCaptured,
+        Outcome::Upgraded,
+        Outcome::Tunnel,
+        Outcome::Malformed,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Outcome::Complete => "complete",
+            Outcome::NoResponse => "no_response",
+            Outcome::RequestNotCaptured => "request_not_captured",
+            Outcome::Upgraded => "upgraded",
+            Outcome::Tunnel => "tunnel",
+            Outcome::Malformed => "malformed",
+        }
+    }
+}
+
+/// Why a transaction was emitted without one of its halves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// No response within the response timeout.
+    ResponseTimeout,
+    /// The connection closed (or went idle and was dropped) first.
+    ConnectionClosed,
+    /// The monitor stopped first.
+    MonitorStopped,
+    /// Parsing of the connection stopped (ambiguous framing, invalid chunk size...).
+    ParseStopped,
+    /// More pipelined requests waited than the monitor keeps per connection.
+    PipelineOverflow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTransaction {
+    pub meta: Arc<ConnMeta>,
+    pub request: Option<HttpRequest>,
+    pub response: Option<HttpResponse>,
+    /// Status codes of 1xx responses received before the final one.
+    pub interim: Vec<u16>,
+    pub outcome: Outcome,
+    pub reason: Option<EndReason>,
+    pub flags: Flags,
+    /// First request byte (or first byte seen) and last response byte (or emission time).
+    pub start_ts_ns: u64,
+    pub end_ts_ns: u64,
+}
+
+impl HttpTransaction {
+    /// First request byte → last response byte, when both were seen.
+    pub fn latency_ns(&self) -> Option<u64> {
+        match (&self.request, &self.response) {
+            (Some(q), Some(r)) => Some(r.last_ts_ns.saturating_sub(q.first_ts_ns)),
+            _ => None,
+        }
+    }
+}

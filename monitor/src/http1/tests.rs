@@ -340,3 +340,140 @@ fn not_http_is_ignored() {
     assert!(out.is_empty(), "{:?}", summaries(&out));
     let _ = Outcome::Complete;
 }
+
+/// A conversation as turns: (direction, bytes, the turn that must be complete before this one
+/// starts: its causal dependency).
+type Turn = (char, &'static [u8], Option<usize>);
+
+const CONVERSATIONS: &[&[Turn]] = &[
+    // Keep-alive with a chunked response and trailers.
+    &[
+        ('>', b"GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\n", None),
+        ('<', b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5;e=1\r\npedia\r\n0\r\nX-T: 1\r\n\r\n", Some(0)),
+        ('>', b"POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", Some(1)),
+        ('<', b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", Some(2)),
+    ],
+    // Pipelining: responses depend only on their own request.
+    &[
+        ('>', b"GET /1 HTTP/1.1\r\n\r\n", None),
+        ('>', b"HEAD /2 HTTP/1.1\r\n\r\n", None),
+        ('>', b"GET /3 HTTP/1.1\r\n\r\n", None),
+        ('<', b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none", Some(0)),
+        ('<', b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", Some(1)),
+        ('<', b"HTTP/1.1 304 Not Modified\r\n\r\n", Some(2)),
+    ],
+    // 100-continue: the body follows the interim response.
+    &[
+        ('>', b"PUT /u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n", None),
+        ('<', b"HTTP/1.1 100 Continue\r\n\r\n", Some(0)),
+        ('>', b"data", Some(1)),
+        ('<', b"HTTP/1.1 204 No Content\r\n\r\n", Some(2)),
+        ('>', b"GET /after HTTP/1.1\r\n\r\n", Some(3)),
+        ('<', b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", Some(4)),
+    ],
+];
+
+/// Deterministic choices from one seed (proptest shrinks the seed and chunk size).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Splits every turn into chunks of 1..=max_chunk bytes and merges the two directions in a
+/// random order that respects each turn's dependency.
+fn interleave(conv: &[Turn], seed: u64, max_chunk: usize) -> Vec<(char, Vec<u8>)> {
+    let mut rng = Rng(seed | 1);
+    let mut queues: [Vec<(Vec<u8>, u64)>; 2] = [Vec::new(), Vec::new()];
+    for (d, bytes, after) in conv {
+        // Bytes of the other direction up to the end of the turn this one waits for.
+        let dep: u64 = after.map_or(0, |j| {
+            conv[..=j]
+                .iter()
+                .filter(|t| t.0 != *d)
+                .map(|t| t.1.len() as u64)
+                .sum()
+        });
+        let q = &mut queues[usize::from(*d == '<')];
+        let mut rest = *bytes;
+        while !rest.is_empty() {
+            let n = 1 + (rng.next() as usize % max_chunk).min(rest.len() - 1);
+            q.push((rest[..n].to_vec(), dep));
+            rest = &rest[n..];
+        }
+    }
+    let mut sent = [0u64; 2];
+    let mut next = [0usize; 2];
+    let mut out = Vec::new();
+    while next[0] < queues[0].len() || next[1] < queues[1].len() {
+        let ready: Vec<usize> = (0..2)
+            .filter(|&d| next[d] < queues[d].len() && queues[d][next[d]].1 <= sent[1 - d])
+            .collect();
+        assert!(!ready.is_empty(), "conversation dependencies are inconsistent");
+        let d = ready[rng.next() as usize % ready.len()];
+        let (bytes, _) = queues[d][next[d]].clone();
+        next[d] += 1;
+        sent[d] += bytes.len() as u64;
+        out.push((if d == 0 { '>' } else { '<' }, bytes));
+    }
+    out
+}
+
+/// Transactions without timestamps (they move with the chunking).
+fn timeless(ts: Vec<HttpTransaction>) -> Vec<HttpTransaction> {
+    ts.into_iter()
+        .map(|mut t| {
+            t.start_ts_ns = 0;
+            t.end_ts_ns = 0;
+            if let Some(r) = &mut t.request {
+                r.first_ts_ns = 0;
+                r.last_ts_ns = 0;
+            }
+            if let Some(r) = &mut t.response {
+                r.first_ts_ns = 0;
+                r.last_ts_ns = 0;
+            }
+            t
+        })
+        .collect()
+}
+
+fn run_owned(script: &[(char, Vec<u8>)]) -> Vec<HttpTransaction> {
+    let borrowed: Vec<(char, &[u8])> = script.iter().map(|(d, b)| (*d, &b[..])).collect();
+    timeless(run(&borrowed))
+}
+
+#[test]
+fn conversations_are_consistent() {
+    for conv in CONVERSATIONS {
+        let whole: Vec<(char, Vec<u8>)> = conv.iter().map(|(d, b, _)| (*d, b.to_vec())).collect();
+        let out = run_owned(&whole);
+        assert!(!out.is_empty());
+        assert!(
+            out.iter().all(|t| t.outcome == Outcome::Complete && t.flags.is_empty()),
+            "{:?}",
+            summaries(&out)
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+    #[test]
+    fn any_split_and_causal_interleaving_gives_the_same_transactions(
+        which in 0..CONVERSATIONS.len(),
+        seed in proptest::prelude::any::<u64>(),
+        max_chunk in 1usize..48,
+    ) {
+        let conv = CONVERSATIONS[which];
+        let whole: Vec<(char, Vec<u8>)> = conv.iter().map(|(d, b, _)| (*d, b.to_vec())).collect();
+        let expected = run_owned(&whole);
+        let got = run_owned(&interleave(conv, seed, max_chunk));
+        proptest::prop_assert_eq!(got, expected);
+    }
+}

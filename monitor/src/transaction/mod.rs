@@ -1,0 +1,3 @@
+//! Transactions: an HTTP request with its response, and how their contents are shown.
+
+pub mod body;

@@ -74,7 +74,7 @@ impl Run {
             Some(w) => Some(Recorder::new(w, clock).map_err(RunError::Record)?),
             None => None,
         };
-        let resolver: Box<dyn Resolve + Send> = match &recorder {
+        let resolver: Box<dyn Resolve + Send> = match &mut recorder {
             Some(r) => Box::new(r.resolver(ProcResolver::new())),
             None => Box::new(ProcResolver::new()),
         };

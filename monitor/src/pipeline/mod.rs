@@ -3,6 +3,7 @@
 //! exercises exactly the code that runs live.
 
 pub mod live;
+pub mod recording;
 pub mod replay;
 
 use std::{collections::BTreeMap, io};

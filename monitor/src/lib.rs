@@ -11,3 +11,4 @@ pub mod config;
 pub mod conn;
 pub mod export;
 pub mod pipeline;
+pub mod record;

@@ -3,8 +3,10 @@
 
 pub mod format;
 pub mod reader;
+pub mod resolver;
 pub mod writer;
 
 pub use format::{FileHeader, Record};
 pub use reader::{RecordError, RecordReader};
+pub use resolver::{AnswerLog, RecordingResolver, ReplayResolver};
 pub use writer::RecordWriter;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{
@@ -23,14 +24,20 @@ use crate::{
 /// Bumped when a field changes meaning or is removed; adding fields keeps it.
 pub const HTTP_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct HttpEvent {
+    /// The version of this event's schema (`HTTP_SCHEMA_VERSION`).
+    #[schemars(extend("const" = HTTP_SCHEMA_VERSION))]
     pub schema_version: u32,
-    /// First request byte (or first byte seen), RFC 3339.
+    /// First request byte (or first byte seen), RFC 3339, UTC, nanoseconds.
+    #[schemars(extend("format" = "date-time"))]
     pub ts: String,
+    /// `ts` as nanoseconds since the Unix epoch.
     pub ts_unix_ns: u64,
-    /// Last response byte (or when the transaction was given up).
+    /// Last response byte (or when the transaction was given up), RFC 3339.
+    #[schemars(extend("format" = "date-time"))]
     pub end_ts: String,
+    /// `end_ts` as nanoseconds since the Unix epoch.
     pub end_ts_unix_ns: u64,
     /// First request byte to last response byte, when both were seen.
     pub duration_ns: Option<u64>,
@@ -40,24 +47,32 @@ pub struct HttpEvent {
     pub server: Option<Endpoint>,
     /// OpenTelemetry `client.*`: the side that asked.
     pub client: Option<Endpoint>,
+    /// Null when the request was not captured.
     pub request: Option<RequestOut>,
+    /// Null when no response was seen.
     pub response: Option<ResponseOut>,
     pub outcome: Outcome,
+    /// What ended the transaction before it finished (a half is missing or a body was cut);
+    /// null when nothing did.
     pub reason: Option<EndReason>,
     pub flags: Flags,
     /// Whether any flag means two parsers could frame this traffic differently.
     pub smuggling_risk: bool,
 }
 
-#[derive(Debug, Serialize)]
+/// The connection, and whether it was encrypted.
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct HttpConnection {
     #[serde(flatten)]
     pub connection: Connection,
+    /// Whether the bytes are TLS plaintext taken from a TLS library rather than the socket
+    /// (false until TLS capture exists).
     pub tls: bool,
+    /// The TLS library the plaintext came from, when `tls`.
     pub tls_library: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RequestOut {
     /// OpenTelemetry `http.request.method`.
     pub method: String,
@@ -71,18 +86,23 @@ pub struct RequestOut {
     pub version: &'static str,
     /// Lowercase names; every value of repeated fields, in order. OpenTelemetry `http.request.header.*`.
     pub headers: BTreeMap<String, Vec<String>>,
+    /// Chunked trailer fields, as `headers`; absent when there were none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub trailers: BTreeMap<String, Vec<String>>,
     pub body: BodyOut,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ResponseOut {
     /// OpenTelemetry `http.response.status_code`.
     pub status_code: u16,
+    /// The reason phrase as sent (may be empty).
     pub reason: String,
+    /// OpenTelemetry `network.protocol.version`.
     pub version: &'static str,
+    /// Lowercase names; every value of repeated fields, in order. OpenTelemetry `http.response.header.*`.
     pub headers: BTreeMap<String, Vec<String>>,
+    /// Chunked trailer fields, as `headers`; absent when there were none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub trailers: BTreeMap<String, Vec<String>>,
     pub body: BodyOut,
@@ -90,7 +110,8 @@ pub struct ResponseOut {
     pub interim: Vec<u16>,
 }
 
-#[derive(Debug, Serialize)]
+/// A message body: its size, how much was kept, and the kept bytes as text or base64.
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct BodyOut {
     /// Bytes on the wire after de-chunking (OpenTelemetry `http.*.body.size`).
     pub size: u64,
@@ -100,11 +121,14 @@ pub struct BodyOut {
     pub truncated: bool,
     /// False when a gap or the end of the connection cut the body.
     pub complete: bool,
+    /// The Content-Encoding header, trimmed and lowercased.
     pub content_encoding: Option<String>,
     /// `content` is the decoded form of a gzip/deflate/br body.
     pub decoded: bool,
     /// `text` or `base64`; absent without body bytes.
     pub encoding: Option<ContentRepr>,
+    /// The kept bytes (decoded when `decoded`) as `encoding` says, redacted; absent without
+    /// body bytes.
     pub content: Option<String>,
 }
 

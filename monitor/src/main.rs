@@ -37,6 +37,17 @@ fn main() -> ExitCode {
         Command::Run(args) => run(*args),
         Command::Record(args) => record(*args),
         Command::Replay(args) => replay_file(*args),
+        Command::Schema => print_schema(),
+    }
+}
+
+fn print_schema() -> ExitCode {
+    match monitor::export::schema::output_schema_text() {
+        Ok(text) => match io::stdout().write_all(text.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => fail(format_args!("cannot write the schema: {err}")),
+        },
+        Err(err) => fail(format_args!("cannot render the schema: {err}")),
     }
 }
 

@@ -13,7 +13,9 @@ use crate::http1::HttpCounters;
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutputEvent {
-    Http(Box<super::http::HttpEvent>),
+    /// Written through `HttpRenderer::write` (the event borrows the transaction); listed here
+    /// so the enum describes every line type.
+    Http(Box<super::http::HttpEvent<'static>>),
     ConnOpen(ConnOpen),
     Data(Data),
     Gap(Gap),

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::http1::HttpCounters;
 use crate::conn::{
     CloseReason, Direction, GapCause, Role, StreamCounters, model::Attribution,
     model::DirectionTotals,
@@ -12,6 +13,7 @@ use crate::conn::{
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutputEvent {
+    Http(Box<super::http::HttpEvent>),
     ConnOpen(ConnOpen),
     Data(Data),
     Gap(Gap),
@@ -106,6 +108,9 @@ pub struct Stats {
     pub kernel: BTreeMap<&'static str, u64>,
     pub agent: AgentStats,
     pub streams: StreamCounters,
+    /// HTTP parsing counters (absent with `--raw`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpCounters>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

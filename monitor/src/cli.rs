@@ -186,8 +186,10 @@ impl OutputArgs {
         let r = &mut c.redaction;
         r.enabled = !self.no_redact;
         r.headers.extend(self.redact_headers.iter().cloned());
-        r.query_params.extend(self.redact_query_params.iter().cloned());
-        r.body_fields.extend(self.redact_body_fields.iter().cloned());
+        r.query_params
+            .extend(self.redact_query_params.iter().cloned());
+        r.body_fields
+            .extend(self.redact_body_fields.iter().cloned());
     }
 }
 

@@ -84,24 +84,36 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let json = config.output.path.clone();
     let recording = args.record.clone();
-    capture(config, args.capture.duration, key, move || {
-        Ok(Outputs {
-            json: open_output(json.as_deref())?,
-            recording: recording.as_deref().map(create).transpose()?,
-        })
-    }, args.record.as_deref())
+    capture(
+        config,
+        args.capture.duration,
+        key,
+        move || {
+            Ok(Outputs {
+                json: open_output(json.as_deref())?,
+                recording: recording.as_deref().map(create).transpose()?,
+            })
+        },
+        args.record.as_deref(),
+    )
 }
 
 fn record(args: RecordArgs) -> ExitCode {
     let config = args.to_config();
     let out = args.out.clone();
     // Nothing but the recording and the final stats line: JSON lines go nowhere.
-    capture(config, args.capture.duration, [0; 32], move || {
-        Ok(Outputs {
-            json: Box::new(io::sink()),
-            recording: Some(create(&out)?),
-        })
-    }, Some(&args.out))
+    capture(
+        config,
+        args.capture.duration,
+        [0; 32],
+        move || {
+            Ok(Outputs {
+                json: Box::new(io::sink()),
+                recording: Some(create(&out)?),
+            })
+        },
+        Some(&args.out),
+    )
 }
 
 /// Checks everything that can be checked before loading the probes, then captures.
@@ -115,7 +127,13 @@ fn capture(
     if let Err(err) = config.validate() {
         return fail(format_args!("invalid configuration: {err}"));
     }
-    for path in config.output.path.iter().map(PathBuf::as_path).chain(recording) {
+    for path in config
+        .output
+        .path
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(recording)
+    {
         if let Err(sentence) = output_writable(path) {
             return fail(sentence);
         }
@@ -184,7 +202,9 @@ fn redaction_key(args: &OutputArgs) -> Result<[u8; 32], String> {
         Some(path) => {
             std::fs::File::open(path)
                 .and_then(|mut f| f.read_to_end(&mut bytes))
-                .map_err(|err| format!("cannot read the redaction key {}: {err}", path.display()))?;
+                .map_err(|err| {
+                    format!("cannot read the redaction key {}: {err}", path.display())
+                })?;
             if bytes.len() < 16 {
                 return Err(format!(
                     "the redaction key {} is shorter than 16 bytes",

@@ -240,7 +240,11 @@ fn golden_http1() {
         })
         .collect();
     names.sort();
-    assert!(names.len() >= 20, "golden cases missing in {}", dir.display());
+    assert!(
+        names.len() >= 20,
+        "golden cases missing in {}",
+        dir.display()
+    );
     let mut failed = Vec::new();
     for script in &names {
         let got = run(&std::fs::read_to_string(script).unwrap());
@@ -253,10 +257,7 @@ fn golden_http1() {
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if expected != got_text {
             failed.push(script.file_name().unwrap().to_string_lossy().into_owned());
-            eprintln!(
-                "--- {} differs; got:\n{got_text}",
-                expected_path.display()
-            );
+            eprintln!("--- {} differs; got:\n{got_text}", expected_path.display());
         }
     }
     assert!(failed.is_empty(), "golden cases differ: {failed:?}");

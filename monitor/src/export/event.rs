@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::http1::HttpCounters;
 use crate::conn::{
     CloseReason, Direction, GapCause, Role, StreamCounters, model::Attribution,
     model::DirectionTotals,
 };
+use crate::http1::HttpCounters;
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

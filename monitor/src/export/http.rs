@@ -184,7 +184,9 @@ impl HttpRenderer {
         for (name, value) in headers.iter() {
             let value = String::from_utf8_lossy(value);
             let shown = self.redactor.header(name, &value).into_owned();
-            out.entry(name.to_ascii_lowercase()).or_default().push(shown);
+            out.entry(name.to_ascii_lowercase())
+                .or_default()
+                .push(shown);
         }
         out
     }
@@ -195,7 +197,9 @@ impl HttpRenderer {
             captured: body.captured.len() as u64,
             truncated: body.truncated(),
             complete: !body.incomplete,
-            content_encoding: headers.get_str("content-encoding").map(|s| s.trim().to_ascii_lowercase()),
+            content_encoding: headers
+                .get_str("content-encoding")
+                .map(|s| s.trim().to_ascii_lowercase()),
             decoded: false,
             encoding: None,
             content: None,

@@ -37,7 +37,10 @@ impl fmt::Display for ReplaySummary {
             write!(f, ", {} undecodable", self.undecodable)?;
         }
         if !self.complete {
-            write!(f, "; the recording has no end record (the capture was killed)")?;
+            write!(
+                f,
+                "; the recording has no end record (the capture was killed)"
+            )?;
         }
         Ok(())
     }
@@ -57,7 +60,13 @@ pub fn replay(
         ReplayInput::Recording { mut reader, header } => {
             let resolver = ReplayResolver::new();
             let clock = Clock::with_offset(i128::from(header.clock_offset_ns));
-            let mut stages = Stages::new(config, Box::new(resolver.clone()), clock, redaction_key, out);
+            let mut stages = Stages::new(
+                config,
+                Box::new(resolver.clone()),
+                clock,
+                redaction_key,
+                out,
+            );
             let (mut first, mut now) = (None, 0u64);
             while let Some(record) = reader.next()? {
                 summary.records += 1;
@@ -93,7 +102,13 @@ pub fn replay(
         ReplayInput::RawJson(mut reader) => {
             summary.complete = true;
             let clock = Clock::fixed(0);
-            let mut stages = Stages::new(config, Box::new(ReplayResolver::new()), clock, redaction_key, out);
+            let mut stages = Stages::new(
+                config,
+                Box::new(ReplayResolver::new()),
+                clock,
+                redaction_key,
+                out,
+            );
             let (mut first, mut now, mut next_tick) = (None, 0u64, 0u64);
             while let Some(ev) = reader.next()? {
                 summary.records += 1;

@@ -541,6 +541,7 @@ mod tests {
                     kernel: BTreeMap::from([("events_emitted", 3)]),
                     agent: AgentStats::default(),
                     streams: StreamCounters::default(),
+                    http: None,
                 });
                 out += &serde_json::to_string(&stats).unwrap();
                 out += "\n\n";

@@ -24,7 +24,7 @@ use monitor::{
         ConnMeta, Direction, GapCause, Role, StreamEvent,
         model::{Attribution, CloseReason, DirectionTotals, Origin},
     },
-    export::{OutputEvent, http::HttpRenderer},
+    export::http::HttpRenderer,
     http1::HttpStage,
     transaction::redact::{RedactionConfig, Redactor},
 };
@@ -218,14 +218,12 @@ fn run(script: &str) -> Vec<serde_json::Value> {
     } else {
         st.shutdown(now, &mut out);
     }
-    let renderer = HttpRenderer::new(
+    let mut renderer = HttpRenderer::new(
         Clock::fixed(EPOCH),
         Redactor::new(&RedactionConfig::default(), KEY),
         config.max_decoded_bytes,
     );
-    out.iter()
-        .map(|t| serde_json::to_value(OutputEvent::Http(Box::new(renderer.render(t)))).unwrap())
-        .collect()
+    out.iter().map(|t| renderer.to_value(t).unwrap()).collect()
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use monitor_common::event::Syscall;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 
@@ -10,14 +11,15 @@ use crate::conn::{
     model::DirectionTotals,
 };
 use crate::http1::HttpCounters;
-use monitor_common::event::Syscall;
 
 /// One line of output; `type` says which event it is.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutputEvent {
     /// One HTTP transaction: a request and its response.
-    Http(Box<super::http::HttpEvent>),
+    // Written through `HttpRenderer::write` (the event borrows the transaction); listed here so
+    // the enum (and the schema derived from it) describes every line type.
+    Http(Box<super::http::HttpEvent<'static>>),
     /// `--raw`: a connection was first seen.
     ConnOpen(ConnOpen),
     /// `--raw`: bytes one syscall moved on a connection.

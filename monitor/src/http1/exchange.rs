@@ -358,7 +358,7 @@ impl Exchange {
                         late_done: false,
                     });
                 }
-                ReadOut::Message(msg) => self.message(msg, budget, out),
+                ReadOut::Message(msg) => self.message(*msg, budget, out),
                 ReadOut::Malformed { flags, ts } => {
                     out.push(self.malformed(flags, ts));
                 }

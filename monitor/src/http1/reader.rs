@@ -78,7 +78,7 @@ pub enum ReadOut {
         method: String,
         first_ts: u64,
     },
-    Message(Message),
+    Message(Box<Message>),
     /// Bytes that did not form a message; what was wrong, and when.
     Malformed {
         flags: Flags,
@@ -570,7 +570,7 @@ impl MessageReader {
     }
 
     fn finish(&mut self, msg: Message, _ts: u64, out: &mut Vec<ReadOut>) {
-        out.push(ReadOut::Message(msg));
+        out.push(ReadOut::Message(Box::new(msg)));
     }
 
     fn stop(&mut self, reason: StopReason, out: &mut Vec<ReadOut>) {

@@ -108,8 +108,7 @@ impl Stages {
             self.writer.write(&self.raw.render(&ev))?;
         }
         for t in self.transactions.drain(..) {
-            let ev = OutputEvent::Http(Box::new(self.http_render.render(&t)));
-            self.writer.write(&ev)?;
+            self.http_render.write(&t, &mut self.writer)?;
         }
         self.agent.events_written = self.writer.written;
         Ok(())

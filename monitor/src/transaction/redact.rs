@@ -117,7 +117,13 @@ pub struct Redactor {
     body_fields: NameList,
     /// Keyed once; each fingerprint starts from a clone.
     mac: Hmac<Sha256>,
+    /// Header names already matched against the list: the same few names come in every
+    /// message, and matching is the costliest part of rendering headers.
+    header_memo: std::cell::RefCell<std::collections::HashMap<String, bool>>,
 }
+
+/// Header names remembered by a `Redactor`; beyond it the memo starts over.
+const HEADER_MEMO: usize = 1024;
 
 impl std::fmt::Debug for Redactor {
     // The keyed state stays out of logs.
@@ -142,6 +148,7 @@ impl Redactor {
             query_params: NameList::new(&config.query_params),
             body_fields: NameList::new(&config.body_fields),
             mac: <Hmac<Sha256> as KeyInit>::new(&block.into()),
+            header_memo: Default::default(),
         }
     }
 
@@ -168,8 +175,7 @@ impl Redactor {
     /// One header value. Authorization and Proxy-Authorization keep their scheme
     /// (`Bearer <redacted:…>`), Cookie keeps cookie names, Set-Cookie keeps its attributes.
     pub fn header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
-        if !self.enabled || value.trim().is_empty() || self.headers.find(name.as_bytes()).is_none()
-        {
+        if !self.enabled || value.trim().is_empty() || !self.header_listed(name) {
             return Cow::Borrowed(value);
         }
         if name.eq_ignore_ascii_case("authorization")
@@ -183,6 +189,19 @@ impl Redactor {
         } else {
             Cow::Owned(self.fingerprint(value.trim().as_bytes()))
         }
+    }
+
+    fn header_listed(&self, name: &str) -> bool {
+        if let Some(&hit) = self.header_memo.borrow().get(name) {
+            return hit;
+        }
+        let hit = self.headers.find(name.as_bytes()).is_some();
+        let mut memo = self.header_memo.borrow_mut();
+        if memo.len() >= HEADER_MEMO {
+            memo.clear();
+        }
+        memo.insert(name.to_owned(), hit);
+        hit
     }
 
     /// A query string (the part after `?`). Only the values of matching parameters change;

@@ -68,11 +68,11 @@ impl NameList {
         }
         let broad = self.prefix.iter().any(|p| name.starts_with(p))
             || self.suffix.iter().any(|s| name.ends_with(s))
-            // `windows(0)` panics, and an empty core (a bare `*`) matches everything anyway.
+            // An empty core (a bare `*`) matches everything.
             || self
                 .contains
                 .iter()
-                .any(|c| c.is_empty() || name.windows(c.len()).any(|w| w == c.as_slice()));
+                .any(|c| c.is_empty() || memchr::memmem::find(name, c).is_some());
         broad.then_some(Strength::Broad)
     }
 }

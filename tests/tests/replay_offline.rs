@@ -227,13 +227,20 @@ fn a_recording_of_version_99_is_refused() {
     let dir = scratch("replay-version");
     let damaged = dir.join("v99.rec");
     std::fs::write(&damaged, &file).unwrap();
-    let (out, written) = replay_into(&damaged, &dir.join("out.jsonl"), &[]);
+    // An output file from before: a refused input must leave it as it was.
+    let output = dir.join("out.jsonl");
+    std::fs::write(&output, "an earlier replay\n").unwrap();
+    let (out, written) = replay_into(&damaged, &output, &[]);
     let err = refused(&out, "version 99");
     assert!(
         err.contains("unsupported recording version 99: this monitor reads version 1"),
         "{err}"
     );
-    assert_eq!(written.as_deref(), Some(""), "output for a version 99 file");
+    assert_eq!(
+        written.as_deref(),
+        Some("an earlier replay\n"),
+        "the existing output was changed"
+    );
 }
 
 #[test]
@@ -256,7 +263,7 @@ fn random_bytes_are_not_a_recording() {
     let (out, written) = replay_into(&file, &dir.join("out.jsonl"), &[]);
     let err = refused(&out, "random bytes");
     assert!(err.contains("not a recording"), "{err}");
-    assert_eq!(written.as_deref(), Some(""), "output for random bytes");
+    assert!(written.is_none(), "output created for random bytes");
 }
 
 #[test]

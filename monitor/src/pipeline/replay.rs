@@ -25,6 +25,8 @@ pub enum ReplayError {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReplaySummary {
     pub records: u64,
+    /// HTTP transactions written (0 with `--raw`).
+    pub transactions: u64,
     pub undecodable: u64,
     /// False for a recording without its end record (a capture that was killed).
     pub complete: bool,
@@ -32,7 +34,11 @@ pub struct ReplaySummary {
 
 impl fmt::Display for ReplaySummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "replayed {} records", self.records)?;
+        write!(
+            f,
+            "replayed {} records, {} transactions",
+            self.records, self.transactions
+        )?;
         if self.undecodable > 0 {
             write!(f, ", {} undecodable", self.undecodable)?;
         }
@@ -102,7 +108,7 @@ pub fn replay(
                 }
                 stages.write().map_err(ReplayError::Output)?;
             }
-            finish(&mut stages, &clock, first.unwrap_or(now), now)?;
+            finish(&mut stages, &clock, first.unwrap_or(now), now, &mut summary)?;
         }
         ReplayInput::RawJson(mut reader) => {
             summary.complete = true;
@@ -126,14 +132,22 @@ pub fn replay(
                 stages.ingest_stream(ev);
                 stages.write().map_err(ReplayError::Output)?;
             }
-            finish(&mut stages, &clock, first.unwrap_or(now), now)?;
+            finish(&mut stages, &clock, first.unwrap_or(now), now, &mut summary)?;
         }
     }
     Ok(summary)
 }
 
-fn finish(stages: &mut Stages, clock: &Clock, first: u64, now: u64) -> Result<(), ReplayError> {
+fn finish(
+    stages: &mut Stages,
+    clock: &Clock,
+    first: u64,
+    now: u64,
+    summary: &mut ReplaySummary,
+) -> Result<(), ReplayError> {
     stages.shutdown(now);
+    stages.write().map_err(ReplayError::Output)?;
+    summary.transactions = stages.transactions_written();
     let uptime = now.saturating_sub(first) as f64 / 1e9;
     stages
         .write_stats(BTreeMap::new(), clock.unix_ns(now), uptime, true)

@@ -146,11 +146,11 @@ fn the_committed_recording_replays_to_the_committed_output_twice() {
     let dir = scratch("replay-golden");
     let (out, written) = replay_into(&recording(), &dir.join("first.jsonl"), &[]);
     assert_success(&out, "monitor replay");
-    // Every record read, none undecodable, and the End record seen.
+    // Every record read, every transaction written, none undecodable, the End record seen.
     let n = records(&std::fs::read(recording()).unwrap()).len();
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
-        format!("[INFO ] replayed {n} records")
+        format!("[INFO ] replayed {n} records, {} transactions", http.len())
     );
     assert!(
         written.as_deref() == Some(expected.as_str()),

@@ -55,14 +55,19 @@ impl fmt::Display for ReplaySummary {
 /// Event time between synthetic timer ticks when the input has none (JSON lines).
 const TICK_NS: u64 = 100_000_000;
 
+/// Replays `input`. `open` gives the output; it is called only once the input is known to be a
+/// recording with a valid header, or JSON lines, so a refused input leaves an existing output
+/// file as it was.
 pub fn replay(
     input: impl io::Read,
     config: &Config,
     redaction_key: [u8; 32],
-    out: Box<dyn io::Write + Send>,
+    open: impl FnOnce() -> io::Result<Box<dyn io::Write + Send>>,
 ) -> Result<ReplaySummary, ReplayError> {
     let mut summary = ReplaySummary::default();
-    match ReplayInput::open(input)? {
+    let input = ReplayInput::open(input)?;
+    let out = open().map_err(ReplayError::Output)?;
+    match input {
         ReplayInput::Recording { mut reader, header } => {
             let resolver = ReplayResolver::new();
             let clock = Clock::with_offset(i128::from(header.clock_offset_ns));

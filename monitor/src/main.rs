@@ -64,7 +64,7 @@ fn clap_error(err: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            fail("a command is required: run, record, replay or check (see monitor --help)")
+            fail("a command is required: run, record, replay, check or schema (see monitor --help)")
         }
         _ => {
             let rendered = err.render().to_string();

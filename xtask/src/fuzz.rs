@@ -23,6 +23,11 @@ pub const HTTP1_STREAM: &str = "http1_stream";
 /// ten minutes with the fuzz build. Longer runs: `cargo xtask fuzz --seconds N`.
 pub const TEST_SECONDS: u64 = 60;
 
+/// The parser is safe Rust: its findings are panics (assertions, overflow and bounds checks,
+/// on by default in cargo-fuzz builds), which need no sanitizer; without AddressSanitizer inputs
+/// run about 7 times faster.
+const SANITIZER: &str = "none";
+
 /// Inputs longer than this are not generated: the fuzzed limits are ≤ 4 KiB, so longer inputs
 /// only slow the search.
 const MAX_INPUT_BYTES: u32 = 8192;
@@ -79,10 +84,7 @@ pub fn run(root: &Path, target: &str, seconds: u64) -> Result<()> {
     let mut cmd = Command::new("cargo");
     cmd.arg(format!("+{toolchain}"))
         .args(["fuzz", "run", target])
-        // The parser is safe Rust: its findings are panics (assertions, overflow and bounds
-        // checks, on by default in cargo-fuzz builds), which need no sanitizer; without
-        // AddressSanitizer inputs run about 7 times faster.
-        .args(["--sanitizer", "none"])
+        .args(["--sanitizer", SANITIZER])
         .arg(&grown)
         .arg(&seeds)
         .arg("--")
@@ -114,7 +116,7 @@ pub fn run(root: &Path, target: &str, seconds: u64) -> Result<()> {
         eprintln!("xtask: {target} crashed on {}", path.display());
     }
     bail!(
-        "fuzzing {target} found a crash; replay with `cargo +{toolchain} fuzz run {target} {}` in monitor/",
+        "fuzzing {target} found a crash; replay with `cargo +{toolchain} fuzz run --sanitizer {SANITIZER} {target} {}` in monitor/",
         found[0].display()
     )
 }

@@ -1,4 +1,5 @@
-//! Command line: `monitor run` and `monitor check`. Parsing only; `main` wires the rest.
+//! Command line: `monitor run`, `record`, `replay` and `check`. Parsing only; `main` wires the
+//! rest.
 
 use std::path::PathBuf;
 
@@ -19,20 +20,52 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Capture TCP traffic on this host and write JSON lines.
+    /// Capture TCP traffic on this host and write one JSON line per HTTP transaction.
     Run(Box<RunArgs>),
+    /// Capture raw events into a recording file, for `monitor replay`.
+    Record(Box<RecordArgs>),
+    /// Run a recording (or a `--raw` JSON-lines file) through the pipeline; no root needed.
+    Replay(Box<ReplayArgs>),
     /// Report what this kernel offers and whether the monitor can run here.
     Check,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// One JSON line per connection open, connection close, data chunk and gap.
-    #[arg(long)]
-    pub raw: bool,
-    /// Write JSON lines to FILE instead of standard output.
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    #[command(flatten)]
+    pub streams: StreamArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Also record the raw capture events to FILE (see `monitor replay`).
     #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// The recording file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A recording (`monitor record`) or a JSON-lines file written with `--raw`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub streams: StreamArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// What the kernel captures.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
     /// Stop by itself after SECS seconds.
     #[arg(long, value_name = "SECS")]
     pub duration: Option<u64>,
@@ -54,9 +87,11 @@ pub struct RunArgs {
     /// Payload bytes captured per syscall; the rest is counted as truncated.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_call_bytes: Option<u32>,
-    /// Seconds between stats events (0: only the final one).
-    #[arg(long, value_name = "SECS")]
-    pub stats_interval: Option<u64>,
+}
+
+/// How streams are reassembled (live and in replay).
+#[derive(Debug, Args)]
+pub struct StreamArgs {
     /// Connections tracked at once.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
@@ -68,12 +103,44 @@ pub struct RunArgs {
     pub reorder_timeout_ms: Option<u64>,
 }
 
-impl RunArgs {
-    /// The configuration these flags describe, on top of the defaults.
-    pub fn to_config(&self) -> Config {
-        let mut c = Config::default();
-        c.output.raw = true; // the only output mode for now; `--raw` is accepted for forward use
-        c.output.path = self.output.clone();
+/// What is written, and how.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write raw events (conn_open, data, gap, conn_close) instead of HTTP transactions.
+    #[arg(long)]
+    pub raw: bool,
+    /// Write JSON lines to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Seconds between stats events (0: only the final one).
+    #[arg(long, value_name = "SECS")]
+    pub stats_interval: Option<u64>,
+    /// Body bytes kept per HTTP message (K, M suffixes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_body_size: Option<u32>,
+    /// Seconds a request waits for its response before it is written without one.
+    #[arg(long, value_name = "SECS")]
+    pub response_timeout: Option<u64>,
+    /// Show secrets (Authorization, cookies, API keys, password fields) instead of masking them.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Also mask this header; repeatable.
+    #[arg(long = "redact-header", value_name = "NAME")]
+    pub redact_headers: Vec<String>,
+    /// Also mask this query parameter; repeatable.
+    #[arg(long = "redact-query-param", value_name = "NAME")]
+    pub redact_query_params: Vec<String>,
+    /// Also mask this JSON or form field; repeatable.
+    #[arg(long = "redact-body-field", value_name = "NAME")]
+    pub redact_body_fields: Vec<String>,
+    /// Key for the fingerprints of masked secrets (a file of at least 16 bytes); without it a
+    /// random key per run, so fingerprints compare only within one run.
+    #[arg(long, value_name = "FILE")]
+    pub redaction_key_file: Option<PathBuf>,
+}
+
+impl CaptureArgs {
+    fn apply(&self, c: &mut Config) {
         c.filters.pids = self.pids.clone();
         c.filters.ports = self.ports.clone();
         c.filters.cgroups = self.cgroups.clone();
@@ -86,9 +153,11 @@ impl RunArgs {
         if let Some(v) = self.max_call_bytes {
             c.capture.max_call_bytes = v;
         }
-        if let Some(v) = self.stats_interval {
-            c.output.stats_interval_secs = v;
-        }
+    }
+}
+
+impl StreamArgs {
+    fn apply(&self, c: &mut Config) {
         if let Some(v) = self.max_connections {
             c.streams.max_connections = v;
         }
@@ -98,6 +167,56 @@ impl RunArgs {
         if let Some(v) = self.reorder_timeout_ms {
             c.streams.reorder_timeout_ms = v;
         }
+    }
+}
+
+impl OutputArgs {
+    fn apply(&self, c: &mut Config) {
+        c.output.raw = self.raw;
+        c.output.path = self.output.clone();
+        if let Some(v) = self.stats_interval {
+            c.output.stats_interval_secs = v;
+        }
+        if let Some(v) = self.max_body_size {
+            c.http.max_body_bytes = v as usize;
+        }
+        if let Some(v) = self.response_timeout {
+            c.http.response_timeout_secs = v;
+        }
+        let r = &mut c.redaction;
+        r.enabled = !self.no_redact;
+        r.headers.extend(self.redact_headers.iter().cloned());
+        r.query_params
+            .extend(self.redact_query_params.iter().cloned());
+        r.body_fields
+            .extend(self.redact_body_fields.iter().cloned());
+    }
+}
+
+impl RunArgs {
+    /// The configuration these flags describe, on top of the defaults.
+    pub fn to_config(&self) -> Config {
+        let mut c = Config::default();
+        self.capture.apply(&mut c);
+        self.streams.apply(&mut c);
+        self.output.apply(&mut c);
+        c
+    }
+}
+
+impl RecordArgs {
+    pub fn to_config(&self) -> Config {
+        let mut c = Config::default();
+        self.capture.apply(&mut c);
+        c
+    }
+}
+
+impl ReplayArgs {
+    pub fn to_config(&self) -> Config {
+        let mut c = Config::default();
+        self.streams.apply(&mut c);
+        self.output.apply(&mut c);
         c
     }
 }
@@ -153,6 +272,9 @@ mod tests {
             "8M",
             "--duration",
             "3",
+            "--no-redact",
+            "--redact-header",
+            "x-secret-thing",
         ])
         .unwrap();
         let Command::Run(args) = cli.command else {
@@ -162,6 +284,16 @@ mod tests {
         assert_eq!(c.filters.ports, vec![80, 443]);
         assert_eq!(c.filters.pids, vec![7]);
         assert_eq!(c.capture.ring_buffer_bytes, 8 << 20);
-        assert_eq!(args.duration, Some(3));
+        assert!(c.output.raw);
+        assert!(!c.redaction.enabled);
+        assert!(c.redaction.headers.iter().any(|h| h == "x-secret-thing"));
+        assert_eq!(args.capture.duration, Some(3));
+
+        let cli = Cli::try_parse_from(["monitor", "replay", "f.rec", "--output", "o"]).unwrap();
+        let Command::Replay(args) = cli.command else {
+            panic!("not replay")
+        };
+        let c = args.to_config();
+        assert!(!c.output.raw && c.redaction.enabled);
     }
 }

@@ -32,6 +32,15 @@ impl Clock {
         }
     }
 
+    /// A clock with a known CLOCK_REALTIME − CLOCK_MONOTONIC offset (replay of a recording).
+    pub fn with_offset(offset_ns: i128) -> Self {
+        Self { offset_ns }
+    }
+
+    pub fn offset_ns(&self) -> i128 {
+        self.offset_ns
+    }
+
     /// CLOCK_MONOTONIC now, the kernel programs' time base.
     pub fn monotonic_now_ns() -> u64 {
         read(libc::CLOCK_MONOTONIC).max(0) as u64

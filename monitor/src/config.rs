@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use monitor_common::config::{MAX_CHUNK, MAX_STEPS};
 use serde::{Deserialize, Serialize};
 
+pub use crate::transaction::redact::RedactionConfig;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -14,6 +16,7 @@ pub struct Config {
     pub output: OutputConfig,
     pub filters: Filters,
     pub http: HttpConfig,
+    pub redaction: RedactionConfig,
 }
 
 /// Kernel-side capture.
@@ -100,7 +103,7 @@ impl Default for HttpConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutputConfig {
-    /// Emit connection and data-chunk events (the only mode until HTTP parsing lands).
+    /// Emit connection and data-chunk events instead of HTTP transactions.
     pub raw: bool,
     /// Where JSON lines go; standard output when absent.
     pub path: Option<PathBuf>,
@@ -113,7 +116,7 @@ pub struct OutputConfig {
 impl Default for OutputConfig {
     fn default() -> Self {
         Self {
-            raw: true,
+            raw: false,
             path: None,
             stats_interval_secs: 10,
             preview_bytes: 96,

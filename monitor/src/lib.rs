@@ -12,4 +12,5 @@ pub mod conn;
 pub mod export;
 pub mod http1;
 pub mod pipeline;
+pub mod record;
 pub mod transaction;

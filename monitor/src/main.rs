@@ -2,8 +2,8 @@
 
 use std::{
     fs::OpenOptions,
-    io::{self, Write},
-    path::Path,
+    io::{self, Read, Write},
+    path::{Path, PathBuf},
     process::ExitCode,
     time::Duration,
 };
@@ -11,9 +11,15 @@ use std::{
 use clap::{Parser, error::ErrorKind};
 use monitor::{
     check,
-    cli::{Cli, Command, RunArgs},
-    pipeline::{Run, RunError},
+    cli::{Cli, Command, OutputArgs, RecordArgs, ReplayArgs, RunArgs},
+    config::Config,
+    pipeline::{
+        Run, RunError,
+        live::Outputs,
+        replay::{self, ReplayError},
+    },
 };
+use sha2::{Digest, Sha256};
 
 /// Exit code for bad input, missing privileges and unsupported hosts.
 const EXIT_USAGE: u8 = 2;
@@ -29,6 +35,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check => check_host(),
         Command::Run(args) => run(*args),
+        Command::Record(args) => record(*args),
+        Command::Replay(args) => replay_file(*args),
     }
 }
 
@@ -45,7 +53,7 @@ fn clap_error(err: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            fail("a command is required: run, or check (see monitor --help)")
+            fail("a command is required: run, record, replay or check (see monitor --help)")
         }
         _ => {
             let rendered = err.render().to_string();
@@ -70,13 +78,65 @@ fn check_host() -> ExitCode {
 
 fn run(args: RunArgs) -> ExitCode {
     let config = args.to_config();
+    let key = match redaction_key(&args.output) {
+        Ok(k) => k,
+        Err(sentence) => return fail(sentence),
+    };
+    let json = config.output.path.clone();
+    let recording = args.record.clone();
+    capture(
+        config,
+        args.capture.duration,
+        key,
+        move || {
+            Ok(Outputs {
+                json: open_output(json.as_deref())?,
+                recording: recording.as_deref().map(create).transpose()?,
+            })
+        },
+        args.record.as_deref(),
+    )
+}
+
+fn record(args: RecordArgs) -> ExitCode {
+    let config = args.to_config();
+    let out = args.out.clone();
+    // Nothing but the recording and the final stats line: JSON lines go nowhere.
+    capture(
+        config,
+        args.capture.duration,
+        [0; 32],
+        move || {
+            Ok(Outputs {
+                json: Box::new(io::sink()),
+                recording: Some(create(&out)?),
+            })
+        },
+        Some(&args.out),
+    )
+}
+
+/// Checks everything that can be checked before loading the probes, then captures.
+fn capture(
+    config: Config,
+    duration: Option<u64>,
+    key: [u8; 32],
+    open: impl FnOnce() -> io::Result<Outputs>,
+    recording: Option<&Path>,
+) -> ExitCode {
     if let Err(err) = config.validate() {
         return fail(format_args!("invalid configuration: {err}"));
     }
-    if let Some(path) = &config.output.path
-        && let Err(sentence) = output_writable(path)
+    for path in config
+        .output
+        .path
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(recording)
     {
-        return fail(sentence);
+        if let Err(sentence) = output_writable(path) {
+            return fail(sentence);
+        }
     }
     if let Some(sentence) = check::inspect(true).blocker() {
         return fail(sentence);
@@ -88,9 +148,8 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(err) => return fail(format_args!("cannot start the async runtime: {err}")),
     };
-    let path = config.output.path.clone();
-    let duration = args.duration.map(Duration::from_secs);
-    let result = runtime.block_on(Run::new(config, duration).run(|| open_output(path.as_deref())));
+    let duration = duration.map(Duration::from_secs);
+    let result = runtime.block_on(Run::new(config, duration, key).run(open));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -104,16 +163,79 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
+fn replay_file(args: ReplayArgs) -> ExitCode {
+    let config = args.to_config();
+    if let Err(err) = config.validate() {
+        return fail(format_args!("invalid configuration: {err}"));
+    }
+    let key = match redaction_key(&args.output) {
+        Ok(k) => k,
+        Err(sentence) => return fail(sentence),
+    };
+    if let Some(path) = &config.output.path
+        && let Err(sentence) = output_writable(path)
+    {
+        return fail(sentence);
+    }
+    let input = match std::fs::File::open(&args.file) {
+        Ok(f) => f,
+        Err(err) => return fail(format_args!("cannot open {}: {err}", args.file.display())),
+    };
+    let out = match open_output(config.output.path.as_deref()) {
+        Ok(o) => o,
+        Err(err) => return fail(format_args!("cannot write output: {err}")),
+    };
+    match replay::replay(io::BufReader::new(input), &config, key, out) {
+        Ok(summary) => {
+            log::info!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(err @ ReplayError::Output(_)) => fail(err),
+        Err(err) => fail(format_args!("{}: {err}", args.file.display())),
+    }
+}
+
+/// The fingerprint key: SHA-256 of the key file, or random for this run.
+fn redaction_key(args: &OutputArgs) -> Result<[u8; 32], String> {
+    let mut bytes = Vec::new();
+    match &args.redaction_key_file {
+        Some(path) => {
+            std::fs::File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .map_err(|err| {
+                    format!("cannot read the redaction key {}: {err}", path.display())
+                })?;
+            if bytes.len() < 16 {
+                return Err(format!(
+                    "the redaction key {} is shorter than 16 bytes",
+                    path.display()
+                ));
+            }
+        }
+        None => {
+            bytes.resize(32, 0);
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut f| f.read_exact(&mut bytes))
+                .map_err(|err| format!("cannot read /dev/urandom for a redaction key: {err}"))?;
+        }
+    }
+    Ok(Sha256::digest(&bytes).into())
+}
+
+fn create(path: &Path) -> io::Result<Box<dyn Write + Send>> {
+    Ok(Box::new(
+        OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(path)?,
+    ))
+}
+
 fn open_output(path: Option<&Path>) -> io::Result<Box<dyn Write + Send>> {
     match path {
         None => Ok(Box::new(io::stdout())),
-        Some(p) => Ok(Box::new(
-            OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .write(true)
-                .open(p)?,
-        )),
+        Some(p) => create(p),
     }
 }
 

@@ -15,6 +15,9 @@ use std::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::Value;
 
+pub mod http;
+pub mod nginx;
+
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
@@ -128,7 +131,7 @@ pub fn python_server(script: &str, args: &[&str]) -> (Proc, u16) {
     (p, port)
 }
 
-/// The monitor, writing raw JSON lines to a file.
+/// The monitor, writing JSON lines to a file.
 pub struct Monitor {
     child: Child,
     output: PathBuf,
@@ -137,10 +140,21 @@ pub struct Monitor {
 impl Monitor {
     /// Starts `monitor run --raw` with `args` and waits until its probes are attached.
     pub fn start(args: &[&str]) -> Monitor {
+        Monitor::spawn(&["--raw"], args)
+    }
+
+    /// Starts `monitor run` in its default mode (`http` events) with `args`.
+    pub fn start_http(args: &[&str]) -> Monitor {
+        Monitor::spawn(&[], args)
+    }
+
+    fn spawn(mode: &[&str], args: &[&str]) -> Monitor {
         let dir = scratch("monitor");
         let output = dir.join("out.jsonl");
         let mut child = Command::new(monitor_bin())
-            .args(["run", "--raw", "--stats-interval", "0", "--output"])
+            .arg("run")
+            .args(mode)
+            .args(["--stats-interval", "0", "--output"])
             .arg(&output)
             .args(args)
             .stderr(Stdio::piped())
@@ -215,6 +229,8 @@ pub struct Conn {
 
 pub struct Capture {
     pub events: Vec<Value>,
+    /// The output file as written.
+    pub text: String,
 }
 
 fn endpoint(v: &Value) -> String {
@@ -231,7 +247,10 @@ impl Capture {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
             .collect();
-        Capture { events }
+        Capture {
+            events,
+            text: text.to_string(),
+        }
     }
 
     pub fn of_type<'a>(&'a self, t: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
@@ -338,6 +357,28 @@ impl Capture {
 /// Byte i is i % 251: what the HTTP fixture serves for GET /?size=N.
 pub fn http_payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+/// `n` bytes of text: the fixture's line "the quick brown fox jumps over the lazy dog" repeated.
+pub fn text_payload(n: usize) -> String {
+    let line = "the quick brown fox jumps over the lazy dog\n";
+    line.repeat(n / line.len() + 1)[..n].to_string()
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// The command name the kernel reports for `pid`.
+pub fn comm_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_else(|e| panic!("comm of {pid}: {e}"))
+        .trim_end()
+        .to_string()
 }
 
 /// Index of the first occurrence of `needle` in `hay`.

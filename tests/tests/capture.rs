@@ -2,10 +2,11 @@
 //! filters on its own server's port so concurrent tests and other traffic do not mix in.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
-use std::{collections::HashMap, net::TcpListener, process::Command};
+use std::{collections::HashMap, process::Command};
 
 use tests::{
-    Conn, Monitor, Proc, count, find, fixture, http_payload, python_server, require_root, scratch,
+    Conn, Monitor, Proc, count, find, fixture, free_port, http_payload, nginx::Nginx,
+    python_server, require_root, scratch,
 };
 
 /// The single connection of `pid`, and the server-side connection whose peer is its local end.
@@ -258,55 +259,15 @@ fn ipv6_null_accept_server_and_a_connection_opened_before_the_monitor() {
     );
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// nginx answering every request with a fixed body; stopped when dropped.
-fn nginx(port: u16) -> Proc {
-    let dir = scratch("nginx");
-    let conf = dir.join("nginx.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log;
-events {{ worker_connections 1024; }}
-http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
-  uwsgi_temp_path {d}; scgi_temp_path {d}; keepalive_requests 100000;
-  server {{ listen 127.0.0.1:{port}; location / {{ return 200 'pong\\n'; }} }} }}\n",
-            d = dir.display()
-        ),
-    )
-    .unwrap();
-    let p = Proc::spawn(
-        Command::new("nginx")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-p")
-            .arg(&dir),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return p;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("nginx did not listen on {port}");
-}
-
 #[test]
 fn two_hundred_keepalive_connections_every_request_seen_exactly_once() {
     require_root!();
     let port = free_port();
-    let _nginx = nginx(port);
+    let _nginx = Nginx::start(port, &[]);
     let monitor = Monitor::start(&["--port", &port.to_string()]);
     let out = Command::new("hey")
         .args(["-n", "10000", "-c", "200", "-disable-compression"])
-        .arg(format!("http://127.0.0.1:{port}/probe"))
+        .arg(format!("http://127.0.0.1:{port}/pong"))
         .output()
         .expect("hey");
     assert!(out.status.success());
@@ -327,11 +288,11 @@ fn two_hundred_keepalive_connections_every_request_seen_exactly_once() {
         if c.comm == "hey" {
             clients += 1;
             assert_eq!(c.role, "client");
-            requests_out += count(&c.egress.bytes, b"GET /probe HTTP/1.1\r\n");
+            requests_out += count(&c.egress.bytes, b"GET /pong HTTP/1.1\r\n");
             responses_in += count(&c.ingress.bytes, b"HTTP/1.1 200 OK\r\n");
         } else if c.comm == "nginx" {
             assert_eq!(c.role, "server");
-            requests_in += count(&c.ingress.bytes, b"GET /probe HTTP/1.1\r\n");
+            requests_in += count(&c.ingress.bytes, b"GET /pong HTTP/1.1\r\n");
             responses_out += count(&c.egress.bytes, b"HTTP/1.1 200 OK\r\n");
         }
     }

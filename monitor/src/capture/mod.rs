@@ -4,6 +4,7 @@
 pub mod attach_points;
 pub mod counters;
 pub mod decode;
+pub mod encode;
 pub mod loader;
 pub mod ringbuf;
 pub mod tracefs;

@@ -8,10 +8,14 @@ use crate::conn::{
     CloseReason, Direction, GapCause, Role, StreamCounters, model::Attribution,
     model::DirectionTotals,
 };
+use crate::http1::HttpCounters;
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutputEvent {
+    /// Written through `HttpRenderer::write` (the event borrows the transaction); listed here
+    /// so the enum describes every line type.
+    Http(Box<super::http::HttpEvent<'static>>),
     ConnOpen(ConnOpen),
     Data(Data),
     Gap(Gap),
@@ -106,6 +110,9 @@ pub struct Stats {
     pub kernel: BTreeMap<&'static str, u64>,
     pub agent: AgentStats,
     pub streams: StreamCounters,
+    /// HTTP parsing counters (absent with `--raw`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpCounters>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -1,6 +1,7 @@
 //! Export stage: renders stream events and stats as JSON lines.
 
 pub mod event;
+pub mod http;
 pub mod render;
 pub mod writer;
 

@@ -108,7 +108,7 @@ impl Renderer {
     }
 }
 
-fn connection(meta: &ConnMeta) -> Connection {
+pub fn connection(meta: &ConnMeta) -> Connection {
     let ep = meta.endpoints;
     Connection {
         id: format!("{:x}", meta.id),
@@ -126,7 +126,7 @@ fn connection(meta: &ConnMeta) -> Connection {
     }
 }
 
-fn owner(meta: &ConnMeta) -> Process {
+pub fn owner(meta: &ConnMeta) -> Process {
     Process {
         pid: meta.pid,
         tid: None,

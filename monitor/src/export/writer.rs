@@ -24,6 +24,14 @@ impl JsonLinesWriter {
         Ok(())
     }
 
+    /// Writes any serialisable line (events that borrow their data, like `http`).
+    pub fn write_value<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value).map_err(io::Error::other)?;
+        self.out.write_all(b"\n")?;
+        self.written += 1;
+        Ok(())
+    }
+
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }

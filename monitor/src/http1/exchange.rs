@@ -151,6 +151,10 @@ pub struct Exchange {
     pub events: ExchangeEvents,
     /// Any message parsed on this connection.
     pub saw_http: bool,
+    /// A direction stopped because its framing could not be known.
+    parse_stopped: bool,
+    /// Set while the connection closes: why messages cut now are cut.
+    closing: Option<EndReason>,
 }
 
 impl Exchange {
@@ -172,6 +176,8 @@ impl Exchange {
             reads: Vec::new(),
             events: ExchangeEvents::default(),
             saw_http: false,
+            parse_stopped: false,
+            closing: None,
         }
     }
 
@@ -254,6 +260,12 @@ impl Exchange {
         budget: &mut Budget,
         out: &mut Vec<HttpTransaction>,
     ) {
+        let reason = if self.parse_stopped {
+            EndReason::ParseStopped
+        } else {
+            reason
+        };
+        self.closing = Some(reason);
         let mut reads = std::mem::take(&mut self.reads);
         self.req.close(ts, budget, &mut frame_request, &mut reads);
         self.absorb(&mut reads, ts, budget, out);
@@ -346,7 +358,7 @@ impl Exchange {
                         late_done: false,
                     });
                 }
-                ReadOut::Message(msg) => self.message(msg, budget, out),
+                ReadOut::Message(msg) => self.message(*msg, budget, out),
                 ReadOut::Malformed { flags, ts } => {
                     out.push(self.malformed(flags, ts));
                 }
@@ -424,7 +436,7 @@ impl Exchange {
                 self.req.stop_now();
                 self.resp.stop_now();
             }
-            StopReason::Ambiguous => {}
+            StopReason::Ambiguous => self.parse_stopped = true,
         }
         if self.req.is_stopped() {
             self.pairs.requests_stopped = true;
@@ -488,6 +500,10 @@ impl Exchange {
             (None, Some(q)) => now.max(q.last_ts_ns),
             (None, None) => now.max(start),
         };
+        // A message cut by the end of the connection says why.
+        let cut = response.as_ref().is_none_or(|r| r.body.incomplete)
+            || request.as_ref().is_some_and(|r| r.body.incomplete);
+        let reason = reason.or(if cut { self.closing } else { None });
         out.push(HttpTransaction {
             meta: self.meta.clone(),
             request,

@@ -120,8 +120,8 @@ fn version(minor: Option<u8>) -> &'static str {
     }
 }
 
-fn collect(headers: &[httparse::Header<'_>]) -> Headers {
-    let mut out = Headers::default();
+fn collect(headers: &[httparse::Header<'_>], head_len: usize) -> Headers {
+    let mut out = Headers::with_capacity(headers.len(), head_len);
     for h in headers {
         out.push(h.name, h.value);
     }
@@ -159,7 +159,7 @@ pub fn parse(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
                 method: method.to_owned(),
                 target: target.to_owned(),
                 version: version(req.version),
-                headers: collect(req.headers),
+                headers: collect(req.headers, bytes.len()),
             }),
             flags,
         ))
@@ -178,7 +178,7 @@ pub fn parse(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
                 status,
                 reason: res.reason.unwrap_or("").to_owned(),
                 version: version(res.version),
-                headers: collect(res.headers),
+                headers: collect(res.headers, bytes.len()),
             }),
             flags,
         ))

@@ -78,7 +78,7 @@ pub enum ReadOut {
         method: String,
         first_ts: u64,
     },
-    Message(Message),
+    Message(Box<Message>),
     /// Bytes that did not form a message; what was wrong, and when.
     Malformed {
         flags: Flags,
@@ -215,6 +215,15 @@ impl MessageReader {
         out: &mut Vec<ReadOut>,
     ) {
         self.last_ts = ts;
+        // A syscall's bytes that begin with a request line or status line are a strong hint of a
+        // message boundary, even without a line feed before them.
+        if matches!(self.state, State::Resync { .. })
+            && !self.buf.is_empty()
+            && find_start(data, self.request) == Some(0)
+        {
+            self.skipped += self.buf.len() as u64;
+            self.buf.clear();
+        }
         if self.buf.is_empty() {
             let used = self.process(data, ts, budget, framer, out);
             if used < data.len() && !self.is_stopped() {
@@ -561,7 +570,7 @@ impl MessageReader {
     }
 
     fn finish(&mut self, msg: Message, _ts: u64, out: &mut Vec<ReadOut>) {
-        out.push(ReadOut::Message(msg));
+        out.push(ReadOut::Message(Box::new(msg)));
     }
 
     fn stop(&mut self, reason: StopReason, out: &mut Vec<ReadOut>) {

@@ -414,7 +414,10 @@ fn interleave(conv: &[Turn], seed: u64, max_chunk: usize) -> Vec<(char, Vec<u8>)
         let ready: Vec<usize> = (0..2)
             .filter(|&d| next[d] < queues[d].len() && queues[d][next[d]].1 <= sent[1 - d])
             .collect();
-        assert!(!ready.is_empty(), "conversation dependencies are inconsistent");
+        assert!(
+            !ready.is_empty(),
+            "conversation dependencies are inconsistent"
+        );
         let d = ready[rng.next() as usize % ready.len()];
         let (bytes, _) = queues[d][next[d]].clone();
         next[d] += 1;
@@ -455,7 +458,8 @@ fn conversations_are_consistent() {
         let out = run_owned(&whole);
         assert!(!out.is_empty());
         assert!(
-            out.iter().all(|t| t.outcome == Outcome::Complete && t.flags.is_empty()),
+            out.iter()
+                .all(|t| t.outcome == Outcome::Complete && t.flags.is_empty()),
             "{:?}",
             summaries(&out)
         );

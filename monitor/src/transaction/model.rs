@@ -7,47 +7,77 @@ use crate::conn::ConnMeta;
 
 use super::flags::Flags;
 
-/// Header lines in the order they were sent; several lines of one name are kept.
+/// Header lines in the order they were sent; several lines of one name are kept. Names and
+/// values share one buffer (two allocations per message, not two per field: this is on the hot
+/// path of every transaction).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
-    entries: Vec<(String, Vec<u8>)>,
+    names: String,
+    values: Vec<u8>,
+    /// (name end, value end) offsets into `names` and `values`; each field starts where the
+    /// previous one ended.
+    ends: Vec<(u32, u32)>,
 }
 
 impl Headers {
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Self {
+            names: String::with_capacity(fields * 16),
+            values: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(fields),
+        }
+    }
+
+    /// Adds a field. A field that would not fit the 4 GiB offsets is dropped (heads are limited
+    /// to far less).
     pub fn push(&mut self, name: &str, value: &[u8]) {
-        self.entries.push((name.to_owned(), value.to_vec()));
+        if self.names.len() + name.len() > u32::MAX as usize
+            || self.values.len() + value.len() > u32::MAX as usize
+        {
+            return;
+        }
+        self.names.push_str(name);
+        self.values.extend_from_slice(value);
+        self.ends
+            .push((self.names.len() as u32, self.values.len() as u32));
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.ends.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.ends.len()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+        let (mut name_start, mut value_start) = (0usize, 0usize);
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            let (n, v) = (name_end as usize, value_end as usize);
+            // Offsets were taken at `push` from whole `&str`s, so they are char boundaries.
+            let name = self.names.get(name_start..n).unwrap_or("");
+            let value = self.values.get(value_start..v).unwrap_or(&[]);
+            (name_start, value_start) = (n, v);
+            (name, value)
+        })
     }
 
     /// Every value of `name` (case-insensitive), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.entries
-            .iter()
+        self.iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+            .map(|(_, v)| v)
     }
 
     /// The first value of `name`, as text when it is UTF-8.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.entries
-            .iter()
+        self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.get_all(name).next().is_some()
+        self.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 }
 

@@ -1,0 +1,453 @@
+//! The `http` event: one transaction as a JSON line, with secrets redacted, bodies decoded for
+//! inspection and shown as text or base64. Field names follow OpenTelemetry's HTTP conventions
+//! where one exists (see the README's mapping).
+
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
+
+use serde::{Serialize, ser::SerializeMap, ser::SerializeSeq};
+
+use super::{
+    JsonLinesWriter,
+    event::{Connection, Endpoint},
+    render::connection,
+};
+use crate::{
+    clock::Clock,
+    conn::{ConnMeta, Role},
+    transaction::{
+        Body, EndReason, Flag, Flags, Headers, HttpTransaction, Outcome,
+        body::{ContentRepr, render_body},
+        redact::Redactor,
+    },
+};
+
+/// Bumped when a field changes meaning or is removed; adding fields keeps it.
+pub const HTTP_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct HttpEvent<'a> {
+    pub schema_version: u32,
+    /// First request byte (or first byte seen), RFC 3339.
+    pub ts: Rfc3339,
+    pub ts_unix_ns: u64,
+    /// Last response byte (or when the transaction was given up).
+    pub end_ts: Rfc3339,
+    pub end_ts_unix_ns: u64,
+    /// First request byte to last response byte, when both were seen.
+    pub duration_ns: Option<u64>,
+    pub process: ProcessRef<'a>,
+    pub connection: &'a HttpConnection,
+    /// OpenTelemetry `server.*`: the side that answered.
+    pub server: Option<&'a Endpoint>,
+    /// OpenTelemetry `client.*`: the side that asked.
+    pub client: Option<&'a Endpoint>,
+    pub request: Option<RequestOut<'a>>,
+    pub response: Option<ResponseOut<'a>>,
+    pub outcome: Outcome,
+    pub reason: Option<EndReason>,
+    pub flags: Flags,
+    /// Whether any flag means two parsers could frame this traffic differently.
+    pub smuggling_risk: bool,
+}
+
+/// The owner of the connection.
+#[derive(Debug, Serialize)]
+pub struct ProcessRef<'a> {
+    pub pid: u32,
+    pub comm: &'a str,
+}
+
+/// A wall-clock time written as RFC 3339 with nanoseconds, without an intermediate string.
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339(pub u64);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(self.0);
+        s.collect_str(&humantime::format_rfc3339_nanos(t))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpConnection {
+    #[serde(flatten)]
+    pub connection: Connection,
+    pub tls: bool,
+    pub tls_library: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequestOut<'a> {
+    /// OpenTelemetry `http.request.method`.
+    pub method: &'a str,
+    /// The request-target as sent, query redacted.
+    pub target: Cow<'a, str>,
+    /// OpenTelemetry `url.path` (absent for CONNECT's authority form).
+    pub path: Option<&'a str>,
+    /// OpenTelemetry `url.query`, redacted.
+    pub query: Option<Cow<'a, str>>,
+    /// OpenTelemetry `network.protocol.version`.
+    pub version: &'static str,
+    /// Lowercase names in the order first sent; every value of repeated fields, in order.
+    /// OpenTelemetry `http.request.header.*`.
+    pub headers: HeaderView<'a>,
+    #[serde(skip_serializing_if = "HeaderView::is_empty")]
+    pub trailers: HeaderView<'a>,
+    pub body: BodyOut<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResponseOut<'a> {
+    /// OpenTelemetry `http.response.status_code`.
+    pub status_code: u16,
+    pub reason: &'a str,
+    pub version: &'static str,
+    pub headers: HeaderView<'a>,
+    #[serde(skip_serializing_if = "HeaderView::is_empty")]
+    pub trailers: HeaderView<'a>,
+    pub body: BodyOut<'a>,
+    /// 1xx responses received before this one.
+    pub interim: &'a [u16],
+}
+
+#[derive(Debug, Serialize)]
+pub struct BodyOut<'a> {
+    /// Bytes on the wire after de-chunking (OpenTelemetry `http.*.body.size`).
+    pub size: u64,
+    /// Bytes kept.
+    pub captured: u64,
+    /// `size` > `captured`: the capture limit cut it.
+    pub truncated: bool,
+    /// False when a gap or the end of the connection cut the body.
+    pub complete: bool,
+    pub content_encoding: Option<Cow<'a, str>>,
+    /// `content` is the decoded form of a gzip/deflate/br body.
+    pub decoded: bool,
+    /// `text` or `base64`; absent without body bytes.
+    pub encoding: Option<ContentRepr>,
+    pub content: Option<String>,
+}
+
+/// Header fields shown as an object of lowercase name → values, redacted while written.
+#[derive(Clone, Copy)]
+pub struct HeaderView<'a> {
+    headers: &'a Headers,
+    redactor: &'a Redactor,
+}
+
+impl std::fmt::Debug for HeaderView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HeaderView({} fields)", self.headers.len())
+    }
+}
+
+impl HeaderView<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+}
+
+impl Serialize for HeaderView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        let fields: Vec<(&str, &[u8])> = self.headers.iter().collect();
+        for (i, (name, _)) in fields.iter().enumerate() {
+            // Each name once, at its first line; heads have few fields, so the scan is cheap.
+            if fields[..i]
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                continue;
+            }
+            let key: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(name.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(name)
+            };
+            let values = Values {
+                name,
+                fields: &fields[i..],
+                redactor: self.redactor,
+            };
+            map.serialize_entry(&key, &values)?;
+        }
+        map.end()
+    }
+}
+
+/// The values of one header name, in order.
+struct Values<'a, 'b> {
+    name: &'a str,
+    fields: &'b [(&'a str, &'a [u8])],
+    redactor: &'a Redactor,
+}
+
+impl Serialize for Values<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for (n, v) in self.fields {
+            if n.eq_ignore_ascii_case(self.name) {
+                let text = String::from_utf8_lossy(v);
+                seq.serialize_element(&self.redactor.header(self.name, &text))?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// What is rendered once per connection, not once per transaction.
+struct ConnView {
+    meta: Arc<ConnMeta>,
+    connection: HttpConnection,
+    server: Option<Endpoint>,
+    client: Option<Endpoint>,
+}
+
+/// Connections whose rendering is kept; beyond it the cache starts over.
+const CONN_CACHE: usize = 4096;
+
+pub struct HttpRenderer {
+    clock: Clock,
+    redactor: Redactor,
+    max_decoded: usize,
+    conns: HashMap<u64, ConnView>,
+}
+
+impl HttpRenderer {
+    pub fn new(clock: Clock, redactor: Redactor, max_decoded: usize) -> Self {
+        Self {
+            clock,
+            redactor,
+            max_decoded,
+            conns: HashMap::new(),
+        }
+    }
+
+    /// Writes `t` as one `http` JSON line.
+    pub fn write(&mut self, t: &HttpTransaction, out: &mut JsonLinesWriter) -> std::io::Result<()> {
+        self.prepare(&t.meta);
+        out.write_value(&HttpLine::Http(self.render(t)))
+    }
+
+    /// The JSON value of `t` (tests, tools).
+    pub fn to_value(&mut self, t: &HttpTransaction) -> serde_json::Result<serde_json::Value> {
+        self.prepare(&t.meta);
+        serde_json::to_value(HttpLine::Http(self.render(t)))
+    }
+
+    fn prepare(&mut self, meta: &Arc<ConnMeta>) {
+        let fresh = self
+            .conns
+            .get(&meta.id)
+            .is_some_and(|c| Arc::ptr_eq(&c.meta, meta) || *c.meta == **meta);
+        if fresh {
+            return;
+        }
+        if self.conns.len() >= CONN_CACHE {
+            self.conns.clear();
+        }
+        let (server, client) = sides(meta);
+        self.conns.insert(
+            meta.id,
+            ConnView {
+                meta: meta.clone(),
+                connection: HttpConnection {
+                    connection: connection(meta),
+                    tls: false,
+                    tls_library: None,
+                },
+                server,
+                client,
+            },
+        );
+    }
+
+    /// Renders `t`; `prepare` must have run for its connection.
+    fn render<'a>(&'a self, t: &'a HttpTransaction) -> HttpEvent<'a> {
+        static NO_CONN: std::sync::OnceLock<HttpConnection> = std::sync::OnceLock::new();
+        let view = self.conns.get(&t.meta.id);
+        let mut flags = t.flags;
+        let start = self.clock.unix_ns(t.start_ts_ns);
+        let end = self.clock.unix_ns(t.end_ts_ns);
+        let request = t.request.as_ref().map(|q| {
+            let (path, query) = split_target(&q.target);
+            let query = query.map(|s| self.redactor.query(s));
+            let target = match (&query, path) {
+                (Some(Cow::Owned(qs)), Some(p)) if q.target.starts_with('/') => {
+                    Cow::Owned(format!("{p}?{qs}"))
+                }
+                _ => Cow::Borrowed(q.target.as_str()),
+            };
+            RequestOut {
+                method: &q.method,
+                target,
+                path,
+                query,
+                version: q.version,
+                headers: self.view(&q.headers),
+                trailers: self.view(&q.trailers),
+                body: self.body(&q.body, &q.headers, &mut flags),
+            }
+        });
+        let response = t.response.as_ref().map(|r| ResponseOut {
+            status_code: r.status,
+            reason: &r.reason,
+            version: r.version,
+            headers: self.view(&r.headers),
+            trailers: self.view(&r.trailers),
+            body: self.body(&r.body, &r.headers, &mut flags),
+            interim: &t.interim,
+        });
+        HttpEvent {
+            schema_version: HTTP_SCHEMA_VERSION,
+            ts: Rfc3339(start),
+            ts_unix_ns: start,
+            end_ts: Rfc3339(end),
+            end_ts_unix_ns: end,
+            duration_ns: t.latency_ns(),
+            process: ProcessRef {
+                pid: t.meta.pid,
+                comm: &t.meta.comm,
+            },
+            connection: match view {
+                Some(v) => &v.connection,
+                None => NO_CONN.get_or_init(|| HttpConnection {
+                    connection: Connection {
+                        id: String::new(),
+                        local: None,
+                        peer: None,
+                        network_type: None,
+                        role: Role::Unknown,
+                        attribution: crate::conn::model::Attribution::Unresolved,
+                    },
+                    tls: false,
+                    tls_library: None,
+                }),
+            },
+            server: view.and_then(|v| v.server.as_ref()),
+            client: view.and_then(|v| v.client.as_ref()),
+            request,
+            response,
+            outcome: t.outcome,
+            reason: t.reason,
+            flags,
+            smuggling_risk: flags.smuggling_risk(),
+        }
+    }
+
+    fn view<'a>(&'a self, headers: &'a Headers) -> HeaderView<'a> {
+        HeaderView {
+            headers,
+            redactor: &self.redactor,
+        }
+    }
+
+    fn body<'a>(&self, body: &'a Body, headers: &'a Headers, flags: &mut Flags) -> BodyOut<'a> {
+        let encoding = headers.get_str("content-encoding");
+        let mut out = BodyOut {
+            size: body.size,
+            captured: body.captured.len() as u64,
+            truncated: body.truncated(),
+            complete: !body.incomplete,
+            content_encoding: encoding.map(|s| {
+                let s = s.trim();
+                if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(s.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(s)
+                }
+            }),
+            decoded: false,
+            encoding: None,
+            content: None,
+        };
+        if body.captured.is_empty() {
+            return out;
+        }
+        let content_type = headers.get_str("content-type");
+        let view = render_body(&body.captured, content_type, encoding, self.max_decoded);
+        if view.decode_failed {
+            flags.set(Flag::DecodeFailed);
+        }
+        if view.decode_truncated {
+            flags.set(Flag::DecodeTruncated);
+        }
+        out.decoded = view.decoded;
+        out.content = Some(match view.repr {
+            ContentRepr::Text => match self.redactor.body(content_type, &view.content) {
+                Cow::Borrowed(_) => view.content,
+                Cow::Owned(masked) => masked,
+            },
+            ContentRepr::Base64 => view.content,
+        });
+        out.encoding = Some(view.repr);
+        out
+    }
+}
+
+/// The line as written: the event tagged with its type.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum HttpLine<'a> {
+    Http(HttpEvent<'a>),
+}
+
+/// (server, client) endpoints from the observed process's role.
+fn sides(meta: &ConnMeta) -> (Option<Endpoint>, Option<Endpoint>) {
+    let Some(ep) = meta.endpoints else {
+        return (None, None);
+    };
+    let local = Endpoint {
+        address: ep.local.ip().to_string(),
+        port: ep.local.port(),
+    };
+    let peer = Endpoint {
+        address: ep.remote.ip().to_string(),
+        port: ep.remote.port(),
+    };
+    match meta.role {
+        Role::Client => (Some(peer), Some(local)),
+        Role::Server => (Some(local), Some(peer)),
+        Role::Unknown => (None, None),
+    }
+}
+
+/// (path, query) of a request-target in origin or absolute form; CONNECT's authority form has
+/// no path.
+pub fn split_target(target: &str) -> (Option<&str>, Option<&str>) {
+    let rest = if target.starts_with('/') || target == "*" {
+        target
+    } else if let Some(after) = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+    {
+        match after.find(['/', '?']) {
+            Some(i) => &after[i..],
+            None => "/",
+        }
+    } else {
+        return (None, None);
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    let query = query.map(|q| q.split('#').next().unwrap_or(q));
+    (Some(path), query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(split_target("/a/b?x=1"), (Some("/a/b"), Some("x=1")));
+        assert_eq!(split_target("/a"), (Some("/a"), None));
+        assert_eq!(split_target("http://h:8/p?q#f"), (Some("/p"), Some("q")));
+        assert_eq!(split_target("https://h"), (Some("/"), None));
+        assert_eq!(split_target("example.com:443"), (None, None));
+        assert_eq!(split_target("*"), (Some("*"), None));
+    }
+}

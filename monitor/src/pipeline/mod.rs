@@ -1,0 +1,146 @@
+//! Wires the stages: raw capture events → connection table → HTTP/1 parser → JSON lines.
+//! `live` feeds them from the kernel, `replay` from a file; both go through `Stages`, so replay
+//! exercises exactly the code that runs live.
+
+pub mod live;
+pub mod recording;
+pub mod replay;
+
+use std::{collections::BTreeMap, io};
+
+use crate::{
+    capture::RawEvent,
+    clock::{Clock, rfc3339},
+    config::Config,
+    conn::{ConnectionTable, StreamEvent, proc::Resolve},
+    export::{
+        JsonLinesWriter, OutputEvent, Renderer,
+        event::{AgentStats, Stats},
+        http::HttpRenderer,
+    },
+    http1::HttpStage,
+    transaction::{HttpTransaction, redact::Redactor},
+};
+
+pub use live::{Run, RunError};
+
+/// Everything between a raw capture event and a written JSON line.
+pub struct Stages {
+    table: ConnectionTable,
+    /// None with `--raw`: stream events are written as they are.
+    http: Option<HttpStage>,
+    raw: Renderer,
+    http_render: HttpRenderer,
+    writer: JsonLinesWriter,
+    pub agent: AgentStats,
+    events: Vec<StreamEvent>,
+    transactions: Vec<HttpTransaction>,
+}
+
+impl Stages {
+    pub fn new(
+        config: &Config,
+        resolver: Box<dyn Resolve + Send>,
+        clock: Clock,
+        redaction_key: [u8; 32],
+        out: Box<dyn io::Write + Send>,
+    ) -> Self {
+        Self {
+            table: ConnectionTable::new(
+                config.streams.clone(),
+                config.filters.ports.clone(),
+                resolver,
+            ),
+            http: (!config.output.raw).then(|| HttpStage::new(&config.http)),
+            raw: Renderer::new(clock, config.output.preview_bytes),
+            http_render: HttpRenderer::new(
+                clock,
+                Redactor::new(&config.redaction, redaction_key),
+                config.http.max_decoded_bytes,
+            ),
+            writer: JsonLinesWriter::new(out),
+            agent: AgentStats::default(),
+            events: Vec::new(),
+            transactions: Vec::new(),
+        }
+    }
+
+    /// One decoded kernel record, ingested at monotonic time `now_ns`.
+    pub fn ingest(&mut self, event: RawEvent, now_ns: u64) {
+        self.table.ingest(event, now_ns, &mut self.events);
+    }
+
+    /// A stream event that bypasses the connection table (replay of `--raw` JSON lines).
+    pub fn ingest_stream(&mut self, event: StreamEvent) {
+        self.events.push(event);
+    }
+
+    /// Timers: reorder holes, idle connections, response timeouts.
+    pub fn tick(&mut self, now_ns: u64) {
+        self.table.tick(now_ns, &mut self.events);
+        if let Some(http) = &mut self.http {
+            http.tick(now_ns, &mut self.transactions);
+        }
+    }
+
+    /// The end: every connection is closed and every waiting request emitted.
+    pub fn shutdown(&mut self, now_ns: u64) {
+        self.table.shutdown(now_ns, &mut self.events);
+        self.pump();
+        if let Some(http) = &mut self.http {
+            http.shutdown(now_ns, &mut self.transactions);
+        }
+    }
+
+    /// Moves stream events through the HTTP stage (unless raw).
+    fn pump(&mut self) {
+        if let Some(http) = &mut self.http {
+            for ev in self.events.drain(..) {
+                http.on_event(&ev, &mut self.transactions);
+            }
+        }
+    }
+
+    /// Writes everything produced so far.
+    pub fn write(&mut self) -> io::Result<()> {
+        self.pump();
+        for ev in self.events.drain(..) {
+            self.writer.write(&self.raw.render(&ev))?;
+        }
+        for t in self.transactions.drain(..) {
+            self.http_render.write(&t, &mut self.writer)?;
+        }
+        self.agent.events_written = self.writer.written;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+
+    /// Writes a `stats` event (after what is pending).
+    pub fn write_stats(
+        &mut self,
+        kernel: BTreeMap<&'static str, u64>,
+        unix_ns: u64,
+        uptime_secs: f64,
+        last: bool,
+    ) -> io::Result<()> {
+        self.write()?;
+        let mut agent = self.agent.clone();
+        agent.events_written = self.writer.written + 1;
+        let stats = Stats {
+            ts: rfc3339(unix_ns),
+            ts_unix_ns: unix_ns,
+            uptime_secs,
+            last,
+            kernel,
+            agent,
+            streams: self.table.counters(),
+            http: self.http.as_ref().map(HttpStage::counters),
+        };
+        self.writer.write(&OutputEvent::Stats(stats))?;
+        self.agent.events_written = self.writer.written;
+        self.writer.flush()
+    }
+}

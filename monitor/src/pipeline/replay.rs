@@ -1,0 +1,136 @@
+//! `monitor replay`: a recording or a `--raw` JSON-lines file through the same `Stages` as a
+//! live run, deterministically (time comes from the file) and as fast as possible.
+
+use std::{collections::BTreeMap, fmt, io};
+
+use super::Stages;
+use crate::{
+    capture::RawEvent,
+    clock::Clock,
+    config::Config,
+    record::{RawJsonError, Record, RecordError, ReplayInput, ReplayResolver},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Recording(#[from] RecordError),
+    #[error(transparent)]
+    RawJson(#[from] RawJsonError),
+    #[error("cannot write output: {0}")]
+    Output(io::Error),
+}
+
+/// What a replay went through.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReplaySummary {
+    pub records: u64,
+    pub undecodable: u64,
+    /// False for a recording without its end record (a capture that was killed).
+    pub complete: bool,
+}
+
+impl fmt::Display for ReplaySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "replayed {} records", self.records)?;
+        if self.undecodable > 0 {
+            write!(f, ", {} undecodable", self.undecodable)?;
+        }
+        if !self.complete {
+            write!(
+                f,
+                "; the recording has no end record (the capture was killed)"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Event time between synthetic timer ticks when the input has none (JSON lines).
+const TICK_NS: u64 = 100_000_000;
+
+pub fn replay(
+    input: impl io::Read,
+    config: &Config,
+    redaction_key: [u8; 32],
+    out: Box<dyn io::Write + Send>,
+) -> Result<ReplaySummary, ReplayError> {
+    let mut summary = ReplaySummary::default();
+    match ReplayInput::open(input)? {
+        ReplayInput::Recording { mut reader, header } => {
+            let resolver = ReplayResolver::new();
+            let clock = Clock::with_offset(i128::from(header.clock_offset_ns));
+            let mut stages = Stages::new(
+                config,
+                Box::new(resolver.clone()),
+                clock,
+                redaction_key,
+                out,
+            );
+            let (mut first, mut now) = (None, 0u64);
+            while let Some(record) = reader.next()? {
+                summary.records += 1;
+                match record {
+                    Record::Kernel { now_ns, bytes } => {
+                        now = now_ns;
+                        first.get_or_insert(now_ns);
+                        match RawEvent::try_from(&bytes[..]) {
+                            Ok(ev) => stages.ingest(ev, now_ns),
+                            Err(_) => {
+                                summary.undecodable += 1;
+                                stages.agent.decode_errors += 1;
+                            }
+                        }
+                        stages.agent.records_read += 1;
+                    }
+                    Record::Tick { now_ns } => {
+                        now = now_ns;
+                        stages.tick(now_ns);
+                    }
+                    Record::End { now_ns } => {
+                        now = now_ns;
+                        summary.complete = true;
+                    }
+                    answer @ (Record::Resolved { .. } | Record::RoleAnswer { .. }) => {
+                        resolver.learn(&answer);
+                    }
+                }
+                stages.write().map_err(ReplayError::Output)?;
+            }
+            finish(&mut stages, &clock, first.unwrap_or(now), now)?;
+        }
+        ReplayInput::RawJson(mut reader) => {
+            summary.complete = true;
+            let clock = Clock::fixed(0);
+            let mut stages = Stages::new(
+                config,
+                Box::new(ReplayResolver::new()),
+                clock,
+                redaction_key,
+                out,
+            );
+            let (mut first, mut now, mut next_tick) = (None, 0u64, 0u64);
+            while let Some(ev) = reader.next()? {
+                summary.records += 1;
+                now = now.max(ev.ts_ns());
+                first.get_or_insert(now);
+                if now >= next_tick {
+                    stages.tick(now);
+                    next_tick = now.saturating_add(TICK_NS);
+                }
+                stages.ingest_stream(ev);
+                stages.write().map_err(ReplayError::Output)?;
+            }
+            finish(&mut stages, &clock, first.unwrap_or(now), now)?;
+        }
+    }
+    Ok(summary)
+}
+
+fn finish(stages: &mut Stages, clock: &Clock, first: u64, now: u64) -> Result<(), ReplayError> {
+    stages.shutdown(now);
+    let uptime = now.saturating_sub(first) as f64 / 1e9;
+    stages
+        .write_stats(BTreeMap::new(), clock.unix_ns(now), uptime, true)
+        .map_err(ReplayError::Output)
+}

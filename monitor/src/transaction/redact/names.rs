@@ -1,0 +1,158 @@
+//! Name patterns for redaction (exact names and `*` globs), compiled once and matched without
+//! allocating: lowercase, ignoring `-` and `_`.
+
+/// How a name matched: exactly, or through a `*` pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Strength {
+    Exact,
+    Broad,
+}
+
+/// Names longer than this are normalized on the heap; real header, parameter and field names fit
+/// on the stack.
+const NAME_BUF: usize = 128;
+
+/// A compiled list of name patterns, normalized once so matching does not allocate.
+#[derive(Debug, Default)]
+pub(super) struct NameList {
+    exact: Vec<Vec<u8>>,
+    prefix: Vec<Vec<u8>>,
+    suffix: Vec<Vec<u8>>,
+    contains: Vec<Vec<u8>>,
+}
+
+impl NameList {
+    pub(super) fn new(patterns: &[String]) -> Self {
+        let mut list = Self::default();
+        for pattern in patterns {
+            let pattern = pattern.trim();
+            let (leading, rest) = match pattern.strip_prefix('*') {
+                Some(rest) => (true, rest),
+                None => (false, pattern),
+            };
+            let (trailing, core) = match rest.strip_suffix('*') {
+                Some(core) => (true, core),
+                None => (false, rest),
+            };
+            let core: Vec<u8> = normalized(core.as_bytes()).collect();
+            match (leading, trailing) {
+                // An empty entry would otherwise match nameless parameters such as `=x`.
+                (false, false) if core.is_empty() => {}
+                (false, false) => list.exact.push(core),
+                (false, true) => list.prefix.push(core),
+                (true, false) => list.suffix.push(core),
+                (true, true) => list.contains.push(core),
+            }
+        }
+        list
+    }
+
+    pub(super) fn find(&self, name: &[u8]) -> Option<Strength> {
+        let mut stack = [0u8; NAME_BUF];
+        let heap: Vec<u8>;
+        // Normalizing only drops bytes, so a name that fits before fits after.
+        let name: &[u8] = if name.len() <= NAME_BUF {
+            let mut len = 0;
+            for (slot, byte) in stack.iter_mut().zip(normalized(name)) {
+                *slot = byte;
+                len += 1;
+            }
+            &stack[..len]
+        } else {
+            heap = normalized(name).collect();
+            &heap
+        };
+
+        if self.exact.iter().any(|exact| exact == name) {
+            return Some(Strength::Exact);
+        }
+        let broad = self.prefix.iter().any(|p| name.starts_with(p))
+            || self.suffix.iter().any(|s| name.ends_with(s))
+            // An empty core (a bare `*`) matches everything.
+            || self
+                .contains
+                .iter()
+                .any(|c| c.is_empty() || memchr::memmem::find(name, c).is_some());
+        broad.then_some(Strength::Broad)
+    }
+}
+
+/// Lowercase, without `-` and `_`.
+fn normalized(name: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    name.iter()
+        .filter(|byte| !matches!(byte, b'-' | b'_'))
+        .map(u8::to_ascii_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(patterns: &[&str]) -> NameList {
+        NameList::new(&patterns.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn exact_names_ignore_case_dashes_and_underscores() {
+        let names = list(&["api_key"]);
+        for name in ["api_key", "API-KEY", "apiKey", "apikey", "a_p_i_k_e_y"] {
+            assert_eq!(names.find(name.as_bytes()), Some(Strength::Exact), "{name}");
+        }
+        for name in ["x-api-key", "api_keys", "key", ""] {
+            assert_eq!(names.find(name.as_bytes()), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn exact_key_is_not_a_substring_match() {
+        let names = list(&["key"]);
+        for name in ["monkey", "keys", "keyboard", "x-key"] {
+            assert_eq!(names.find(name.as_bytes()), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn star_patterns_are_broad() {
+        let names = list(&["*token*", "x-*", "*pin"]);
+        for name in [
+            "token",
+            "X-Auth-Token",
+            "refresh_token",
+            "tokenizer",
+            "x-anything",
+            "cardPin",
+        ] {
+            assert_eq!(names.find(name.as_bytes()), Some(Strength::Broad), "{name}");
+        }
+        for name in ["tok", "pinned", "y-x"] {
+            assert_eq!(names.find(name.as_bytes()), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn exact_wins_over_broad() {
+        let names = list(&["*token*", "token"]);
+        assert_eq!(names.find(b"Token"), Some(Strength::Exact));
+        assert_eq!(names.find(b"max_tokens"), Some(Strength::Broad));
+    }
+
+    #[test]
+    fn empty_entries_match_nothing_and_a_bare_star_everything() {
+        let names = list(&["", " - ", "_"]);
+        assert_eq!(names.find(b""), None);
+        assert_eq!(names.find(b"-"), None);
+        let names = list(&["*"]);
+        assert_eq!(names.find(b"host"), Some(Strength::Broad));
+        assert_eq!(names.find(b""), Some(Strength::Broad));
+    }
+
+    #[test]
+    fn long_names_are_matched_too() {
+        let names = list(&["*token", "x-token"]);
+        let long = format!("x-{}-token", "a".repeat(300));
+        assert_eq!(names.find(long.as_bytes()), Some(Strength::Broad));
+        assert_eq!(names.find("b".repeat(300).as_bytes()), None);
+        let exact_at_limit = format!("x{}token", "-".repeat(NAME_BUF));
+        assert_eq!(names.find(exact_at_limit.as_bytes()), Some(Strength::Exact));
+    }
+}

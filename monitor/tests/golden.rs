@@ -1,0 +1,262 @@
+//! Golden tests: raw HTTP/1 conversations in (tests/golden/http1/*.http), the exact `http`
+//! JSON events out (the .json next to each). `UPDATE_GOLDEN=1 cargo test --test golden`
+//! rewrites the expected files; review the diff before committing it.
+//!
+//! Script format, one item per line:
+//!   `> bytes` / `< bytes`  data written / read by the observed process (one event per line;
+//!                          escapes: \r \n \t \\ \xNN; a trailing space is kept)
+//!   `@role client|server|unknown`, `@attribution kernel|proc` (before the first data line)
+//!   `@gap > N` / `@gap < N`  N bytes of that direction not captured
+//!   `@wait SECS`           time passes (timers run)
+//!   `@config key=value`    max_body_bytes, max_head_bytes, response_timeout_secs
+//!   `@end open`            leave the connection open (the monitor stops instead of a close)
+//!   `# ...`                comment
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{net::SocketAddr, path::Path, sync::Arc};
+
+use bytes::Bytes;
+use monitor::{
+    capture::Endpoints,
+    clock::Clock,
+    config::HttpConfig,
+    conn::{
+        ConnMeta, Direction, GapCause, Role, StreamEvent,
+        model::{Attribution, CloseReason, DirectionTotals, Origin},
+    },
+    export::http::HttpRenderer,
+    http1::HttpStage,
+    transaction::redact::{RedactionConfig, Redactor},
+};
+use monitor_common::event::Syscall;
+
+/// The fixed wall clock of golden output: monotonic 0 is 2023-11-14T22:13:20Z.
+const EPOCH: u64 = 1_700_000_000_000_000_000;
+const KEY: [u8; 32] = [7; 32];
+
+fn unescape(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'r' => out.push(b'\r'),
+                b'n' => out.push(b'\n'),
+                b't' => out.push(b'\t'),
+                b'\\' => out.push(b'\\'),
+                b'x' => {
+                    let hex = std::str::from_utf8(&b[i + 2..i + 4]).unwrap();
+                    out.push(u8::from_str_radix(hex, 16).unwrap());
+                    i += 2;
+                }
+                other => panic!("unknown escape \\{}", other as char),
+            }
+            i += 2;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn run(script: &str) -> Vec<serde_json::Value> {
+    let mut role = Role::Client;
+    let mut attribution = Attribution::Kernel;
+    let mut config = HttpConfig::default();
+    let mut meta: Option<Arc<ConnMeta>> = None;
+    let mut stage: Option<HttpStage> = None;
+    let mut offs = [0u64; 2];
+    let mut now = 1_000u64;
+    let mut out = Vec::new();
+    let mut close = true;
+    let endpoints = Endpoints {
+        local: "10.0.0.1:40000".parse::<SocketAddr>().unwrap(),
+        remote: "10.0.0.2:8080".parse::<SocketAddr>().unwrap(),
+    };
+    for line in script.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (head, rest) = line.split_at(1);
+        let rest = rest.strip_prefix(' ').unwrap_or(rest);
+        if head == "@" {
+            let (cmd, arg) = rest.split_once(' ').unwrap_or((rest, ""));
+            match cmd {
+                "role" => {
+                    role = match arg {
+                        "client" => Role::Client,
+                        "server" => Role::Server,
+                        _ => Role::Unknown,
+                    }
+                }
+                "attribution" => {
+                    attribution = if arg == "proc" {
+                        Attribution::Proc
+                    } else {
+                        Attribution::Kernel
+                    }
+                }
+                "config" => {
+                    let (k, v) = arg.split_once('=').unwrap();
+                    let v: u64 = v.parse().unwrap();
+                    match k {
+                        "max_body_bytes" => config.max_body_bytes = v as usize,
+                        "max_head_bytes" => config.max_head_bytes = v as usize,
+                        "response_timeout_secs" => config.response_timeout_secs = v,
+                        _ => panic!("unknown config {k}"),
+                    }
+                }
+                "end" => close = arg != "open",
+                "gap" | "wait" => {}
+                _ => panic!("unknown command @{cmd}"),
+            }
+            if cmd != "gap" && cmd != "wait" {
+                continue;
+            }
+        }
+        let m = meta
+            .get_or_insert_with(|| {
+                Arc::new(ConnMeta {
+                    id: 0xabc,
+                    pid: 4242,
+                    comm: "client".into(),
+                    fd: 5,
+                    cgroup_id: 1,
+                    endpoints: Some(endpoints),
+                    role,
+                    attribution,
+                })
+            })
+            .clone();
+        let st = stage.get_or_insert_with(|| {
+            let mut s = HttpStage::new(&config);
+            s.on_event(
+                &StreamEvent::Open {
+                    meta: m.clone(),
+                    ts_ns: now,
+                },
+                &mut out,
+            );
+            s
+        });
+        now += 1_000;
+        let dir = |c: &str| {
+            if c.starts_with('>') {
+                Direction::Egress
+            } else {
+                Direction::Ingress
+            }
+        };
+        match head {
+            ">" | "<" => {
+                let bytes = unescape(rest);
+                let d = dir(head);
+                let offset = offs[d.index()];
+                offs[d.index()] += bytes.len() as u64;
+                st.on_event(
+                    &StreamEvent::Data {
+                        meta: m.clone(),
+                        direction: d,
+                        offset,
+                        ts_ns: now,
+                        origin: Origin {
+                            pid: 4242,
+                            tid: 4243,
+                            comm: "client".into(),
+                            syscall: Syscall::Write,
+                        },
+                        bytes: Bytes::from(bytes),
+                    },
+                    &mut out,
+                );
+            }
+            "@" if rest.starts_with("gap ") => {
+                let mut it = rest.split(' ').skip(1);
+                let d = dir(it.next().unwrap());
+                let len: u64 = it.next().unwrap().parse().unwrap();
+                let offset = offs[d.index()];
+                offs[d.index()] += len;
+                st.on_event(
+                    &StreamEvent::Gap {
+                        meta: m.clone(),
+                        direction: d,
+                        offset,
+                        len,
+                        cause: GapCause::Lost,
+                        ts_ns: now,
+                    },
+                    &mut out,
+                );
+            }
+            "@" if rest.starts_with("wait ") => {
+                let secs: u64 = rest[5..].parse().unwrap();
+                for _ in 0..secs * 10 {
+                    now += 100_000_000;
+                    st.tick(now, &mut out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let (Some(m), Some(mut st)) = (meta, stage) else {
+        return Vec::new();
+    };
+    now += 1_000;
+    if close {
+        st.on_event(
+            &StreamEvent::Close {
+                meta: m,
+                ts_ns: now,
+                reason: CloseReason::Closed,
+                egress: DirectionTotals::default(),
+                ingress: DirectionTotals::default(),
+            },
+            &mut out,
+        );
+    } else {
+        st.shutdown(now, &mut out);
+    }
+    let mut renderer = HttpRenderer::new(
+        Clock::fixed(EPOCH),
+        Redactor::new(&RedactionConfig::default(), KEY),
+        config.max_decoded_bytes,
+    );
+    out.iter().map(|t| renderer.to_value(t).unwrap()).collect()
+}
+
+#[test]
+fn golden_http1() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/http1");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "http").then_some(p)
+        })
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= 20,
+        "golden cases missing in {}",
+        dir.display()
+    );
+    let mut failed = Vec::new();
+    for script in &names {
+        let got = run(&std::fs::read_to_string(script).unwrap());
+        let expected_path = script.with_extension("json");
+        let got_text = serde_json::to_string_pretty(&got).unwrap() + "\n";
+        if update {
+            std::fs::write(&expected_path, &got_text).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if expected != got_text {
+            failed.push(script.file_name().unwrap().to_string_lossy().into_owned());
+            eprintln!("--- {} differs; got:\n{got_text}", expected_path.display());
+        }
+    }
+    assert!(failed.is_empty(), "golden cases differ: {failed:?}");
+}

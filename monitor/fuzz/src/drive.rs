@@ -1,6 +1,6 @@
 //! Plays a script against an `HttpStage` the way the connection table would (one connection,
-//! monotonic time, per-direction offsets that add up) and panics when an invariant breaks:
-//! a panic is what the fuzzer reports.
+//! monotonic time, per-direction offsets that add up), renders what it emits as `http` events,
+//! and panics when an invariant breaks: a panic is what the fuzzer reports.
 
 use std::{
     net::{Ipv4Addr, SocketAddr},
@@ -10,13 +10,15 @@ use std::{
 use bytes::Bytes;
 use monitor::{
     capture::Endpoints,
-    config::HttpConfig,
+    clock::Clock,
+    config::{HttpConfig, RedactionConfig},
     conn::{
         CloseReason, ConnMeta, Direction, StreamEvent,
         model::{DirectionTotals, Origin},
     },
+    export::http::HttpRenderer,
     http1::HttpStage,
-    transaction::HttpTransaction,
+    transaction::{HttpTransaction, redact::Redactor},
 };
 use monitor_common::event::Syscall;
 
@@ -31,8 +33,18 @@ pub fn config() -> HttpConfig {
         max_buffered_body_bytes: 4096,
         response_timeout_secs: 1,
         max_pipeline: 4,
-        ..HttpConfig::default()
+        max_decoded_bytes: 4096,
     }
+}
+
+/// The exporter the pipeline puts after the stage, with redaction on (its default).
+fn renderer(config: &HttpConfig) -> HttpRenderer {
+    let redactor = Redactor::new(&RedactionConfig::default(), [7; 32]);
+    HttpRenderer::new(
+        Clock::fixed(1_700_000_000_000_000_000),
+        redactor,
+        config.max_decoded_bytes,
+    )
 }
 
 /// Runs one input; returns every transaction emitted (for the seed tests).
@@ -42,6 +54,7 @@ pub fn run(input: &[u8]) -> Vec<HttpTransaction> {
     };
     let config = config();
     let mut stage = HttpStage::new(&config);
+    let mut render = renderer(&config);
     let meta = Arc::new(ConnMeta {
         id: 1,
         pid: 100,
@@ -124,7 +137,7 @@ pub fn run(input: &[u8]) -> Vec<HttpTransaction> {
                 closed = true;
             }
         }
-        check_step(&stage, &config, &out[checked..]);
+        check_step(&stage, &mut render, &config, &out[checked..]);
         checked = out.len();
         if closed {
             break; // nothing follows a close on one connection
@@ -132,7 +145,7 @@ pub fn run(input: &[u8]) -> Vec<HttpTransaction> {
     }
     if !closed {
         stage.shutdown(ts + 1, &mut out);
-        check_step(&stage, &config, &out[checked..]);
+        check_step(&stage, &mut render, &config, &out[checked..]);
     }
     let held = stage.counters().body_bytes_held;
     assert_eq!(
@@ -154,9 +167,14 @@ fn origin(direction: Direction) -> Origin {
     }
 }
 
-/// Invariants after every event: the global budget holds, and what was emitted is bounded and
-/// ordered in time.
-fn check_step(stage: &HttpStage, config: &HttpConfig, emitted: &[HttpTransaction]) {
+/// Invariants after every event: the global budget holds, and what was emitted is bounded,
+/// ordered in time and renders.
+fn check_step(
+    stage: &HttpStage,
+    render: &mut HttpRenderer,
+    config: &HttpConfig,
+    emitted: &[HttpTransaction],
+) {
     let held = stage.counters().body_bytes_held;
     assert!(
         held <= config.max_buffered_body_bytes as u64,
@@ -165,6 +183,9 @@ fn check_step(stage: &HttpStage, config: &HttpConfig, emitted: &[HttpTransaction
     );
     for t in emitted {
         check_transaction(t, config);
+        if let Err(err) = render.to_value(t) {
+            panic!("rendering failed: {err}");
+        }
     }
 }
 

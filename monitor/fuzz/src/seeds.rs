@@ -25,9 +25,33 @@ const OLD_UNKNOWN: Header = Header {
     endpoints: false,
 };
 
+/// `{"password":"hunter2","items":[1,2,3],"token":"abc"}`, gzipped: the renderer decodes it and
+/// redacts fields.
+const GZIP_JSON: &[u8] = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xab\x56\x2a\x48\x2c\x2e\x2e\xcf\x2f\x4a\x51\xb2\x52\xca\x28\xcd\x2b\x49\x2d\x32\x52\xd2\x51\xca\x2c\x49\xcd\x2d\x56\xb2\x8a\x36\xd4\x31\xd2\x31\x8e\xd5\x51\x2a\xc9\xcf\x4e\xcd\x03\xaa\x48\x4c\x4a\x56\xaa\x05\x00\x35\x90\xc8\x3e\x34\x00\x00\x00";
+
 /// (file name, input).
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let gzip_post = [
+        b"POST /login?token=t HTTP/1.1\r\nContent-Type: application/json\r\n".as_slice(),
+        b"Content-Encoding: gzip\r\nAuthorization: Bearer x\r\nContent-Length: 71\r\n\r\n",
+        GZIP_JSON,
+    ]
+    .concat();
+    let gzip_reply = [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n".as_slice(),
+        b"Content-Encoding: gzip\r\nSet-Cookie: s=1\r\nTransfer-Encoding: chunked\r\n\r\n47\r\n",
+        GZIP_JSON,
+        b"\r\n0\r\n\r\n",
+    ]
+    .concat();
     vec![
+        (
+            "gzip_json",
+            Encoder::new(SERVER)
+                .ingress(&gzip_post)
+                .egress(&gzip_reply)
+                .close(false),
+        ),
         (
             "keep_alive",
             Encoder::new(CLIENT)
@@ -149,6 +173,7 @@ mod tests {
     #[test]
     fn seeds_parse_as_intended() {
         use Outcome::*;
+        assert_eq!(outcomes("gzip_json"), [Complete]);
         assert_eq!(outcomes("keep_alive"), [Complete, Complete]);
         assert_eq!(outcomes("pipelining"), [Complete, Complete, Complete]);
         assert_eq!(outcomes("chunked_trailers"), [Complete, Complete]);

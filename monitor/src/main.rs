@@ -181,11 +181,9 @@ fn replay_file(args: ReplayArgs) -> ExitCode {
         Ok(f) => f,
         Err(err) => return fail(format_args!("cannot open {}: {err}", args.file.display())),
     };
-    let out = match open_output(config.output.path.as_deref()) {
-        Ok(o) => o,
-        Err(err) => return fail(format_args!("cannot write output: {err}")),
-    };
-    match replay::replay(io::BufReader::new(input), &config, key, out) {
+    let output = config.output.path.clone();
+    let open = move || open_output(output.as_deref());
+    match replay::replay(io::BufReader::new(input), &config, key, open) {
         Ok(summary) => {
             log::info!("{summary}");
             ExitCode::SUCCESS

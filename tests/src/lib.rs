@@ -17,6 +17,7 @@ use serde_json::Value;
 
 pub mod http;
 pub mod nginx;
+pub mod replay;
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -131,10 +132,10 @@ pub fn python_server(script: &str, args: &[&str]) -> (Proc, u16) {
     (p, port)
 }
 
-/// The monitor, writing JSON lines to a file.
+/// The monitor, writing JSON lines to a file (`run`) or only a recording (`record`).
 pub struct Monitor {
     child: Child,
-    output: PathBuf,
+    output: Option<PathBuf>,
 }
 
 impl Monitor {
@@ -148,15 +149,27 @@ impl Monitor {
         Monitor::spawn(&[], args)
     }
 
+    /// Starts `monitor record --out FILE` with `args` and waits until its probes are attached.
+    pub fn start_record(file: &Path, args: &[&str]) -> Monitor {
+        let mut cmd = Command::new(monitor_bin());
+        cmd.arg("record").arg("--out").arg(file).args(args);
+        Monitor::launch(cmd, None)
+    }
+
     fn spawn(mode: &[&str], args: &[&str]) -> Monitor {
         let dir = scratch("monitor");
         let output = dir.join("out.jsonl");
-        let mut child = Command::new(monitor_bin())
-            .arg("run")
+        let mut cmd = Command::new(monitor_bin());
+        cmd.arg("run")
             .args(mode)
             .args(["--stats-interval", "0", "--output"])
             .arg(&output)
-            .args(args)
+            .args(args);
+        Monitor::launch(cmd, Some(output))
+    }
+
+    fn launch(mut cmd: Command, output: Option<PathBuf>) -> Monitor {
+        let mut child = cmd
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", monitor_bin().display()));
@@ -190,8 +203,28 @@ impl Monitor {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let st = self.child.wait().expect("wait monitor");
         assert!(st.success(), "monitor exited with {st}");
-        let text = std::fs::read_to_string(&self.output).expect("monitor output");
+        let output = self
+            .output
+            .as_ref()
+            .expect("a monitor that writes JSON lines");
+        let text = std::fs::read_to_string(output).expect("monitor output");
         Capture::parse(&text)
+    }
+
+    /// Waits for a monitor started with `--duration` to stop by itself; it must exit 0.
+    pub fn wait_exit(mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait monitor") {
+                assert!(st.success(), "monitor exited with {st}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "monitor still running after {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

@@ -28,7 +28,7 @@ enum Task {
     Build,
     /// Bootstrap, build, and run the monitor on this host: JSON lines on stdout.
     Run {
-        /// Arguments for `monitor run` (default: --raw).
+        /// Arguments for `monitor run` (e.g. --port 8080, --raw).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -88,14 +88,14 @@ fn workspace_root() -> Result<PathBuf> {
 }
 
 /// A cargo command with the installed tools first on PATH.
-fn cargo(root: &Path) -> Command {
+pub(crate) fn cargo(root: &Path) -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root);
     cmd.env("PATH", bootstrap::path_with_tools(root));
     cmd
 }
 
-fn status(cmd: &mut Command) -> Result<()> {
+pub(crate) fn status(cmd: &mut Command) -> Result<()> {
     let st = cmd
         .status()
         .with_context(|| format!("cannot start {cmd:?}"))?;
@@ -114,11 +114,6 @@ pub fn monitor_binary(root: &Path) -> PathBuf {
 }
 
 fn run(root: &Path, args: Vec<String>) -> Result<()> {
-    let args = if args.is_empty() {
-        vec!["--raw".to_string()]
-    } else {
-        args
-    };
     let bin = monitor_binary(root);
     // SAFETY: geteuid has no preconditions.
     let mut cmd = if unsafe { libc::geteuid() } == 0 {

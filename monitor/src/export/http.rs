@@ -2,7 +2,9 @@
 //! inspection and shown as text or base64. Field names follow OpenTelemetry's HTTP conventions
 //! where one exists (see the README's mapping).
 
-use std::{borrow::Cow, collections::HashMap, sync::Arc};
+use std::{borrow::Cow, sync::Arc};
+
+use foldhash::{HashMap, HashMapExt};
 
 use serde::{Serialize, ser::SerializeMap, ser::SerializeSeq};
 

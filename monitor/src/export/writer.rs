@@ -6,6 +6,8 @@ use super::event::OutputEvent;
 
 pub struct JsonLinesWriter {
     out: BufWriter<Box<dyn Write + Send>>,
+    /// One line, serialised before it is written (the SIMD serialiser writes to memory).
+    line: Vec<u8>,
     pub written: u64,
 }
 
@@ -13,6 +15,7 @@ impl JsonLinesWriter {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
         Self {
             out: BufWriter::with_capacity(256 * 1024, out),
+            line: Vec::with_capacity(4096),
             written: 0,
         }
     }
@@ -26,8 +29,10 @@ impl JsonLinesWriter {
 
     /// Writes any serialisable line (events that borrow their data, like `http`).
     pub fn write_value<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, value).map_err(io::Error::other)?;
-        self.out.write_all(b"\n")?;
+        self.line.clear();
+        sonic_rs::to_writer(&mut self.line, value).map_err(io::Error::other)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
         self.written += 1;
         Ok(())
     }

@@ -28,17 +28,14 @@ pub fn find_end(buf: &[u8], scan_from: usize) -> Option<usize> {
 pub fn anomalies(head: &[u8]) -> Flags {
     let mut flags = Flags::empty();
     let mut line_start = 0;
-    let mut first = true;
-    for (i, &b) in head.iter().enumerate() {
-        if b != b'\n' {
-            continue;
-        }
-        if i == 0 || head[i - 1] != b'\r' {
+    for nl in memchr::memchr_iter(b'\n', head) {
+        if nl == 0 || head[nl - 1] != b'\r' {
             flags.set(Flag::BareLf);
         }
-        let line = &head[line_start..i];
+        let line = &head[line_start..nl];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if !first && !line.is_empty() {
+        // The start line is not a field line.
+        if line_start > 0 && !line.is_empty() {
             if matches!(line[0], b' ' | b'\t') {
                 flags.set(Flag::ObsFold);
             } else if let Some(colon) = memchr::memchr(b':', line)
@@ -48,8 +45,7 @@ pub fn anomalies(head: &[u8]) -> Flags {
                 flags.set(Flag::WhitespaceBeforeColon);
             }
         }
-        first = false;
-        line_start = i + 1;
+        line_start = nl + 1;
     }
     flags
 }

@@ -1,7 +1,9 @@
 //! The HTTP/1 stage: one `Exchange` per connection, fed by the connection table's stream
 //! events, with response timeouts, a global body budget and counters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use serde::Serialize;
 

@@ -146,7 +146,9 @@ impl Run {
         let now = Clock::monotonic_now_ns();
         ingest(&mut stages, &mut recorder, &mut batch, now)?;
         if let Some(r) = recorder.take() {
+            let records = r.records + 1;
             r.finish(now).map_err(RunError::Record)?;
+            log::info!("recorded {records} records");
         }
         stages.shutdown(now);
         let uptime = started.elapsed().as_secs_f64();

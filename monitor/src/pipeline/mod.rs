@@ -114,6 +114,11 @@ impl Stages {
         Ok(())
     }
 
+    /// HTTP transactions produced so far.
+    pub fn transactions_written(&self) -> u64 {
+        self.http.as_ref().map_or(0, |h| h.counters().transactions)
+    }
+
     pub fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
     }

@@ -25,6 +25,8 @@ pub enum ReplayError {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReplaySummary {
     pub records: u64,
+    /// HTTP transactions written (0 with `--raw`).
+    pub transactions: u64,
     pub undecodable: u64,
     /// False for a recording without its end record (a capture that was killed).
     pub complete: bool,
@@ -32,7 +34,11 @@ pub struct ReplaySummary {
 
 impl fmt::Display for ReplaySummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "replayed {} records", self.records)?;
+        write!(
+            f,
+            "replayed {} records, {} transactions",
+            self.records, self.transactions
+        )?;
         if self.undecodable > 0 {
             write!(f, ", {} undecodable", self.undecodable)?;
         }
@@ -49,14 +55,19 @@ impl fmt::Display for ReplaySummary {
 /// Event time between synthetic timer ticks when the input has none (JSON lines).
 const TICK_NS: u64 = 100_000_000;
 
+/// Replays `input`. `open` gives the output; it is called only once the input is known to be a
+/// recording with a valid header, or JSON lines, so a refused input leaves an existing output
+/// file as it was.
 pub fn replay(
     input: impl io::Read,
     config: &Config,
     redaction_key: [u8; 32],
-    out: Box<dyn io::Write + Send>,
+    open: impl FnOnce() -> io::Result<Box<dyn io::Write + Send>>,
 ) -> Result<ReplaySummary, ReplayError> {
     let mut summary = ReplaySummary::default();
-    match ReplayInput::open(input)? {
+    let input = ReplayInput::open(input)?;
+    let out = open().map_err(ReplayError::Output)?;
+    match input {
         ReplayInput::Recording { mut reader, header } => {
             let resolver = ReplayResolver::new();
             let clock = Clock::with_offset(i128::from(header.clock_offset_ns));
@@ -97,7 +108,7 @@ pub fn replay(
                 }
                 stages.write().map_err(ReplayError::Output)?;
             }
-            finish(&mut stages, &clock, first.unwrap_or(now), now)?;
+            finish(&mut stages, &clock, first.unwrap_or(now), now, &mut summary)?;
         }
         ReplayInput::RawJson(mut reader) => {
             summary.complete = true;
@@ -121,14 +132,22 @@ pub fn replay(
                 stages.ingest_stream(ev);
                 stages.write().map_err(ReplayError::Output)?;
             }
-            finish(&mut stages, &clock, first.unwrap_or(now), now)?;
+            finish(&mut stages, &clock, first.unwrap_or(now), now, &mut summary)?;
         }
     }
     Ok(summary)
 }
 
-fn finish(stages: &mut Stages, clock: &Clock, first: u64, now: u64) -> Result<(), ReplayError> {
+fn finish(
+    stages: &mut Stages,
+    clock: &Clock,
+    first: u64,
+    now: u64,
+    summary: &mut ReplaySummary,
+) -> Result<(), ReplayError> {
     stages.shutdown(now);
+    stages.write().map_err(ReplayError::Output)?;
+    summary.transactions = stages.transactions_written();
     let uptime = now.saturating_sub(first) as f64 / 1e9;
     stages
         .write_stats(BTreeMap::new(), clock.unix_ns(now), uptime, true)

@@ -117,13 +117,15 @@ pub struct Redactor {
     body_fields: NameList,
     /// Keyed once; each fingerprint starts from a clone.
     mac: Hmac<Sha256>,
-    /// Header names already matched against the list: the same few names come in every
-    /// message, and matching is the costliest part of rendering headers.
-    header_memo: std::cell::RefCell<std::collections::HashMap<String, bool>>,
+    /// Fingerprints of recent secrets: a client sends the same token with every request, and
+    /// the keyed hash is the costliest step of redaction.
+    fingerprints: std::cell::RefCell<foldhash::HashMap<Box<[u8]>, String>>,
 }
 
-/// Header names remembered by a `Redactor`; beyond it the memo starts over.
-const HEADER_MEMO: usize = 1024;
+/// Secrets whose fingerprint a `Redactor` remembers; beyond it the memo starts over.
+const FINGERPRINT_MEMO: usize = 4096;
+/// Longer secrets are hashed every time (remembering them would cost more memory than time).
+const FINGERPRINT_MEMO_MAX_LEN: usize = 512;
 
 impl std::fmt::Debug for Redactor {
     // The keyed state stays out of logs.
@@ -148,7 +150,7 @@ impl Redactor {
             query_params: NameList::new(&config.query_params),
             body_fields: NameList::new(&config.body_fields),
             mac: <Hmac<Sha256> as KeyInit>::new(&block.into()),
-            header_memo: Default::default(),
+            fingerprints: Default::default(),
         }
     }
 
@@ -158,6 +160,22 @@ impl Redactor {
 
     /// `<redacted:` + the first 12 hex digits of HMAC-SHA256(key, secret) + `>`.
     pub fn fingerprint(&self, secret: &[u8]) -> String {
+        if secret.len() > FINGERPRINT_MEMO_MAX_LEN {
+            return self.fingerprint_uncached(secret);
+        }
+        if let Some(f) = self.fingerprints.borrow().get(secret) {
+            return f.clone();
+        }
+        let f = self.fingerprint_uncached(secret);
+        let mut memo = self.fingerprints.borrow_mut();
+        if memo.len() >= FINGERPRINT_MEMO {
+            memo.clear();
+        }
+        memo.insert(secret.into(), f.clone());
+        f
+    }
+
+    fn fingerprint_uncached(&self, secret: &[u8]) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut mac = self.mac.clone();
         mac.update(secret);
@@ -175,7 +193,8 @@ impl Redactor {
     /// One header value. Authorization and Proxy-Authorization keep their scheme
     /// (`Bearer <redacted:…>`), Cookie keeps cookie names, Set-Cookie keeps its attributes.
     pub fn header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
-        if !self.enabled || value.trim().is_empty() || !self.header_listed(name) {
+        if !self.enabled || value.trim().is_empty() || self.headers.find(name.as_bytes()).is_none()
+        {
             return Cow::Borrowed(value);
         }
         if name.eq_ignore_ascii_case("authorization")
@@ -189,19 +208,6 @@ impl Redactor {
         } else {
             Cow::Owned(self.fingerprint(value.trim().as_bytes()))
         }
-    }
-
-    fn header_listed(&self, name: &str) -> bool {
-        if let Some(&hit) = self.header_memo.borrow().get(name) {
-            return hit;
-        }
-        let hit = self.headers.find(name.as_bytes()).is_some();
-        let mut memo = self.header_memo.borrow_mut();
-        if memo.len() >= HEADER_MEMO {
-            memo.clear();
-        }
-        memo.insert(name.to_owned(), hit);
-        hit
     }
 
     /// A query string (the part after `?`). Only the values of matching parameters change;

@@ -19,7 +19,13 @@ pub(super) struct NameList {
     prefix: Vec<Vec<u8>>,
     suffix: Vec<Vec<u8>>,
     contains: Vec<Vec<u8>>,
+    /// Names already matched: the same few header, parameter and field names come in every
+    /// message, and matching against every pattern is a large part of rendering them.
+    memo: std::cell::RefCell<foldhash::HashMap<Box<[u8]>, Option<Strength>>>,
 }
+
+/// Names a `NameList` remembers; beyond it the memo starts over.
+const MEMO: usize = 1024;
 
 impl NameList {
     pub(super) fn new(patterns: &[String]) -> Self {
@@ -48,6 +54,21 @@ impl NameList {
     }
 
     pub(super) fn find(&self, name: &[u8]) -> Option<Strength> {
+        if let Some(hit) = self.memo.borrow().get(name) {
+            return *hit;
+        }
+        let hit = self.find_uncached(name);
+        if name.len() <= NAME_BUF {
+            let mut memo = self.memo.borrow_mut();
+            if memo.len() >= MEMO {
+                memo.clear();
+            }
+            memo.insert(name.into(), hit);
+        }
+        hit
+    }
+
+    fn find_uncached(&self, name: &[u8]) -> Option<Strength> {
         let mut stack = [0u8; NAME_BUF];
         let heap: Vec<u8>;
         // Normalizing only drops bytes, so a name that fits before fits after.

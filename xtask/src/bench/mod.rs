@@ -1,5 +1,8 @@
 //! `cargo xtask bench capture`: a local HTTP load's throughput with and without the monitor,
 //! measured in one run and printed as a ratio, and the monitor's CPU seconds per 10k requests.
+//! `cargo xtask bench replay`: see `replay.rs`.
+
+mod replay;
 
 use std::{
     fs,
@@ -23,6 +26,15 @@ pub enum Bench {
         #[arg(long, default_value_t = 50)]
         connections: u32,
     },
+    /// Transactions per second per core replaying a large generated recording, and peak memory.
+    Replay {
+        /// Transactions in the generated recording.
+        #[arg(long, default_value_t = 400_000)]
+        transactions: u64,
+        /// Keep-alive connections they are spread over.
+        #[arg(long, default_value_t = 256)]
+        connections: u64,
+    },
 }
 
 pub fn run(root: &Path, which: Bench) -> Result<()> {
@@ -31,6 +43,10 @@ pub fn run(root: &Path, which: Bench) -> Result<()> {
             seconds,
             connections,
         } => capture(root, seconds, connections),
+        Bench::Replay {
+            transactions,
+            connections,
+        } => replay::run(root, transactions, connections),
     }
 }
 

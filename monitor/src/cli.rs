@@ -1,5 +1,5 @@
-//! Command line: `monitor run`, `record`, `replay` and `check`. Parsing only; `main` wires the
-//! rest.
+//! Command line: `monitor run`, `record`, `replay`, `check` and `schema`. Parsing only; `main`
+//! wires the rest.
 
 use std::path::PathBuf;
 
@@ -28,6 +28,8 @@ pub enum Command {
     Replay(Box<ReplayArgs>),
     /// Report what this kernel offers and whether the monitor can run here.
     Check,
+    /// Print the JSON Schema of the output lines (published in docs/schema/).
+    Schema,
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,17 @@ fn main() -> ExitCode {
         Command::Run(args) => run(*args),
         Command::Record(args) => record(*args),
         Command::Replay(args) => replay_file(*args),
+        Command::Schema => print_schema(),
+    }
+}
+
+fn print_schema() -> ExitCode {
+    match monitor::export::schema::output_schema_text() {
+        Ok(text) => match io::stdout().write_all(text.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => fail(format_args!("cannot write the schema: {err}")),
+        },
+        Err(err) => fail(format_args!("cannot render the schema: {err}")),
     }
 }
 
@@ -91,7 +102,7 @@ fn run(args: RunArgs) -> ExitCode {
         move || {
             Ok(Outputs {
                 json: open_output(json.as_deref())?,
-                recording: recording.as_deref().map(create).transpose()?,
+                recording: recording.as_deref().map(create_private).transpose()?,
             })
         },
         args.record.as_deref(),
@@ -101,7 +112,7 @@ fn run(args: RunArgs) -> ExitCode {
 fn record(args: RecordArgs) -> ExitCode {
     let config = args.to_config();
     let out = args.out.clone();
-    // Nothing but the recording and the final stats line: JSON lines go nowhere.
+    // Only the recording: JSON lines (the final stats included) go nowhere.
     capture(
         config,
         args.capture.duration,
@@ -109,7 +120,7 @@ fn record(args: RecordArgs) -> ExitCode {
         move || {
             Ok(Outputs {
                 json: Box::new(io::sink()),
-                recording: Some(create(&out)?),
+                recording: Some(create_private(&out)?),
             })
         },
         Some(&args.out),
@@ -226,6 +237,19 @@ fn create(path: &Path) -> io::Result<Box<dyn Write + Send>> {
             .create(true)
             .truncate(true)
             .write(true)
+            .open(path)?,
+    ))
+}
+
+/// Recordings hold unredacted payloads: readable by their owner only.
+fn create_private(path: &Path) -> io::Result<Box<dyn Write + Send>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    Ok(Box::new(
+        OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
             .open(path)?,
     ))
 }

@@ -10,7 +10,7 @@ use std::{path::Path, process::Command, time::Duration};
 
 use serde_json::Value;
 use tests::{
-    Capture, Monitor, Proc, fixture, python_server,
+    Capture, Monitor, Proc, fixture, is_root, python_server,
     replay::{assert_success, http_lines, replay, replay_unprivileged},
     require_root, scratch, text_payload,
 };
@@ -176,6 +176,20 @@ fn shared_scratch(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
 
 /// Replays `args` (as nobody when root) into `output` and returns what it wrote.
 fn replay_to(output: &Path, args: &[&str]) -> String {
+    let input = Path::new(args[0]);
+    if input.extension().is_some_and(|e| e == "rec") && is_root() {
+        // Recordings hold unredacted payloads: the monitor makes them private to their owner,
+        // and whoever replays them must be given them.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(input).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "recording {} is mode {mode:o}",
+            input.display()
+        );
+        std::os::unix::fs::chown(input, Some(65534), Some(65534)).unwrap();
+    }
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--output", output.to_str().unwrap()]);
     let out = replay_unprivileged(&all);

@@ -280,24 +280,21 @@ fn a_missing_file_is_refused_before_any_output() {
     assert!(written.is_none(), "output created for a missing input");
 }
 
-/// An empty file is read as JSON lines without a line (`ReplayInput::open`): nothing to
-/// replay, exit 0, and only the final stats line, at time 0.
+/// An empty file (typically a capture that died before writing anything) is refused.
 #[test]
-fn an_empty_file_replays_to_nothing_but_a_stats_line() {
+fn an_empty_file_is_refused() {
     let dir = scratch("replay-empty");
     let empty = dir.join("empty");
     std::fs::write(&empty, b"").unwrap();
     let (out, written) = replay_into(&empty, &dir.join("out.jsonl"), &[]);
-    assert_success(&out, "replay of an empty file");
-    let cap = Capture::parse(&written.unwrap());
-    assert_eq!(cap.events.len(), 1, "{}", cap.text);
-    let stats = &cap.events[0];
-    assert_eq!(stats["type"], "stats");
-    assert_eq!(stats["last"], true);
-    assert_eq!(stats["ts_unix_ns"], 0);
-    assert_eq!(stats["agent"]["records_read"], 0);
-    assert_eq!(stats["streams"]["conns_opened"], 0);
-    assert_eq!(stats["http"]["transactions"], 0);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("monitor: ") && err.contains("empty"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(written.is_none(), "output created for an empty input");
 }
 
 #[test]

@@ -4,11 +4,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use monitor_common::event::Syscall;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::capture::Endpoints;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// Which way the bytes went, from the observed process's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Written by the observed process.
@@ -27,16 +29,19 @@ impl Direction {
 }
 
 /// The observed process's side of the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// It connected.
     Client,
+    /// It accepted.
     Server,
+    /// The handshake was not seen and /proc did not tell.
     Unknown,
 }
 
 /// Where a connection's addresses and role came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Attribution {
     /// The kernel programs saw the handshake (sock:inet_sock_set_state).
@@ -70,7 +75,7 @@ pub struct Origin {
 }
 
 /// Why a range of a stream has no bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GapCause {
     /// Beyond the per-call capture cap.
@@ -117,7 +122,8 @@ impl GapCause {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Why the monitor stopped following a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     /// The kernel destroyed the socket.
@@ -131,7 +137,7 @@ pub enum CloseReason {
 }
 
 /// Per-direction totals at close.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 pub struct DirectionTotals {
     /// Stream length reached (bytes delivered plus gaps).
     pub bytes: u64,

@@ -8,6 +8,7 @@ use std::{
 };
 
 use lru::LruCache;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{
@@ -23,25 +24,38 @@ use crate::{
     config::StreamConfig,
 };
 
-/// Userspace stream counters, reported in `stats` events.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// Userspace stream counters, reported in `stats` events. Totals since start unless said.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StreamCounters {
+    /// Connections announced (`conn_open`).
     pub conns_opened: u64,
+    /// Connections finished (`conn_close`), whatever the reason.
     pub conns_closed: u64,
+    /// Connections closed for being idle.
     pub conns_idle_closed: u64,
+    /// Connections evicted to stay within the connection cap.
     pub conns_evicted: u64,
+    /// Connections dropped by the port filter.
     pub conns_filtered: u64,
+    /// Connections whose addresses came from the kernel programs.
     pub conns_attributed_kernel: u64,
+    /// Connections whose addresses came from /proc.
     pub conns_attributed_proc: u64,
+    /// Connections whose addresses could not be found.
     pub conns_unattributed: u64,
+    /// Close records for connections that were not tracked.
     pub closes_for_unknown_conns: u64,
+    /// Payload bytes delivered in order.
     pub data_bytes: u64,
+    /// Bytes received twice and dropped.
     pub duplicate_bytes: u64,
+    /// Bytes of late chunks that overlapped bytes already delivered.
     pub overlap_bytes: u64,
     /// Gap bytes by cause.
     pub gap_bytes: BTreeMap<&'static str, u64>,
-    /// Gauges at the time of the stats event.
+    /// Gauge: connections tracked at the time of the stats event.
     pub active_connections: u64,
+    /// Gauge: bytes waiting in reorder buffers at the time of the stats event.
     pub buffered_bytes: u64,
 }
 

@@ -6,6 +6,7 @@ use std::{borrow::Cow, sync::Arc};
 
 use foldhash::{HashMap, HashMapExt};
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Serialize, ser::SerializeMap, ser::SerializeSeq};
 
 use super::{
@@ -26,14 +27,18 @@ use crate::{
 /// Bumped when a field changes meaning or is removed; adding fields keeps it.
 pub const HTTP_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct HttpEvent<'a> {
+    /// The version of this event's schema (`HTTP_SCHEMA_VERSION`).
+    #[schemars(extend("const" = HTTP_SCHEMA_VERSION))]
     pub schema_version: u32,
     /// First request byte (or first byte seen), RFC 3339.
     pub ts: Rfc3339,
+    /// `ts` as nanoseconds since the Unix epoch.
     pub ts_unix_ns: u64,
-    /// Last response byte (or when the transaction was given up).
+    /// Last response byte (or when the transaction was given up), RFC 3339.
     pub end_ts: Rfc3339,
+    /// `end_ts` as nanoseconds since the Unix epoch.
     pub end_ts_unix_ns: u64,
     /// First request byte to last response byte, when both were seen.
     pub duration_ns: Option<u64>,
@@ -43,9 +48,13 @@ pub struct HttpEvent<'a> {
     pub server: Option<&'a Endpoint>,
     /// OpenTelemetry `client.*`: the side that asked.
     pub client: Option<&'a Endpoint>,
+    /// Null when the request was not captured.
     pub request: Option<RequestOut<'a>>,
+    /// Null when no response was seen.
     pub response: Option<ResponseOut<'a>>,
     pub outcome: Outcome,
+    /// What ended the transaction before it finished (a half is missing or a body was cut);
+    /// null when nothing did.
     pub reason: Option<EndReason>,
     pub flags: Flags,
     /// Whether any flag means two parsers could frame this traffic differently.
@@ -53,9 +62,11 @@ pub struct HttpEvent<'a> {
 }
 
 /// The owner of the connection.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ProcessRef<'a> {
+    /// Process (thread-group) id.
     pub pid: u32,
+    /// The kernel's short command name (at most 15 bytes).
     pub comm: &'a str,
 }
 
@@ -70,15 +81,34 @@ impl Serialize for Rfc3339 {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// By hand, as `Serialize` is: a string in RFC 3339 `date-time` form.
+impl JsonSchema for Rfc3339 {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Rfc3339".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "format": "date-time" })
+    }
+}
+
+/// The connection, and whether it was encrypted.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HttpConnection {
     #[serde(flatten)]
     pub connection: Connection,
+    /// Whether the bytes are TLS plaintext taken from a TLS library rather than the socket
+    /// (false until TLS capture exists).
     pub tls: bool,
+    /// The TLS library the plaintext came from, when `tls`.
     pub tls_library: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RequestOut<'a> {
     /// OpenTelemetry `http.request.method`.
     pub method: &'a str,
@@ -93,18 +123,24 @@ pub struct RequestOut<'a> {
     /// Lowercase names in the order first sent; every value of repeated fields, in order.
     /// OpenTelemetry `http.request.header.*`.
     pub headers: HeaderView<'a>,
+    /// Chunked trailer fields, as `headers`; absent when there were none.
     #[serde(skip_serializing_if = "HeaderView::is_empty")]
     pub trailers: HeaderView<'a>,
     pub body: BodyOut<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ResponseOut<'a> {
     /// OpenTelemetry `http.response.status_code`.
     pub status_code: u16,
+    /// The reason phrase as sent (may be empty).
     pub reason: &'a str,
+    /// OpenTelemetry `network.protocol.version`.
     pub version: &'static str,
+    /// Lowercase names in the order first sent; every value of repeated fields, in order.
+    /// OpenTelemetry `http.response.header.*`.
     pub headers: HeaderView<'a>,
+    /// Chunked trailer fields, as `headers`; absent when there were none.
     #[serde(skip_serializing_if = "HeaderView::is_empty")]
     pub trailers: HeaderView<'a>,
     pub body: BodyOut<'a>,
@@ -112,7 +148,8 @@ pub struct ResponseOut<'a> {
     pub interim: &'a [u16],
 }
 
-#[derive(Debug, Serialize)]
+/// A message body: its size, how much was kept, and the kept bytes as text or base64.
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct BodyOut<'a> {
     /// Bytes on the wire after de-chunking (OpenTelemetry `http.*.body.size`).
     pub size: u64,
@@ -122,11 +159,14 @@ pub struct BodyOut<'a> {
     pub truncated: bool,
     /// False when a gap or the end of the connection cut the body.
     pub complete: bool,
+    /// The Content-Encoding header, trimmed and lowercased.
     pub content_encoding: Option<Cow<'a, str>>,
     /// `content` is the decoded form of a gzip/deflate/br body.
     pub decoded: bool,
     /// `text` or `base64`; absent without body bytes.
     pub encoding: Option<ContentRepr>,
+    /// The kept bytes (decoded when `decoded`) as `encoding` says, redacted; absent without
+    /// body bytes.
     pub content: Option<String>,
 }
 
@@ -146,6 +186,24 @@ impl std::fmt::Debug for HeaderView<'_> {
 impl HeaderView<'_> {
     pub fn is_empty(&self) -> bool {
         self.headers.is_empty()
+    }
+}
+
+/// By hand, as `Serialize` is: lowercase name → every value, in order.
+impl JsonSchema for HeaderView<'_> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "HeaderView".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "additionalProperties": generator.subschema_for::<Vec<String>>(),
+        })
     }
 }
 

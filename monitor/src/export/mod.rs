@@ -3,6 +3,7 @@
 pub mod event;
 pub mod http;
 pub mod render;
+pub mod schema;
 pub mod writer;
 
 pub use event::OutputEvent;

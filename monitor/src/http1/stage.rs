@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{
@@ -17,16 +18,20 @@ use crate::{
     transaction::{EndReason, Flag, HttpTransaction, Outcome},
 };
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+/// HTTP/1 parsing counters, reported in `stats` events.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct HttpCounters {
-    /// Transactions emitted, in total and per outcome.
+    /// Transactions emitted.
     pub transactions: u64,
+    /// Transactions emitted, by outcome.
     pub outcomes: BTreeMap<&'static str, u64>,
     /// Transactions carrying each flag.
     pub flags: BTreeMap<&'static str, u64>,
+    /// Transactions with a flag that means request smuggling risk.
     pub smuggling_risk: u64,
-    /// Connections that carried HTTP/1, and connections whose bytes never looked like it.
+    /// Connections that carried HTTP/1.
     pub connections_http: u64,
+    /// Connections whose bytes never looked like HTTP/1.
     pub connections_not_http: u64,
     /// Bytes skipped to find the next message start (joined mid-stream, gaps, garbage).
     pub resync_skipped_bytes: u64,

@@ -54,19 +54,18 @@ pub enum ReplayInput<R: Read> {
 }
 
 impl<R: Read> ReplayInput<R> {
-    /// Sniffs and opens `input`. An empty input is JSON lines without a line: nothing to
-    /// replay, like a `--raw` run stopped before it wrote anything.
+    /// Sniffs and opens `input`. An empty input is refused: it is more often a capture that
+    /// died before writing anything than a deliberate empty replay.
     pub fn open(input: R) -> Result<Self, RecordError> {
         let mut input = input;
         let mut first = Vec::with_capacity(SNIFF_LEN);
         (&mut input)
             .take(SNIFF_LEN as u64)
             .read_to_end(&mut first)?;
-        let kind = if first.is_empty() {
-            Some(InputKind::RawJson)
-        } else {
-            sniff(&first)
-        };
+        if first.is_empty() {
+            return Err(RecordError::Empty);
+        }
+        let kind = sniff(&first);
         let input = io::Cursor::new(first).chain(input);
         match kind {
             Some(InputKind::Recording) => {
@@ -114,10 +113,10 @@ mod tests {
             panic!("not opened as JSON lines")
         };
         assert!(r.next().unwrap().is_none());
-        let Ok(ReplayInput::RawJson(mut r)) = ReplayInput::open(&b""[..]) else {
-            panic!("empty input not opened as JSON lines")
-        };
-        assert!(r.next().unwrap().is_none());
+        assert!(matches!(
+            ReplayInput::open(&b""[..]),
+            Err(RecordError::Empty)
+        ));
 
         assert!(matches!(
             ReplayInput::open(&b"hello, world\n"[..]),

@@ -15,6 +15,8 @@ pub enum RecordError {
         "not a recording: the input does not start with the APIMREC magic (replay also accepts the JSON lines written by `monitor run --raw`)"
     )]
     NotARecording,
+    #[error("the input is empty: nothing to replay")]
+    Empty,
     #[error("unsupported recording version {0}: this monitor reads version {v}", v = VERSION)]
     UnsupportedVersion(u16),
     #[error(

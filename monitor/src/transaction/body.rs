@@ -19,10 +19,13 @@ const MAX_CODINGS: usize = 4;
 /// gets more than this past the budget check.
 const CHUNK: usize = 16 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How a body's `content` is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContentRepr {
+    /// UTF-8 text with a textual content type (or none and no control characters).
     Text,
+    /// Anything else, base64 (standard alphabet, padded).
     Base64,
 }
 

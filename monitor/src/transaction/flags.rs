@@ -1,6 +1,9 @@
 //! What was odd about a transaction: framing ambiguity that enables request smuggling, malformed
 //! syntax, and capture problems. A small bit set, shown as a sorted list of names.
 
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Serialize, Serializer, ser::SerializeSeq};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -127,6 +130,38 @@ impl Serialize for Flags {
             seq.serialize_element(n)?;
         }
         seq.end()
+    }
+}
+
+/// Written by hand to match the hand-written `Serialize`: names come from `Flag::ALL`, so a new
+/// flag reaches the schema without being typed twice.
+impl JsonSchema for Flags {
+    fn schema_name() -> Cow<'static, str> {
+        "Flags".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let sorted_names = |only_risky: bool| {
+            let mut names: Vec<&str> = Flag::ALL
+                .into_iter()
+                .filter(|f| !only_risky || f.smuggling_risk())
+                .map(Flag::name)
+                .collect();
+            names.sort_unstable();
+            names
+        };
+        let (names, risky) = (sorted_names(false), sorted_names(true));
+        let description = format!(
+            "What was odd about the transaction: flag names, sorted, each at most once. \
+             These mean request smuggling risk: {}.",
+            risky.join(", ")
+        );
+        json_schema!({
+            "description": description,
+            "type": "array",
+            "uniqueItems": true,
+            "items": { "type": "string", "enum": names },
+        })
     }
 }
 

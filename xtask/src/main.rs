@@ -1,8 +1,9 @@
-//! Developer tasks: `cargo xtask run | test | build | bootstrap | bench capture`.
+//! Developer tasks: `cargo xtask run | test | build | bootstrap | bench capture | fuzz`.
 //! Everything a fresh machine lacks is installed by `bootstrap`, which the others call first.
 
 mod bench;
 mod bootstrap;
+mod fuzz;
 
 use std::{
     path::{Path, PathBuf},
@@ -38,6 +39,15 @@ enum Task {
         #[command(subcommand)]
         which: bench::Bench,
     },
+    /// Bootstrap, then fuzz a parser for a bounded time (installs cargo-fuzz once).
+    Fuzz {
+        /// How long to fuzz.
+        #[arg(long, default_value_t = fuzz::TEST_SECONDS)]
+        seconds: u64,
+        /// Which target of monitor/fuzz/fuzz_targets.
+        #[arg(long, default_value = fuzz::HTTP1_STREAM)]
+        target: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -62,6 +72,10 @@ fn main() -> Result<()> {
             bootstrap::all(&root, true)?;
             build(&root)?;
             bench::run(&root, which)
+        }
+        Task::Fuzz { seconds, target } => {
+            bootstrap::all(&root, false)?;
+            fuzz::check_and_run(&root, &target, seconds)
         }
     }
 }
@@ -126,6 +140,7 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    fuzz::lint(root)?;
     // The eBPF tests run the release binary, as users do.
     build(root)?;
     let mut cmd = cargo(root);
@@ -137,28 +152,58 @@ fn test(root: &Path) -> Result<()> {
         "--release",
     ])
     .env("MONITOR_BIN", monitor_binary(root))
-    .args(["--", "--test-threads=1"])
-    .stdout(std::process::Stdio::piped());
-    let mut child = cmd.spawn().context("starting cargo test")?;
-    let (mut passed, mut failed) = (0u64, 0u64);
-    if let Some(out) = child.stdout.take() {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(out).lines() {
-            let line = line?;
-            println!("{line}");
-            if let Some((p, f)) = test_counts(&line) {
-                passed += p;
-                failed += f;
-            }
+    .args(["--", "--test-threads=1"]);
+    let mut tally = Tally::default();
+    let mut ok = tally.cargo_test(&mut cmd)?;
+    ok &= tally.cargo_test(&mut fuzz::harness_tests(root))?;
+    // The bounded fuzz run counts as one test.
+    let name = format!("fuzz {} {}s", fuzz::HTTP1_STREAM, fuzz::TEST_SECONDS);
+    match fuzz::run(root, fuzz::HTTP1_STREAM, fuzz::TEST_SECONDS) {
+        Ok(()) => {
+            println!("test {name} ... ok");
+            tally.passed += 1;
+        }
+        Err(err) => {
+            println!("test {name} ... FAILED: {err:#}");
+            tally.failed += 1;
+            ok = false;
         }
     }
-    let st = child.wait()?;
     // One closing line over every test binary, so CI reads the whole run, not the last binary.
-    println!("{passed} passed, {failed} failed");
-    if !st.success() {
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    if !ok {
         bail!("tests failed");
     }
     Ok(())
+}
+
+/// Tests counted over several runs.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Runs a `cargo test` command, echoing and counting its results; whether it succeeded.
+    fn cargo_test(&mut self, cmd: &mut Command) -> Result<bool> {
+        cmd.stdout(std::process::Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {cmd:?}"))?;
+        if let Some(out) = child.stdout.take() {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines() {
+                let line = line?;
+                println!("{line}");
+                if let Some((p, f)) = test_counts(&line) {
+                    self.passed += p;
+                    self.failed += f;
+                }
+            }
+        }
+        Ok(child.wait()?.success())
+    }
 }
 
 /// "test result: ok. 33 passed; 0 failed; ..." → (33, 0).

@@ -87,9 +87,16 @@ impl HttpStage {
         let from = out.len();
         let config = self.config;
         match event {
-            StreamEvent::Open { meta, .. } => {
-                self.conns
-                    .insert(meta.id, Exchange::new(meta.clone(), config));
+            StreamEvent::Open { meta, ts_ns } => {
+                // Ids are unique per connection; should one come again, the old exchange is
+                // finished first so its requests are written and its bodies released.
+                if let Some(mut old) = self
+                    .conns
+                    .insert(meta.id, Exchange::new(meta.clone(), config))
+                {
+                    old.close(*ts_ns, EndReason::ConnectionClosed, &mut self.budget, out);
+                    self.retire(&old);
+                }
             }
             StreamEvent::Data {
                 meta,

@@ -416,13 +416,7 @@ impl MessageReader {
                     }
                     let Some(end) = head::find_end(rest, self.head_scan) else {
                         if rest.len() > self.limits.max_head {
-                            out.push(ReadOut::Malformed {
-                                flags: Flags::empty().with(Flag::HeaderTooLarge),
-                                ts,
-                            });
-                            self.head_ts = None;
-                            self.next_flags.set(Flag::Resynced);
-                            self.state = State::Resync { scanned: 0 };
+                            self.give_up_head(Flags::empty().with(Flag::HeaderTooLarge), ts, out);
                             at += rest.len();
                             continue;
                         }
@@ -430,22 +424,14 @@ impl MessageReader {
                         return at;
                     };
                     if end > self.limits.max_head {
-                        out.push(ReadOut::Malformed {
-                            flags: Flags::empty().with(Flag::HeaderTooLarge),
-                            ts,
-                        });
-                        self.head_ts = None;
-                        self.next_flags.set(Flag::Resynced);
-                        self.state = State::Resync { scanned: 0 };
+                        self.give_up_head(Flags::empty().with(Flag::HeaderTooLarge), ts, out);
                         at += end;
                         continue;
                     }
                     let first_ts = self.head_ts.take().unwrap_or(ts);
                     match head::parse(&rest[..end], self.request) {
                         Err(flags) => {
-                            out.push(ReadOut::Malformed { flags, ts });
-                            self.next_flags.set(Flag::Resynced);
-                            self.state = State::Resync { scanned: 0 };
+                            self.give_up_head(flags, ts, out);
                             at += 1; // past this start, so the scan finds the next one
                         }
                         Ok((head, flags)) => {
@@ -534,6 +520,14 @@ impl MessageReader {
                 }
             }
         }
+    }
+
+    /// The head at hand cannot be parsed: reported, and the next message start is looked for.
+    fn give_up_head(&mut self, flags: Flags, ts: u64, out: &mut Vec<ReadOut>) {
+        out.push(ReadOut::Malformed { flags, ts });
+        self.head_ts = None;
+        self.next_flags.set(Flag::Resynced);
+        self.state = State::Resync { scanned: 0 };
     }
 
     fn unblock(&mut self, framing: Framing, ts: u64, out: &mut Vec<ReadOut>) {

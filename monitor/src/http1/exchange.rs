@@ -5,7 +5,9 @@ use std::{collections::VecDeque, sync::Arc};
 
 use super::{
     head::{BodyFraming, Head},
-    reader::{Budget, Decision, Framing, Limits, Message, MessageReader, ReadOut, StopReason},
+    reader::{
+        Budget, Decision, Framer, Framing, Limits, Message, MessageReader, ReadOut, StopReason,
+    },
 };
 use crate::{
     conn::{ConnMeta, Direction, Role, model::Attribution},
@@ -66,6 +68,13 @@ impl Pairs {
     fn get(&mut self, seq: u64) -> Option<&mut Pending> {
         let i = seq.checked_sub(self.base)?;
         self.pending.get_mut(usize::try_from(i).ok()?)
+    }
+
+    /// Runs `f` with this connection's response framer.
+    fn framing<T>(&mut self, f: impl FnOnce(&mut Framer<'_>) -> T) -> T {
+        f(&mut |head, declared, first_ts, forced| {
+            self.frame_response(head, declared, first_ts, forced)
+        })
     }
 
     /// Frames a response head: from its status, its request's method, and its own fields.
@@ -192,11 +201,6 @@ impl Exchange {
         self.req.skipped + self.resp.skipped
     }
 
-    /// Whether nothing more can come out of this connection.
-    pub fn is_done(&self) -> bool {
-        self.req.is_stopped() && self.resp.is_stopped() && self.pairs.pending.is_empty()
-    }
-
     pub fn data(
         &mut self,
         dir: Direction,
@@ -217,14 +221,9 @@ impl Exchange {
             self.req
                 .push(bytes, ts, budget, &mut frame_request, &mut reads);
         } else {
-            let pairs = &mut self.pairs;
-            self.resp.push(
-                bytes,
-                ts,
-                budget,
-                &mut |h, d, t, f| pairs.frame_response(h, d, t, f),
-                &mut reads,
-            );
+            let resp = &mut self.resp;
+            self.pairs
+                .framing(|framer| resp.push(bytes, ts, budget, framer, &mut reads));
         }
         self.absorb(&mut reads, ts, budget, out);
         self.reads = reads;
@@ -270,13 +269,9 @@ impl Exchange {
         self.req.close(ts, budget, &mut frame_request, &mut reads);
         self.absorb(&mut reads, ts, budget, out);
         self.pairs.requests_stopped = true;
-        let pairs = &mut self.pairs;
-        self.resp.close(
-            ts,
-            budget,
-            &mut |h, d, t, f| pairs.frame_response(h, d, t, f),
-            &mut reads,
-        );
+        let resp = &mut self.resp;
+        self.pairs
+            .framing(|framer| resp.close(ts, budget, framer, &mut reads));
         self.absorb(&mut reads, ts, budget, out);
         self.reads = reads;
         while let Some(p) = self.pairs.pending.pop_front() {
@@ -366,13 +361,10 @@ impl Exchange {
             }
         }
         if new_request && self.resp.is_blocked() {
-            let pairs = &mut self.pairs;
             let mut more = Vec::new();
-            self.resp.resume(
-                budget,
-                &mut |h, d, t, f| pairs.frame_response(h, d, t, f),
-                &mut more,
-            );
+            let resp = &mut self.resp;
+            self.pairs
+                .framing(|framer| resp.resume(budget, framer, &mut more));
             if !more.is_empty() {
                 self.absorb(&mut more, ts, budget, out);
             }

@@ -187,23 +187,10 @@ impl MessageReader {
         matches!(self.state, State::Blocked(..))
     }
 
-    /// Whether a message is partly read (head bytes buffered or a body under way).
-    pub fn mid_message(&self) -> bool {
-        match self.state {
-            State::Head => !self.buf.is_empty(),
-            State::Blocked(..) | State::Body(..) => true,
-            State::Resync { .. } | State::Stopped => false,
-        }
-    }
-
     /// Stops reading: the rest of the stream is not HTTP/1 (after an upgrade).
     pub fn stop_now(&mut self) {
         self.state = State::Stopped;
         self.buf = Vec::new();
-    }
-
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
     }
 
     pub fn push(

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use foldhash::{HashMap, HashMapExt};
 
 use schemars::JsonSchema;
@@ -14,7 +16,7 @@ use super::{
 };
 use crate::{
     config::HttpConfig,
-    conn::{CloseReason, StreamEvent},
+    conn::{CloseReason, ConnMeta, StreamEvent},
     transaction::{EndReason, Flag, HttpTransaction, Outcome},
 };
 
@@ -105,11 +107,7 @@ impl HttpStage {
                 bytes,
                 ..
             } => {
-                let ex = self
-                    .conns
-                    .entry(meta.id)
-                    .or_insert_with(|| Exchange::new(meta.clone(), config));
-                ex.set_meta(meta);
+                let ex = exchange(&mut self.conns, meta, config);
                 ex.data(*direction, bytes, *ts_ns, &mut self.budget, out);
             }
             StreamEvent::Gap {
@@ -119,11 +117,7 @@ impl HttpStage {
                 ts_ns,
                 ..
             } => {
-                let ex = self
-                    .conns
-                    .entry(meta.id)
-                    .or_insert_with(|| Exchange::new(meta.clone(), config));
-                ex.set_meta(meta);
+                let ex = exchange(&mut self.conns, meta, config);
                 ex.gap(*direction, *len, *ts_ns, &mut self.budget, out);
             }
             StreamEvent::Close {
@@ -194,4 +188,18 @@ impl HttpStage {
             }
         }
     }
+}
+
+/// The connection's exchange, created for data that comes without an open (a `--raw` file cut
+/// mid-connection), with the latest metadata.
+fn exchange<'a>(
+    conns: &'a mut HashMap<u64, Exchange>,
+    meta: &Arc<ConnMeta>,
+    config: ExchangeConfig,
+) -> &'a mut Exchange {
+    let ex = conns
+        .entry(meta.id)
+        .or_insert_with(|| Exchange::new(meta.clone(), config));
+    ex.set_meta(meta);
+    ex
 }

@@ -357,7 +357,7 @@ impl Exchange {
                 ReadOut::Malformed { flags, ts } => {
                     out.push(self.malformed(flags, ts));
                 }
-                ReadOut::Stopped(reason) => self.stopped(reason),
+                ReadOut::Stopped(reason) => self.stopped(reason, ts, budget, out),
             }
         }
         if new_request && self.resp.is_blocked() {
@@ -420,13 +420,26 @@ impl Exchange {
         }
     }
 
-    fn stopped(&mut self, reason: StopReason) {
+    fn stopped(
+        &mut self,
+        reason: StopReason,
+        ts: u64,
+        budget: &mut Budget,
+        out: &mut Vec<HttpTransaction>,
+    ) {
         match reason {
             StopReason::NotHttp => self.events.not_http = !self.saw_http,
             StopReason::Upgraded | StopReason::Tunnel => {
-                // What follows on both sides is another protocol.
-                self.req.stop_now();
-                self.resp.stop_now();
+                // What follows on both sides is another protocol; a request body still arriving
+                // (sent before the upgrade was answered) ends with what was captured.
+                let mut cut = Vec::new();
+                self.req.stop_now(ts, &mut cut);
+                self.resp.stop_now(ts, &mut cut);
+                for read in cut {
+                    if let ReadOut::Message(msg) = read {
+                        self.message(*msg, budget, out);
+                    }
+                }
             }
             StopReason::Ambiguous => self.parse_stopped = true,
         }

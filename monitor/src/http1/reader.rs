@@ -187,9 +187,14 @@ impl MessageReader {
         matches!(self.state, State::Blocked(..))
     }
 
-    /// Stops reading: the rest of the stream is not HTTP/1 (after an upgrade).
-    pub fn stop_now(&mut self) {
-        self.state = State::Stopped;
+    /// Stops reading: the rest of the stream is not HTTP/1 (after an upgrade). A message whose
+    /// body was still arriving ends here, incomplete, so its captured bytes are handed on (and
+    /// their budget released with it) rather than dropped with the reader's state.
+    pub fn stop_now(&mut self, ts: u64, out: &mut Vec<ReadOut>) {
+        if let State::Body(mut msg, _) = std::mem::replace(&mut self.state, State::Stopped) {
+            msg.body.incomplete = true;
+            self.finish(*msg, ts, out);
+        }
         self.buf = Vec::new();
     }
 

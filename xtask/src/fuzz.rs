@@ -87,6 +87,8 @@ pub fn run(root: &Path, target: &str, seconds: u64) -> Result<()> {
         .args(["--sanitizer", SANITIZER])
         .arg(&grown)
         .arg(&seeds)
+        // Inputs that once crashed it (kept, and replayed by the harness's tests).
+        .arg(fuzz_dir.join("regressions").join(target))
         .arg("--")
         .arg(format!("-max_total_time={seconds}"))
         .arg("-rss_limit_mb=2048")

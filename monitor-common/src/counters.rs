@@ -37,12 +37,21 @@ pub enum Counter {
     ConnsClosed = 13,
     /// Bytes moved by syscalls already running when the monitor attached.
     InFlightAtStartBytes = 14,
+    /// TLS plaintext bytes whose connection could not be told (no socket call seen in the
+    /// thread during this or an earlier call on the same TLS session): not emitted.
+    TlsUnattributedBytes = 15,
+    /// Bytes of TLS records on sockets, not parsed (plaintext comes from the hooks, if any).
+    TlsCiphertextBytes = 16,
+    /// TLS library calls not followed because the per-thread call table was full.
+    TlsCallTableFull = 17,
+    /// TLS plaintext chunks the per-thread capture state table had no room for.
+    TlsCaptureStateFull = 18,
 }
 
-pub const COUNTER_SLOTS: u32 = 16;
+pub const COUNTER_SLOTS: u32 = 24;
 
 impl Counter {
-    pub const ALL: [Counter; 15] = [
+    pub const ALL: [Counter; 19] = [
         Counter::RingbufFullEvents,
         Counter::RingbufFullBytes,
         Counter::RingbufFullCloses,
@@ -58,6 +67,10 @@ impl Counter {
         Counter::ConnsOpened,
         Counter::ConnsClosed,
         Counter::InFlightAtStartBytes,
+        Counter::TlsUnattributedBytes,
+        Counter::TlsCiphertextBytes,
+        Counter::TlsCallTableFull,
+        Counter::TlsCaptureStateFull,
     ];
 
     /// Stable snake_case name used in the `stats` JSON event.
@@ -78,6 +91,10 @@ impl Counter {
             Counter::ConnsOpened => "conns_opened",
             Counter::ConnsClosed => "conns_closed",
             Counter::InFlightAtStartBytes => "in_flight_at_start_bytes",
+            Counter::TlsUnattributedBytes => "tls_unattributed_bytes",
+            Counter::TlsCiphertextBytes => "tls_ciphertext_bytes",
+            Counter::TlsCallTableFull => "tls_call_table_full",
+            Counter::TlsCaptureStateFull => "tls_capture_state_full",
         }
     }
 }

@@ -8,6 +8,8 @@ pub const EVENTS_MAP: &str = "EVENTS";
 
 pub const KIND_DATA: u16 = 1;
 pub const KIND_CLOSE: u16 = 2;
+/// A connection seen carrying TLS records that no TLS hook has explained: a [`TlsSeenEvent`].
+pub const KIND_TLS_SEEN: u16 = 3;
 
 /// The bytes were written by this process (egress); otherwise read by it (ingress).
 pub const FLAG_EGRESS: u32 = 1 << 0;
@@ -26,6 +28,27 @@ pub const FLAG_STEPS_EXHAUSTED: u32 = 1 << 6;
 /// The syscall was already running when the monitor attached: its buffer is unknown, so its
 /// `uncaptured_len` bytes are only counted.
 pub const FLAG_IN_FLIGHT: u32 = 1 << 7;
+/// The payload is TLS plaintext from a TLS library hook (`DataHeader::library` names it), not
+/// what the socket carried.
+pub const FLAG_TLS: u32 = 1 << 8;
+
+/// TLS library behind plaintext (`DataHeader::library`, `TlsSeenEvent::library`, uprobe cookie).
+pub const LIB_NONE: u32 = 0;
+pub const LIB_OPENSSL: u32 = 1;
+pub const LIB_BORINGSSL: u32 = 2;
+pub const LIB_GNUTLS: u32 = 3;
+pub const LIB_GO: u32 = 4;
+
+/// Name of a `LIB_*` value in output (`connection.tls_library`).
+pub const fn library_name(lib: u32) -> Option<&'static str> {
+    match lib {
+        LIB_OPENSSL => Some("openssl"),
+        LIB_BORINGSSL => Some("boringssl"),
+        LIB_GNUTLS => Some("gnutls"),
+        LIB_GO => Some("go"),
+        _ => None,
+    }
+}
 
 pub const AF_INET: u16 = 2;
 pub const AF_INET6: u16 = 10;
@@ -49,6 +72,10 @@ pub enum Syscall {
     InFlightSend = 12,
     /// A receive already in progress when the monitor attached (arguments unknown).
     InFlightRecv = 13,
+    /// Plaintext handed to a TLS library's write (SSL_write, gnutls_record_send, Go's Write).
+    TlsWrite = 14,
+    /// Plaintext returned by a TLS library's read.
+    TlsRead = 15,
 }
 
 impl Syscall {
@@ -67,6 +94,8 @@ impl Syscall {
             11 => Syscall::Sendfile,
             12 => Syscall::InFlightSend,
             13 => Syscall::InFlightRecv,
+            14 => Syscall::TlsWrite,
+            15 => Syscall::TlsRead,
             _ => return None,
         })
     }
@@ -86,6 +115,8 @@ impl Syscall {
             Syscall::Sendfile => "sendfile",
             Syscall::InFlightSend => "unknown_send",
             Syscall::InFlightRecv => "unknown_recv",
+            Syscall::TlsWrite => "tls_write",
+            Syscall::TlsRead => "tls_read",
         }
     }
 
@@ -100,6 +131,7 @@ impl Syscall {
                 | Syscall::Sendmmsg
                 | Syscall::Sendfile
                 | Syscall::InFlightSend
+                | Syscall::TlsWrite
         )
     }
 }
@@ -140,7 +172,8 @@ pub struct DataHeader {
     /// Bytes of this direction right after this chunk that the call moved but that were not
     /// captured (per-call cap, sendfile). Only the last chunk of a call carries it.
     pub uncaptured_len: u32,
-    pub _pad: u32,
+    /// `LIB_*`: the TLS library whose hook captured this plaintext (with `FLAG_TLS`), else 0.
+    pub library: u32,
     pub cgroup_id: u64,
     pub comm: [u8; 16],
     pub tuple: Tuple,
@@ -168,5 +201,27 @@ pub struct CloseEvent {
 
 pub const CLOSE_EVENT_LEN: usize = core::mem::size_of::<CloseEvent>();
 
+/// Emitted once per connection whose bytes look like TLS records (handshake or application
+/// data) while no TLS hook ran in the thread: TLS traffic the monitor does not see inside.
+/// Its ciphertext is counted, never parsed as plaintext.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct TlsSeenEvent {
+    pub kind: u16,
+    pub _pad: u16,
+    /// FLAG_EGRESS (the direction first seen), FLAG_ROLE_*, FLAG_TUPLE_KNOWN.
+    pub flags: u32,
+    pub ts_ns: u64,
+    pub conn_id: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub cgroup_id: u64,
+    pub comm: [u8; 16],
+    pub tuple: Tuple,
+}
+
+pub const TLS_SEEN_EVENT_LEN: usize = core::mem::size_of::<TlsSeenEvent>();
+
 const _: () = assert!(DATA_HEADER_LEN == 128);
 const _: () = assert!(CLOSE_EVENT_LEN == 96);
+const _: () = assert!(TLS_SEEN_EVENT_LEN == 96);

@@ -5,18 +5,19 @@
 
 use aya_ebpf::{
     helpers::{
-        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_ktime_get_ns, bpf_probe_read_user,
+        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
+        bpf_ktime_get_ns, bpf_probe_read_user_buf,
         generated::{bpf_loop, bpf_probe_read_user as probe_read_user_raw},
     },
     macros::map,
-    maps::PerCpuArray,
+    maps::{HashMap, PerCpuArray},
 };
 use monitor_common::{
     Counter, DataHeader,
     config::{MAX_CHUNK, MAX_MMSG, MAX_STEPS},
     event::{
-        FLAG_EGRESS, FLAG_IN_FLIGHT, FLAG_STEPS_EXHAUSTED, FLAG_TRUNCATED, FLAG_UNCAPTURABLE,
-        KIND_DATA, Syscall,
+        FLAG_EGRESS, FLAG_IN_FLIGHT, FLAG_STEPS_EXHAUSTED, FLAG_TLS, FLAG_TRUNCATED,
+        FLAG_UNCAPTURABLE, KIND_DATA, KIND_TLS_SEEN, Syscall, TlsSeenEvent,
     },
     state::{ConnState, Inflight},
 };
@@ -33,13 +34,14 @@ const MSGHDR_IOVLEN: u64 = 24;
 const MMSGHDR_LEN: u64 = 64;
 const MMSGHDR_MSG_LEN: u64 = 56;
 
-/// One call's capture state. It lives in a per-CPU map, not on the stack: values the loop step
-/// reloads from map memory are unknown to the verifier, so every iteration verifies as the same
-/// state. (On the stack, the verifier tracks each counter's exact range, and no two iterations
-/// look alike.) Syscall tracepoint programs run with preemption disabled, so one CPU never runs
-/// two captures at once.
+/// One call's capture state. It lives in a map, not on the stack: values the loop step reloads
+/// from map memory are unknown to the verifier, so every iteration verifies as the same state.
+/// (On the stack, the verifier tracks each counter's exact range, and no two iterations look
+/// alike.) Syscall tracepoint programs run with preemption disabled, so one CPU never runs two
+/// of their captures at once: they use a per-CPU slot ([`CpuSlot`]). Uprobe programs can be
+/// preempted, so theirs is keyed by thread ([`ThreadSlot`]).
 #[repr(C)]
-struct CaptureLoop {
+pub struct CaptureLoop {
     header: DataHeader,
     /// Current user-memory segment: address and bytes left in it.
     seg_ptr: u64,
@@ -65,24 +67,99 @@ struct CaptureLoop {
 #[map]
 static CAPTURE: PerCpuArray<CaptureLoop> = PerCpuArray::with_max_entries(1, 0);
 
+/// Capture state of uprobe programs, per thread (pid_tgid), only while one capture runs.
+#[map]
+static THREAD_CAPTURE: HashMap<u64, CaptureLoop> = HashMap::with_max_entries(4096, 0);
+
+/// Where a capture keeps its state for the loop.
+pub trait Slot {
+    fn get() -> Option<*mut CaptureLoop>;
+}
+
+/// Per-CPU: syscall tracepoints.
+pub struct CpuSlot;
+
+impl Slot for CpuSlot {
+    #[inline(always)]
+    fn get() -> Option<*mut CaptureLoop> {
+        CAPTURE.get_ptr_mut(0)
+    }
+}
+
+/// Per-thread: uprobes. [`ThreadSlot::open`] makes the entry, [`ThreadSlot::close`] drops it.
+pub struct ThreadSlot;
+
+impl Slot for ThreadSlot {
+    #[inline(always)]
+    fn get() -> Option<*mut CaptureLoop> {
+        THREAD_CAPTURE.get_ptr_mut(&bpf_get_current_pid_tgid())
+    }
+}
+
+impl ThreadSlot {
+    /// Makes this thread's entry (its content is overwritten by `capture`).
+    #[inline(always)]
+    pub fn open() -> bool {
+        let Some(template) = CAPTURE.get_ptr(0) else {
+            return false;
+        };
+        // SAFETY: a map value pointer, only read (as the initial value) by the helper.
+        let template = unsafe { &*template };
+        THREAD_CAPTURE
+            .insert(&bpf_get_current_pid_tgid(), template, 0)
+            .is_ok()
+    }
+
+    #[inline(always)]
+    pub fn close() {
+        let _ = THREAD_CAPTURE.remove(&bpf_get_current_pid_tgid());
+    }
+}
+
 #[repr(C)]
 struct Record<const N: usize> {
     header: DataHeader,
     payload: [u8; N],
 }
 
+/// A user-space `u64`, 0 if unreadable. Filled into a zeroed array rather than returned as an
+/// `Option`: LLVM may leave an `Option`'s failure value undefined, pick any register for it (a map
+/// pointer, say), and the verifier then rejects the arithmetic that follows.
 #[inline(always)]
-fn read_user<T>(addr: u64) -> Option<T> {
+pub fn user_u64(addr: u64) -> u64 {
+    let mut buf = [0u8; 8];
     // SAFETY: bpf_probe_read_user tolerates any address; failure is an error, not a fault.
-    unsafe { bpf_probe_read_user(addr as *const T) }.ok()
+    match unsafe { bpf_probe_read_user_buf(addr as *const u8, &mut buf) } {
+        Ok(()) => u64::from_ne_bytes(buf),
+        Err(_) => 0,
+    }
 }
 
+/// A user-space `u32`, 0 if unreadable (see `user_u64`).
 #[inline(always)]
-pub fn capture(conn: &mut ConnState, inflight: &Inflight, syscall: Syscall, ret: u64, id: u64) {
-    let Some(st) = CAPTURE.get_ptr_mut(0) else {
+pub fn user_u32(addr: u64) -> u32 {
+    let mut buf = [0u8; 4];
+    // SAFETY: as in `user_u64`.
+    match unsafe { bpf_probe_read_user_buf(addr as *const u8, &mut buf) } {
+        Ok(()) => u32::from_ne_bytes(buf),
+        Err(_) => 0,
+    }
+}
+
+/// Emits what a call moved. `library`: the `LIB_*` whose hook saw this plaintext, else 0.
+#[inline(always)]
+pub fn capture<S: Slot>(
+    conn: &mut ConnState,
+    inflight: &Inflight,
+    syscall: Syscall,
+    ret: u64,
+    id: u64,
+    library: u32,
+) {
+    let Some(st) = S::get() else {
         return;
     };
-    // SAFETY: this CPU's slot; see CaptureLoop for why nothing else uses it meanwhile.
+    // SAFETY: this CPU's or this thread's slot; see CaptureLoop for why nothing else uses it.
     let st = unsafe { &mut *st };
     let cfg = config();
     let egress = syscall.is_egress();
@@ -97,7 +174,12 @@ pub fn capture(conn: &mut ConnState, inflight: &Inflight, syscall: Syscall, ret:
     st.mmsg_left = 0;
     let mut total = ret;
     match syscall {
-        Syscall::Read | Syscall::Write | Syscall::Sendto | Syscall::Recvfrom => {
+        Syscall::Read
+        | Syscall::Write
+        | Syscall::Sendto
+        | Syscall::Recvfrom
+        | Syscall::TlsWrite
+        | Syscall::TlsRead => {
             st.seg_ptr = inflight.ptr;
             st.seg_left = ret;
         }
@@ -106,8 +188,8 @@ pub fn capture(conn: &mut ConnState, inflight: &Inflight, syscall: Syscall, ret:
             st.iov_left = inflight.count;
         }
         Syscall::Sendmsg | Syscall::Recvmsg => {
-            st.iov_ptr = read_user::<u64>(inflight.ptr + MSGHDR_IOV).unwrap_or(0);
-            st.iov_left = read_user::<u64>(inflight.ptr + MSGHDR_IOVLEN).unwrap_or(0);
+            st.iov_ptr = user_u64(inflight.ptr + MSGHDR_IOV);
+            st.iov_left = user_u64(inflight.ptr + MSGHDR_IOVLEN);
         }
         Syscall::Sendmmsg | Syscall::Recvmmsg => {
             // `ret` counts messages; their byte counts were written into the mmsghdr array.
@@ -123,7 +205,7 @@ pub fn capture(conn: &mut ConnState, inflight: &Inflight, syscall: Syscall, ret:
                     break;
                 }
                 let at = inflight.ptr + i * MMSGHDR_LEN + MMSGHDR_MSG_LEN;
-                total += read_user::<u32>(at).unwrap_or(0) as u64;
+                total += user_u32(at) as u64;
             }
             st.msg_left = 0;
             st.mmsg_ptr = inflight.ptr;
@@ -144,7 +226,9 @@ pub fn capture(conn: &mut ConnState, inflight: &Inflight, syscall: Syscall, ret:
     st.header = DataHeader {
         kind: KIND_DATA,
         syscall: syscall as u16,
-        flags: conn.flags | if egress { FLAG_EGRESS } else { 0 },
+        flags: conn.flags
+            | if egress { FLAG_EGRESS } else { 0 }
+            | if library != 0 { FLAG_TLS } else { 0 },
         // SAFETY: helpers without preconditions.
         ts_ns: unsafe { bpf_ktime_get_ns() },
         conn_id: conn.conn_id,
@@ -155,7 +239,7 @@ pub fn capture(conn: &mut ConnState, inflight: &Inflight, syscall: Syscall, ret:
         fd: inflight.fd,
         captured_len: 0,
         uncaptured_len: 0,
-        _pad: 0,
+        library,
         cgroup_id: unsafe { bpf_get_current_cgroup_id() },
         comm: bpf_get_current_comm().unwrap_or([0; 16]),
         tuple: conn.tuple,
@@ -189,7 +273,7 @@ pub fn capture(conn: &mut ConnState, inflight: &Inflight, syscall: Syscall, ret:
     st.lost = 0;
 
     // bpf_loop verifies the step once instead of once per iteration.
-    let step_fn = step as extern "C" fn(u64, *mut core::ffi::c_void) -> i64;
+    let step_fn = step::<S> as extern "C" fn(u64, *mut core::ffi::c_void) -> i64;
     // SAFETY: the callback must reach bpf_loop as a function reference (BPF_PSEUDO_FUNC), hence
     // the transmute rather than a cast through an integer.
     unsafe {
@@ -224,11 +308,11 @@ const BREAK: i64 = 1;
 
 /// One step: load the next iovec or message, or emit one chunk.
 #[inline(never)]
-extern "C" fn step(_index: u64, _ctx: *mut core::ffi::c_void) -> i64 {
-    let Some(st) = CAPTURE.get_ptr_mut(0) else {
+extern "C" fn step<S: Slot>(_index: u64, _ctx: *mut core::ffi::c_void) -> i64 {
+    let Some(st) = S::get() else {
         return BREAK;
     };
-    // SAFETY: this CPU's slot, filled by `capture` just before bpf_loop.
+    // SAFETY: this CPU's or thread's slot, filled by `capture` just before bpf_loop.
     let st = unsafe { &mut *st };
     if st.pos >= st.cap_end {
         return BREAK;
@@ -239,9 +323,9 @@ extern "C" fn step(_index: u64, _ctx: *mut core::ffi::c_void) -> i64 {
                 return BREAK;
             }
             let msg = st.mmsg_ptr;
-            st.iov_ptr = read_user::<u64>(msg + MSGHDR_IOV).unwrap_or(0);
-            st.iov_left = read_user::<u64>(msg + MSGHDR_IOVLEN).unwrap_or(0);
-            st.msg_left = read_user::<u32>(msg + MMSGHDR_MSG_LEN).unwrap_or(0) as u64;
+            st.iov_ptr = user_u64(msg + MSGHDR_IOV);
+            st.iov_left = user_u64(msg + MSGHDR_IOVLEN);
+            st.msg_left = user_u32(msg + MMSGHDR_MSG_LEN) as u64;
             st.mmsg_ptr = msg + MMSGHDR_LEN;
             st.mmsg_left -= 1;
             return CONTINUE;
@@ -249,8 +333,8 @@ extern "C" fn step(_index: u64, _ctx: *mut core::ffi::c_void) -> i64 {
         if st.iov_left == 0 {
             return BREAK;
         }
-        let base = read_user::<u64>(st.iov_ptr).unwrap_or(0);
-        let len = read_user::<u64>(st.iov_ptr + 8).unwrap_or(0);
+        let base = user_u64(st.iov_ptr);
+        let len = user_u64(st.iov_ptr + 8);
         st.iov_ptr += IOVEC_LEN;
         st.iov_left -= 1;
         st.seg_ptr = base;
@@ -348,5 +432,42 @@ fn emit_marker(header: &mut DataHeader, offset: u64, left: u64) {
         return;
     };
     entry.write(*header);
+    entry.submit(0);
+}
+
+/// Address of the first byte a data syscall moved, for sniffing; 0 when unknown (mmsg, sendfile).
+#[inline(always)]
+pub fn first_byte_addr(inflight: &Inflight, syscall: Syscall) -> u64 {
+    match syscall {
+        Syscall::Read | Syscall::Write | Syscall::Sendto | Syscall::Recvfrom => inflight.ptr,
+        Syscall::Readv | Syscall::Writev => user_u64(inflight.ptr),
+        Syscall::Sendmsg | Syscall::Recvmsg => {
+            let iov = user_u64(inflight.ptr + MSGHDR_IOV);
+            if iov == 0 { 0 } else { user_u64(iov) }
+        }
+        _ => 0,
+    }
+}
+
+/// Says once that a connection carries TLS records no hook explained (see `TlsSeenEvent`).
+#[inline(always)]
+pub fn tls_seen(conn: &ConnState, egress: bool, id: u64) {
+    let Some(mut entry) = EVENTS.reserve::<TlsSeenEvent>(0) else {
+        count(Counter::RingbufFullEvents, 1);
+        return;
+    };
+    entry.write(TlsSeenEvent {
+        kind: KIND_TLS_SEEN,
+        _pad: 0,
+        flags: conn.flags | if egress { FLAG_EGRESS } else { 0 },
+        // SAFETY: helpers without preconditions.
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        conn_id: conn.conn_id,
+        pid: (id >> 32) as u32,
+        tid: id as u32,
+        cgroup_id: unsafe { bpf_get_current_cgroup_id() },
+        comm: bpf_get_current_comm().unwrap_or([0; 16]),
+        tuple: conn.tuple,
+    });
     entry.submit(0);
 }

@@ -15,6 +15,7 @@ mod filter;
 mod maps;
 mod sockets;
 mod syscalls;
+mod tls;
 
 #[cfg(not(test))]
 #[panic_handler]

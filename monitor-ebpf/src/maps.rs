@@ -7,7 +7,7 @@ use aya_ebpf::{
 use monitor_common::{
     Config, Counter,
     counters::COUNTER_SLOTS,
-    state::{ConnState, Inflight, SockInfo},
+    state::{ConnState, GoCallKey, Inflight, SockInfo, TlsCall, TlsSession, TlsSessionKey},
 };
 
 /// Overwritten by userspace at load time (`EbpfLoader::override_global`).
@@ -40,6 +40,21 @@ pub static CONNS: HashMap<u64, ConnState> = HashMap::with_max_entries(65536, 0);
 /// (tgid << 32 | fd) → role learnt from connect/accept, for sockets whose handshake we missed.
 #[map]
 pub static ROLE_HINTS: LruHashMap<u64, u32> = LruHashMap::with_max_entries(16384, 0);
+
+/// pid_tgid → the TLS library call running on that thread (for Go: a marker naming the
+/// session, consumed by the first socket syscall, see tls.rs).
+#[map]
+pub static TLS_CALLS: HashMap<u64, TlsCall> = HashMap::with_max_entries(16384, 0);
+
+/// (tgid, goroutine) → the Go crypto/tls call in progress.
+#[map]
+pub static GO_CALLS: HashMap<GoCallKey, TlsCall> = HashMap::with_max_entries(16384, 0);
+
+/// (tgid, TLS session handle) → the socket it was last seen using. LRU: sessions are not
+/// reliably freed in our sight.
+#[map]
+pub static TLS_SESSIONS: LruHashMap<TlsSessionKey, TlsSession> =
+    LruHashMap::with_max_entries(65536, 0);
 
 #[map]
 pub static PID_FILTER: HashMap<u32, u8> = HashMap::with_max_entries(1024, 0);

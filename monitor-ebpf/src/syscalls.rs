@@ -13,9 +13,11 @@ use monitor_common::{
 
 use crate::{
     ctx::{arg, ret},
-    emit, filter,
-    maps::{INFLIGHT, ROLE_HINTS, count},
+    emit::{self, CpuSlot},
+    filter,
+    maps::{INFLIGHT, ROLE_HINTS, TLS_CALLS, count},
     sockets::conn_for,
+    tls,
 };
 
 const IPPROTO_TCP: u16 = 6;
@@ -78,13 +80,19 @@ pub fn sys_exit_data(ctx: TracePointContext) -> u32 {
     // SAFETY: map value pointer valid for this run; copied before the entry is removed.
     let inflight = unsafe { *inflight };
     let _ = INFLIGHT.remove(&id);
-    let moved = ret(&ctx);
-    if moved <= 0 || inflight.sk == 0 || inflight.peek != 0 {
-        return 0;
-    }
-    if inflight.protocol != IPPROTO_TCP
+    if inflight.sk == 0
+        || inflight.protocol != IPPROTO_TCP
         || (inflight.family != AF_INET && inflight.family != AF_INET6)
     {
+        return 0;
+    }
+    let moved = ret(&ctx);
+    // Inside a TLS library call, the socket carries ciphertext: it names the call's connection
+    // (even a read that found nothing yet), and is never parsed.
+    if tls::in_call(id, &inflight, moved) {
+        return 0;
+    }
+    if moved <= 0 || inflight.peek != 0 {
         return 0;
     }
     let Some(syscall) = Syscall::from_u16(inflight.syscall) else {
@@ -93,7 +101,10 @@ pub fn sys_exit_data(ctx: TracePointContext) -> u32 {
     let Some(conn) = conn_for(inflight.sk, (id >> 32) as u32, inflight.fd) else {
         return 0;
     };
-    emit::capture(conn, &inflight, syscall, moved as u64, id);
+    if tls::is_ciphertext(conn, &inflight, syscall, moved as u64, id) {
+        return 0;
+    }
+    emit::capture::<CpuSlot>(conn, &inflight, syscall, moved as u64, id, 0);
     0
 }
 
@@ -131,6 +142,8 @@ pub fn sys_enter_close(ctx: TracePointContext) -> u32 {
 /// A thread that exits inside a syscall never reaches the exit tracepoint.
 #[tracepoint]
 pub fn sched_process_exit(_ctx: TracePointContext) -> u32 {
-    let _ = INFLIGHT.remove(&bpf_get_current_pid_tgid());
+    let id = bpf_get_current_pid_tgid();
+    let _ = INFLIGHT.remove(&id);
+    let _ = TLS_CALLS.remove(&id);
     0
 }

@@ -115,6 +115,7 @@ fn generate(out: &str, total: u64, conns: u64) -> io::Result<()> {
                     cgroup_id: 1,
                     comm: "bench-client".into(),
                     endpoints: Some(c.endpoints),
+                    tls_library: None,
                     payload: Bytes::from(bytes.into_bytes()),
                 };
                 *off += ev.payload.len() as u64;

@@ -127,6 +127,7 @@ fn run(script: &str) -> Vec<serde_json::Value> {
                     endpoints: Some(endpoints),
                     role,
                     attribution,
+                    tls_library: None,
                 })
             })
             .clone();

@@ -238,6 +238,7 @@ fn meta() -> Arc<ConnMeta> {
         }),
         role: Role::Server,
         attribution: Attribution::Proc,
+        tls_library: None,
     })
 }
 

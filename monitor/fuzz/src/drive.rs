@@ -67,6 +67,7 @@ pub fn run(input: &[u8]) -> Vec<HttpTransaction> {
         }),
         role: header.role,
         attribution: header.attribution,
+        tls_library: None,
     });
     let mut ts = 1_000;
     let mut totals = [DirectionTotals::default(); 2];

@@ -6,8 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use bytes::Bytes;
 use monitor_common::event::{
     AF_INET, AF_INET6, CLOSE_EVENT_LEN, DATA_HEADER_LEN, FLAG_EGRESS, FLAG_IN_FLIGHT,
-    FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, FLAG_STEPS_EXHAUSTED, FLAG_TUPLE_KNOWN, FLAG_UNCAPTURABLE,
-    KIND_CLOSE, KIND_DATA, Syscall,
+    FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, FLAG_STEPS_EXHAUSTED, FLAG_TLS, FLAG_TUPLE_KNOWN,
+    FLAG_UNCAPTURABLE, KIND_CLOSE, KIND_DATA, KIND_TLS_SEEN, Syscall, TLS_SEEN_EVENT_LEN,
+    library_name,
 };
 
 use crate::conn::model::{Direction, Role};
@@ -16,6 +17,7 @@ use crate::conn::model::{Direction, Role};
 pub enum RawEvent {
     Data(DataEvent),
     Close(CloseRecord),
+    TlsSeen(TlsSeenRecord),
 }
 
 /// A connection's addresses from the capturing process's point of view.
@@ -55,6 +57,8 @@ pub struct DataEvent {
     pub cgroup_id: u64,
     pub comm: String,
     pub endpoints: Option<Endpoints>,
+    /// The TLS library whose hook captured this plaintext; `None`: bytes from the socket.
+    pub tls_library: Option<&'static str>,
     pub payload: Bytes,
 }
 
@@ -70,6 +74,20 @@ pub struct CloseRecord {
     pub endpoints: Option<Endpoints>,
 }
 
+/// A connection carrying TLS records that no TLS hook explained (when it was first seen).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSeenRecord {
+    pub ts_ns: u64,
+    pub conn_id: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub cgroup_id: u64,
+    pub comm: String,
+    pub role: Role,
+    pub direction: Direction,
+    pub endpoints: Option<Endpoints>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("record of {len} bytes is shorter than its {need}-byte layout")]
@@ -82,6 +100,8 @@ pub enum DecodeError {
     PayloadOverflow { captured: usize, room: usize },
     #[error("unknown address family {0}")]
     UnknownFamily(u16),
+    #[error("unknown TLS library id {0}")]
+    UnknownLibrary(u32),
 }
 
 impl TryFrom<&[u8]> for RawEvent {
@@ -92,6 +112,7 @@ impl TryFrom<&[u8]> for RawEvent {
         match kind {
             KIND_DATA => decode_data(buf).map(RawEvent::Data),
             KIND_CLOSE => decode_close(buf).map(RawEvent::Close),
+            KIND_TLS_SEEN => decode_tls_seen(buf).map(RawEvent::TlsSeen),
             other => Err(DecodeError::UnknownKind(other)),
         }
     }
@@ -108,6 +129,12 @@ fn decode_data(buf: &[u8]) -> Result<DataEvent, DecodeError> {
     if captured > room {
         return Err(DecodeError::PayloadOverflow { captured, room });
     }
+    let tls_library = if flags & FLAG_TLS != 0 {
+        let lib = r.u32(60)?;
+        Some(library_name(lib).ok_or(DecodeError::UnknownLibrary(lib))?)
+    } else {
+        None
+    };
     let uncaptured_cause = if flags & FLAG_IN_FLIGHT != 0 {
         UncapturedCause::InFlightAtStart
     } else if flags & FLAG_UNCAPTURABLE != 0 {
@@ -137,6 +164,7 @@ fn decode_data(buf: &[u8]) -> Result<DataEvent, DecodeError> {
         cgroup_id: r.u64(64)?,
         comm: comm(&buf[72..88]),
         endpoints: endpoints(&r, 88, flags)?,
+        tls_library,
         payload: Bytes::copy_from_slice(&buf[DATA_HEADER_LEN..DATA_HEADER_LEN + captured]),
     })
 }
@@ -153,6 +181,27 @@ fn decode_close(buf: &[u8]) -> Result<CloseRecord, DecodeError> {
         rx_bytes: r.u64(32)?,
         tx_lost: r.u64(40)?,
         rx_lost: r.u64(48)?,
+        endpoints: endpoints(&r, 56, flags)?,
+    })
+}
+
+fn decode_tls_seen(buf: &[u8]) -> Result<TlsSeenRecord, DecodeError> {
+    let r = Reader::new(buf);
+    r.need(TLS_SEEN_EVENT_LEN)?;
+    let flags = r.u32(4)?;
+    Ok(TlsSeenRecord {
+        ts_ns: r.u64(8)?,
+        conn_id: r.u64(16)?,
+        pid: r.u32(24)?,
+        tid: r.u32(28)?,
+        cgroup_id: r.u64(32)?,
+        comm: comm(&buf[40..56]),
+        role: role(flags),
+        direction: if flags & FLAG_EGRESS != 0 {
+            Direction::Egress
+        } else {
+            Direction::Ingress
+        },
         endpoints: endpoints(&r, 56, flags)?,
     })
 }

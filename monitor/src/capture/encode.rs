@@ -5,11 +5,12 @@ use std::net::{IpAddr, SocketAddr};
 
 use monitor_common::event::{
     AF_INET, AF_INET6, CLOSE_EVENT_LEN, DATA_HEADER_LEN, FLAG_EGRESS, FLAG_IN_FLIGHT,
-    FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, FLAG_STEPS_EXHAUSTED, FLAG_TRUNCATED, FLAG_TUPLE_KNOWN,
-    FLAG_UNCAPTURABLE, KIND_CLOSE, KIND_DATA,
+    FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, FLAG_STEPS_EXHAUSTED, FLAG_TLS, FLAG_TRUNCATED,
+    FLAG_TUPLE_KNOWN, FLAG_UNCAPTURABLE, KIND_CLOSE, KIND_DATA, KIND_TLS_SEEN, LIB_BORINGSSL,
+    LIB_GNUTLS, LIB_GO, LIB_OPENSSL, TLS_SEEN_EVENT_LEN,
 };
 
-use super::decode::{CloseRecord, DataEvent, Endpoints, UncapturedCause};
+use super::decode::{CloseRecord, DataEvent, Endpoints, TlsSeenRecord, UncapturedCause};
 use crate::conn::model::{Direction, Role};
 
 /// Offset of the `Tuple` in a data record and in a close record.
@@ -56,6 +57,11 @@ pub fn encode_data(ev: &DataEvent) -> Vec<u8> {
     put(&mut b, 52, &(captured as u32).to_le_bytes());
     let uncaptured = u32::try_from(ev.uncaptured_len).unwrap_or(u32::MAX);
     put(&mut b, 56, &uncaptured.to_le_bytes());
+    if let Some(lib) = ev.tls_library {
+        flags |= FLAG_TLS;
+        put(&mut b, 4, &flags.to_le_bytes());
+        put(&mut b, 60, &library_id(lib).to_le_bytes());
+    }
     put(&mut b, 64, &ev.cgroup_id.to_le_bytes());
     let comm = ev.comm.as_bytes();
     put(&mut b, 72, &comm[..comm.len().min(COMM_LEN)]);
@@ -80,6 +86,40 @@ pub fn encode_close(c: &CloseRecord) -> Vec<u8> {
     put(&mut b, 40, &c.tx_lost.to_le_bytes());
     put(&mut b, 48, &c.rx_lost.to_le_bytes());
     b
+}
+
+/// A TLS-seen record: the 96-byte `TlsSeenEvent`.
+pub fn encode_tls_seen(t: &TlsSeenRecord) -> Vec<u8> {
+    let mut b = vec![0u8; TLS_SEEN_EVENT_LEN];
+    let mut flags = role_flags(t.role);
+    if t.direction == Direction::Egress {
+        flags |= FLAG_EGRESS;
+    }
+    if let Some(ep) = t.endpoints {
+        flags |= FLAG_TUPLE_KNOWN;
+        put_tuple(&mut b, 56, ep);
+    }
+    put(&mut b, 0, &KIND_TLS_SEEN.to_le_bytes());
+    put(&mut b, 4, &flags.to_le_bytes());
+    put(&mut b, 8, &t.ts_ns.to_le_bytes());
+    put(&mut b, 16, &t.conn_id.to_le_bytes());
+    put(&mut b, 24, &t.pid.to_le_bytes());
+    put(&mut b, 28, &t.tid.to_le_bytes());
+    put(&mut b, 32, &t.cgroup_id.to_le_bytes());
+    let comm = t.comm.as_bytes();
+    put(&mut b, 40, &comm[..comm.len().min(COMM_LEN)]);
+    b
+}
+
+/// The kernel's `LIB_*` id of a library name (`library_name`'s inverse; unknown names are 0).
+fn library_id(name: &str) -> u32 {
+    match name {
+        "openssl" => LIB_OPENSSL,
+        "boringssl" => LIB_BORINGSSL,
+        "gnutls" => LIB_GNUTLS,
+        "go" => LIB_GO,
+        _ => 0,
+    }
 }
 
 fn role_flags(role: Role) -> u32 {
@@ -204,6 +244,8 @@ mod tests {
                     cgroup_id: cgroup,
                     comm,
                     endpoints,
+                    // Every library id, and none, from a field the case already varies.
+                    tls_library: monitor_common::event::library_name((cgroup % 5) as u32),
                     payload: Bytes::from(payload),
                 },
             )

@@ -46,6 +46,11 @@ pub enum LoadError {
         tracepoint: &'static str,
         source: Box<ProgramError>,
     },
+    #[error("the kernel refused TLS program {name}: {source}")]
+    TlsProgram {
+        name: &'static str,
+        source: Box<ProgramError>,
+    },
     #[error("map {name}: {source}")]
     Map {
         name: &'static str,
@@ -57,10 +62,12 @@ impl LoadError {
     /// The verifier's log, when the kernel rejected a program (for `--log debug`).
     pub fn verifier_log(&self) -> Option<String> {
         match self {
-            LoadError::Program { source, .. } => match source.as_ref() {
-                ProgramError::LoadError { verifier_log, .. } => Some(verifier_log.to_string()),
-                _ => None,
-            },
+            LoadError::Program { source, .. } | LoadError::TlsProgram { source, .. } => {
+                match source.as_ref() {
+                    ProgramError::LoadError { verifier_log, .. } => Some(verifier_log.to_string()),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -156,12 +163,30 @@ impl Probes {
                 links.push((*name, link));
             }
         }
+        super::uprobes::load(&mut ebpf).map_err(|(name, source)| LoadError::TlsProgram {
+            name,
+            source: Box::new(source),
+        })?;
         let attached = links.len();
         Ok(Probes {
             ebpf,
             links,
             attached,
         })
+    }
+
+    /// Hooks one TLS library file (see `uprobes::attach`).
+    pub fn hook(
+        &mut self,
+        path: &std::path::Path,
+        plan: &super::uprobes::HookPlan,
+    ) -> Result<super::uprobes::FileLinks, super::uprobes::HookError> {
+        super::uprobes::attach(&mut self.ebpf, path, plan)
+    }
+
+    /// Releases one file's hooks.
+    pub fn unhook(&mut self, links: super::uprobes::FileLinks) {
+        super::uprobes::release(&mut self.ebpf, links)
     }
 
     /// Takes the ring buffer map out (once) for the reader.

@@ -8,5 +8,6 @@ pub mod encode;
 pub mod loader;
 pub mod ringbuf;
 pub mod tracefs;
+pub mod uprobes;
 
 pub use decode::{CloseRecord, DataEvent, DecodeError, Endpoints, RawEvent};

@@ -63,6 +63,9 @@ pub struct ConnMeta {
     pub endpoints: Option<Endpoints>,
     pub role: Role,
     pub attribution: Attribution,
+    /// The TLS library whose hooks give this connection's plaintext; `None`: not TLS (or TLS
+    /// the monitor does not see inside, whose bytes never reach here).
+    pub tls_library: Option<&'static str>,
 }
 
 /// Who moved a chunk's bytes (several processes can share one socket after fork).

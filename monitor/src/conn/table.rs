@@ -114,6 +114,8 @@ impl ConnectionTable {
         match event {
             RawEvent::Data(d) => self.ingest_data(d, now_ns, out),
             RawEvent::Close(c) => self.ingest_close(c, now_ns, out),
+            // Says a connection's bytes were withheld as TLS ciphertext: no stream content.
+            RawEvent::TlsSeen(_) => {}
         }
     }
 
@@ -136,6 +138,11 @@ impl ConnectionTable {
         if meta.fd < 0 && d.fd >= 0 {
             meta.fd = d.fd;
             meta.pid = d.pid;
+            changed = true;
+        }
+        if d.tls_library.is_some() && meta.tls_library != d.tls_library {
+            // Plaintext from a TLS hook: the connection is TLS from here on.
+            meta.tls_library = d.tls_library;
             changed = true;
         }
         if meta.endpoints.is_none() {
@@ -295,6 +302,7 @@ impl ConnectionTable {
             endpoints,
             role,
             attribution,
+            tls_library: d.tls_library,
         });
         let mut conn = Conn {
             meta,
@@ -560,6 +568,7 @@ mod tests {
             cgroup_id: 0,
             comm: "curl".into(),
             endpoints: Some(ep()),
+            tls_library: None,
             payload: Bytes::copy_from_slice(payload),
         })
     }

@@ -54,6 +54,12 @@ pub struct Connection {
     pub network_type: Option<&'static str>,
     pub role: Role,
     pub attribution: Attribution,
+    /// Whether the bytes are TLS plaintext taken from a TLS library's hooks rather than the
+    /// socket.
+    pub tls: bool,
+    /// The TLS library the plaintext came from (`openssl`, `boringssl`, `gnutls`, `go`), when
+    /// `tls`.
+    pub tls_library: Option<&'static str>,
 }
 
 /// The process that owned the connection, or (in `data` events) that made the syscall.

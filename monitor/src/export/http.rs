@@ -96,16 +96,11 @@ impl JsonSchema for Rfc3339 {
     }
 }
 
-/// The connection, and whether it was encrypted.
+/// The connection, and whether it was encrypted (`tls`, `tls_library`).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HttpConnection {
     #[serde(flatten)]
     pub connection: Connection,
-    /// Whether the bytes are TLS plaintext taken from a TLS library rather than the socket
-    /// (false until TLS capture exists).
-    pub tls: bool,
-    /// The TLS library the plaintext came from, when `tls`.
-    pub tls_library: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -313,8 +308,6 @@ impl HttpRenderer {
                 meta: meta.clone(),
                 connection: HttpConnection {
                     connection: connection(meta),
-                    tls: false,
-                    tls_library: None,
                 },
                 server,
                 client,
@@ -379,9 +372,9 @@ impl HttpRenderer {
                         network_type: None,
                         role: Role::Unknown,
                         attribution: crate::conn::model::Attribution::Unresolved,
+                        tls: false,
+                        tls_library: None,
                     },
-                    tls: false,
-                    tls_library: None,
                 }),
             },
             server: view.and_then(|v| v.server.as_ref()),

@@ -123,6 +123,8 @@ pub fn connection(meta: &ConnMeta) -> Connection {
         network_type: ep.map(|e| if e.local.is_ipv4() { "ipv4" } else { "ipv6" }),
         role: meta.role,
         attribution: meta.attribution,
+        tls: meta.tls_library.is_some(),
+        tls_library: meta.tls_library,
     }
 }
 

@@ -23,6 +23,7 @@ pub fn meta(role: Role, attribution: Attribution) -> Arc<ConnMeta> {
         endpoints: None,
         role,
         attribution,
+        tls_library: None,
     })
 }
 

@@ -191,6 +191,8 @@ struct ConnectionJson {
     peer: Option<EndpointJson>,
     role: Option<String>,
     attribution: Option<String>,
+    /// Absent in files written before TLS capture existed: not TLS.
+    tls_library: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +232,7 @@ struct Shown {
     endpoints: Option<Endpoints>,
     role: Role,
     attribution: Attribution,
+    tls_library: Option<&'static str>,
 }
 
 fn event(
@@ -260,6 +263,7 @@ fn event(
                 endpoints: shown.endpoints,
                 role: shown.role,
                 attribution: shown.attribution,
+                tls_library: shown.tls_library,
             });
             conns.put(id, meta.clone());
             StreamEvent::Open { meta, ts_ns }
@@ -296,6 +300,7 @@ fn event(
                 endpoints: None,
                 role: Role::Unknown,
                 attribution: Attribution::Unresolved,
+                tls_library: None,
             });
             // As the connection table does: a connection first seen without an fd (a syscall
             // in flight at start) belongs to the process that later shows it.
@@ -380,6 +385,7 @@ fn unknown_owner(id: u64) -> ConnMeta {
         endpoints: None,
         role: Role::Unknown,
         attribution: Attribution::Unresolved,
+        tls_library: None,
     }
 }
 
@@ -394,6 +400,7 @@ fn shared(
     m.endpoints = shown.endpoints;
     m.role = shown.role;
     m.attribution = shown.attribution;
+    m.tls_library = shown.tls_library;
     match known {
         Some(k) if *k == m => k,
         _ => {
@@ -454,11 +461,27 @@ fn connection(c: ConnectionJson, line: u64) -> Result<Shown, RawJsonError> {
             ));
         }
     };
+    let tls_library = match c.tls_library.as_deref() {
+        None => None,
+        Some(name) => Some(
+            ["openssl", "boringssl", "gnutls", "go"]
+                .into_iter()
+                .find(|known| *known == name)
+                .ok_or_else(|| {
+                    bad(
+                        line,
+                        "connection.tls_library",
+                        format!("unknown TLS library `{name}`"),
+                    )
+                })?,
+        ),
+    };
     Ok(Shown {
         id,
         endpoints,
         role,
         attribution,
+        tls_library,
     })
 }
 
@@ -573,6 +596,7 @@ mod tests {
             } else {
                 Attribution::Unresolved
             },
+            tls_library: None,
         })
     }
 
@@ -758,6 +782,7 @@ mod tests {
                     endpoints: ep.map(|(local, remote)| Endpoints { local, remote }),
                     role,
                     attribution,
+                    tls_library: None,
                 })
             })
     }

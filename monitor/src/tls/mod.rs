@@ -1,7 +1,10 @@
 //! Discovery of TLS libraries in running processes, for the uprobes that capture plaintext:
-//! which libraries exist ([`library`]), where their functions are ([`elf`]), and which files a
-//! process maps ([`maps`]).
+//! which library each process uses ([`scan`]), where its functions are ([`elf`]), and what the
+//! monitor cannot cover ([`verdict`]).
 
+pub mod cache;
 pub mod elf;
 pub mod library;
 pub mod maps;
+pub mod scan;
+pub mod verdict;

@@ -1,7 +1,8 @@
 //! Userspace agent of the API traffic monitor. The data path, one module per stage:
 //!
 //! kernel (monitor-ebpf) → [`capture`] (ring buffer, decode) → [`conn`] (reorder, reassemble,
-//! attribute) → [`export`] (JSON lines). [`pipeline`] wires them; [`check`] inspects the host.
+//! attribute) → [`export`] (JSON lines). [`pipeline`] wires them; [`check`] inspects the host;
+//! [`tls`] finds the TLS libraries in processes, for the uprobes that capture plaintext.
 
 pub mod capture;
 pub mod check;
@@ -13,4 +14,5 @@ pub mod export;
 pub mod http1;
 pub mod pipeline;
 pub mod record;
+pub mod tls;
 pub mod transaction;

@@ -13,4 +13,5 @@ pub mod export;
 pub mod http1;
 pub mod pipeline;
 pub mod record;
+pub mod tls;
 pub mod transaction;

@@ -1,0 +1,3 @@
+module goplain
+
+go 1.17

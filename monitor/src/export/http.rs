@@ -15,7 +15,7 @@ use super::{
     render::connection,
 };
 use crate::{
-    clock::Clock,
+    clock::{Clock, Rfc3339Cache, Rfc3339Text},
     conn::{ConnMeta, Role},
     transaction::{
         Body, EndReason, Flag, Flags, Headers, HttpTransaction, Outcome,
@@ -70,14 +70,13 @@ pub struct ProcessRef<'a> {
     pub comm: &'a str,
 }
 
-/// A wall-clock time written as RFC 3339 with nanoseconds, without an intermediate string.
+/// A wall-clock time written as RFC 3339 with nanoseconds, rendered on the stack.
 #[derive(Debug, Clone, Copy)]
-pub struct Rfc3339(pub u64);
+pub struct Rfc3339(pub Rfc3339Text);
 
 impl Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(self.0);
-        s.collect_str(&humantime::format_rfc3339_nanos(t))
+        s.serialize_str(self.0.as_str())
     }
 }
 
@@ -210,44 +209,42 @@ impl JsonSchema for HeaderView<'_> {
 impl Serialize for HeaderView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        let fields: Vec<(&str, &[u8])> = self.headers.iter().collect();
-        for (i, (name, _)) in fields.iter().enumerate() {
+        for (i, (name, _)) in self.headers.iter().enumerate() {
             // Each name once, at its first line; heads have few fields, so the scan is cheap.
-            if fields[..i]
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
+            // Names are stored lowercase (`Headers::push`).
+            if self.headers.iter().take(i).any(|(n, _)| n == name) {
                 continue;
             }
-            let key: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-                Cow::Owned(name.to_ascii_lowercase())
-            } else {
-                Cow::Borrowed(name)
-            };
             let values = Values {
                 name,
-                fields: &fields[i..],
+                headers: self.headers,
+                first: i,
                 redactor: self.redactor,
             };
-            map.serialize_entry(&key, &values)?;
+            map.serialize_entry(name, &values)?;
         }
         map.end()
     }
 }
 
-/// The values of one header name, in order.
-struct Values<'a, 'b> {
+/// The values of one header name, in order, from its first line on.
+struct Values<'a> {
     name: &'a str,
-    fields: &'b [(&'a str, &'a [u8])],
+    headers: &'a Headers,
+    first: usize,
     redactor: &'a Redactor,
 }
 
-impl Serialize for Values<'_, '_> {
+impl Serialize for Values<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;
-        for (n, v) in self.fields {
-            if n.eq_ignore_ascii_case(self.name) {
-                let text = String::from_utf8_lossy(v);
+        for (n, v) in self.headers.iter().skip(self.first) {
+            if n == self.name {
+                // Values are almost always ASCII: check it the fast way before the lossy one.
+                let text = match std::str::from_utf8(v) {
+                    Ok(text) => Cow::Borrowed(text),
+                    Err(_) => String::from_utf8_lossy(v),
+                };
                 seq.serialize_element(&self.redactor.header(self.name, &text))?;
             }
         }
@@ -271,6 +268,7 @@ pub struct HttpRenderer {
     redactor: Redactor,
     max_decoded: usize,
     conns: HashMap<u64, ConnView>,
+    times: Rfc3339Cache,
 }
 
 impl HttpRenderer {
@@ -280,6 +278,7 @@ impl HttpRenderer {
             redactor,
             max_decoded,
             conns: HashMap::new(),
+            times: Rfc3339Cache::default(),
         }
     }
 
@@ -360,9 +359,9 @@ impl HttpRenderer {
         });
         HttpEvent {
             schema_version: HTTP_SCHEMA_VERSION,
-            ts: Rfc3339(start),
+            ts: Rfc3339(self.times.format(start)),
             ts_unix_ns: start,
-            end_ts: Rfc3339(end),
+            end_ts: Rfc3339(self.times.format(end)),
             end_ts_unix_ns: end,
             duration_ns: t.latency_ns(),
             process: ProcessRef {

@@ -12,6 +12,7 @@ use serde::{Serialize, ser::SerializeMap, ser::SerializeSeq};
 use super::{
     JsonLinesWriter,
     event::{Connection, Endpoint},
+    prerendered::Prerendered,
     render::connection,
 };
 use crate::{
@@ -43,11 +44,11 @@ pub struct HttpEvent<'a> {
     /// First request byte to last response byte, when both were seen.
     pub duration_ns: Option<u64>,
     pub process: ProcessRef<'a>,
-    pub connection: &'a HttpConnection,
+    pub connection: &'a Prerendered<HttpConnection>,
     /// OpenTelemetry `server.*`: the side that answered.
-    pub server: Option<&'a Endpoint>,
+    pub server: Option<&'a Prerendered<Endpoint>>,
     /// OpenTelemetry `client.*`: the side that asked.
-    pub client: Option<&'a Endpoint>,
+    pub client: Option<&'a Prerendered<Endpoint>>,
     /// Null when the request was not captured.
     pub request: Option<RequestOut<'a>>,
     /// Null when no response was seen.
@@ -255,9 +256,9 @@ impl Serialize for Values<'_> {
 /// What is rendered once per connection, not once per transaction.
 struct ConnView {
     meta: Arc<ConnMeta>,
-    connection: HttpConnection,
-    server: Option<Endpoint>,
-    client: Option<Endpoint>,
+    connection: Prerendered<HttpConnection>,
+    server: Option<Prerendered<Endpoint>>,
+    client: Option<Prerendered<Endpoint>>,
 }
 
 /// Connections whose rendering is kept; beyond it the cache starts over.
@@ -288,10 +289,13 @@ impl HttpRenderer {
         out.write_value(&HttpLine::Http(self.render(t)))
     }
 
-    /// The JSON value of `t` (tests, tools).
+    /// The JSON value of `t` (tests, tools), read back from the text `write` would write:
+    /// prerendered parts are only understood by sonic-rs.
     pub fn to_value(&mut self, t: &HttpTransaction) -> serde_json::Result<serde_json::Value> {
         self.prepare(&t.meta);
-        serde_json::to_value(HttpLine::Http(self.render(t)))
+        let text = sonic_rs::to_vec(&HttpLine::Http(self.render(t)))
+            .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
+        serde_json::from_slice(&text)
     }
 
     fn prepare(&mut self, meta: &Arc<ConnMeta>) {
@@ -310,20 +314,21 @@ impl HttpRenderer {
             meta.id,
             ConnView {
                 meta: meta.clone(),
-                connection: HttpConnection {
+                connection: Prerendered::new(HttpConnection {
                     connection: connection(meta),
                     tls: false,
                     tls_library: None,
-                },
-                server,
-                client,
+                }),
+                server: server.map(Prerendered::new),
+                client: client.map(Prerendered::new),
             },
         );
     }
 
     /// Renders `t`; `prepare` must have run for its connection.
     fn render<'a>(&'a self, t: &'a HttpTransaction) -> HttpEvent<'a> {
-        static NO_CONN: std::sync::OnceLock<HttpConnection> = std::sync::OnceLock::new();
+        static NO_CONN: std::sync::OnceLock<Prerendered<HttpConnection>> =
+            std::sync::OnceLock::new();
         let view = self.conns.get(&t.meta.id);
         let mut flags = t.flags;
         let start = self.clock.unix_ns(t.start_ts_ns);
@@ -370,17 +375,19 @@ impl HttpRenderer {
             },
             connection: match view {
                 Some(v) => &v.connection,
-                None => NO_CONN.get_or_init(|| HttpConnection {
-                    connection: Connection {
-                        id: String::new(),
-                        local: None,
-                        peer: None,
-                        network_type: None,
-                        role: Role::Unknown,
-                        attribution: crate::conn::model::Attribution::Unresolved,
-                    },
-                    tls: false,
-                    tls_library: None,
+                None => NO_CONN.get_or_init(|| {
+                    Prerendered::new(HttpConnection {
+                        connection: Connection {
+                            id: String::new(),
+                            local: None,
+                            peer: None,
+                            network_type: None,
+                            role: Role::Unknown,
+                            attribution: crate::conn::model::Attribution::Unresolved,
+                        },
+                        tls: false,
+                        tls_library: None,
+                    })
                 }),
             },
             server: view.and_then(|v| v.server.as_ref()),

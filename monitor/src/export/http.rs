@@ -12,10 +12,11 @@ use serde::{Serialize, ser::SerializeMap, ser::SerializeSeq};
 use super::{
     JsonLinesWriter,
     event::{Connection, Endpoint},
+    prerendered::Prerendered,
     render::connection,
 };
 use crate::{
-    clock::Clock,
+    clock::{Clock, Rfc3339Cache, Rfc3339Text},
     conn::{ConnMeta, Role},
     transaction::{
         Body, EndReason, Flag, Flags, Headers, HttpTransaction, Outcome,
@@ -43,11 +44,11 @@ pub struct HttpEvent<'a> {
     /// First request byte to last response byte, when both were seen.
     pub duration_ns: Option<u64>,
     pub process: ProcessRef<'a>,
-    pub connection: &'a HttpConnection,
+    pub connection: &'a Prerendered<HttpConnection>,
     /// OpenTelemetry `server.*`: the side that answered.
-    pub server: Option<&'a Endpoint>,
+    pub server: Option<&'a Prerendered<Endpoint>>,
     /// OpenTelemetry `client.*`: the side that asked.
-    pub client: Option<&'a Endpoint>,
+    pub client: Option<&'a Prerendered<Endpoint>>,
     /// Null when the request was not captured.
     pub request: Option<RequestOut<'a>>,
     /// Null when no response was seen.
@@ -70,14 +71,13 @@ pub struct ProcessRef<'a> {
     pub comm: &'a str,
 }
 
-/// A wall-clock time written as RFC 3339 with nanoseconds, without an intermediate string.
+/// A wall-clock time written as RFC 3339 with nanoseconds, rendered on the stack.
 #[derive(Debug, Clone, Copy)]
-pub struct Rfc3339(pub u64);
+pub struct Rfc3339(pub Rfc3339Text);
 
 impl Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(self.0);
-        s.collect_str(&humantime::format_rfc3339_nanos(t))
+        s.serialize_str(self.0.as_str())
     }
 }
 
@@ -205,44 +205,42 @@ impl JsonSchema for HeaderView<'_> {
 impl Serialize for HeaderView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        let fields: Vec<(&str, &[u8])> = self.headers.iter().collect();
-        for (i, (name, _)) in fields.iter().enumerate() {
+        for (i, (name, _)) in self.headers.iter().enumerate() {
             // Each name once, at its first line; heads have few fields, so the scan is cheap.
-            if fields[..i]
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
+            // Names are stored lowercase (`Headers::push`).
+            if self.headers.iter().take(i).any(|(n, _)| n == name) {
                 continue;
             }
-            let key: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-                Cow::Owned(name.to_ascii_lowercase())
-            } else {
-                Cow::Borrowed(name)
-            };
             let values = Values {
                 name,
-                fields: &fields[i..],
+                headers: self.headers,
+                first: i,
                 redactor: self.redactor,
             };
-            map.serialize_entry(&key, &values)?;
+            map.serialize_entry(name, &values)?;
         }
         map.end()
     }
 }
 
-/// The values of one header name, in order.
-struct Values<'a, 'b> {
+/// The values of one header name, in order, from its first line on.
+struct Values<'a> {
     name: &'a str,
-    fields: &'b [(&'a str, &'a [u8])],
+    headers: &'a Headers,
+    first: usize,
     redactor: &'a Redactor,
 }
 
-impl Serialize for Values<'_, '_> {
+impl Serialize for Values<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;
-        for (n, v) in self.fields {
-            if n.eq_ignore_ascii_case(self.name) {
-                let text = String::from_utf8_lossy(v);
+        for (n, v) in self.headers.iter().skip(self.first) {
+            if n == self.name {
+                // Values are almost always ASCII: check it the fast way before the lossy one.
+                let text = match std::str::from_utf8(v) {
+                    Ok(text) => Cow::Borrowed(text),
+                    Err(_) => String::from_utf8_lossy(v),
+                };
                 seq.serialize_element(&self.redactor.header(self.name, &text))?;
             }
         }
@@ -253,9 +251,9 @@ impl Serialize for Values<'_, '_> {
 /// What is rendered once per connection, not once per transaction.
 struct ConnView {
     meta: Arc<ConnMeta>,
-    connection: HttpConnection,
-    server: Option<Endpoint>,
-    client: Option<Endpoint>,
+    connection: Prerendered<HttpConnection>,
+    server: Option<Prerendered<Endpoint>>,
+    client: Option<Prerendered<Endpoint>>,
 }
 
 /// Connections whose rendering is kept; beyond it the cache starts over.
@@ -266,6 +264,7 @@ pub struct HttpRenderer {
     redactor: Redactor,
     max_decoded: usize,
     conns: HashMap<u64, ConnView>,
+    times: Rfc3339Cache,
 }
 
 impl HttpRenderer {
@@ -275,6 +274,7 @@ impl HttpRenderer {
             redactor,
             max_decoded,
             conns: HashMap::new(),
+            times: Rfc3339Cache::default(),
         }
     }
 
@@ -284,10 +284,13 @@ impl HttpRenderer {
         out.write_value(&HttpLine::Http(self.render(t)))
     }
 
-    /// The JSON value of `t` (tests, tools).
+    /// The JSON value of `t` (tests, tools), read back from the text `write` would write:
+    /// prerendered parts are only understood by sonic-rs.
     pub fn to_value(&mut self, t: &HttpTransaction) -> serde_json::Result<serde_json::Value> {
         self.prepare(&t.meta);
-        serde_json::to_value(HttpLine::Http(self.render(t)))
+        let text = sonic_rs::to_vec(&HttpLine::Http(self.render(t)))
+            .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
+        serde_json::from_slice(&text)
     }
 
     fn prepare(&mut self, meta: &Arc<ConnMeta>) {
@@ -306,18 +309,19 @@ impl HttpRenderer {
             meta.id,
             ConnView {
                 meta: meta.clone(),
-                connection: HttpConnection {
+                connection: Prerendered::new(HttpConnection {
                     connection: connection(meta),
-                },
-                server,
-                client,
+                }),
+                server: server.map(Prerendered::new),
+                client: client.map(Prerendered::new),
             },
         );
     }
 
     /// Renders `t`; `prepare` must have run for its connection.
     fn render<'a>(&'a self, t: &'a HttpTransaction) -> HttpEvent<'a> {
-        static NO_CONN: std::sync::OnceLock<HttpConnection> = std::sync::OnceLock::new();
+        static NO_CONN: std::sync::OnceLock<Prerendered<HttpConnection>> =
+            std::sync::OnceLock::new();
         let view = self.conns.get(&t.meta.id);
         let mut flags = t.flags;
         let start = self.clock.unix_ns(t.start_ts_ns);
@@ -353,9 +357,9 @@ impl HttpRenderer {
         });
         HttpEvent {
             schema_version: HTTP_SCHEMA_VERSION,
-            ts: Rfc3339(start),
+            ts: Rfc3339(self.times.format(start)),
             ts_unix_ns: start,
-            end_ts: Rfc3339(end),
+            end_ts: Rfc3339(self.times.format(end)),
             end_ts_unix_ns: end,
             duration_ns: t.latency_ns(),
             process: ProcessRef {
@@ -364,17 +368,19 @@ impl HttpRenderer {
             },
             connection: match view {
                 Some(v) => &v.connection,
-                None => NO_CONN.get_or_init(|| HttpConnection {
-                    connection: Connection {
-                        id: String::new(),
-                        local: None,
-                        peer: None,
-                        network_type: None,
-                        role: Role::Unknown,
-                        attribution: crate::conn::model::Attribution::Unresolved,
-                        tls: false,
-                        tls_library: None,
-                    },
+                None => NO_CONN.get_or_init(|| {
+                    Prerendered::new(HttpConnection {
+                        connection: Connection {
+                            id: String::new(),
+                            local: None,
+                            peer: None,
+                            network_type: None,
+                            role: Role::Unknown,
+                            attribution: crate::conn::model::Attribution::Unresolved,
+                            tls: false,
+                            tls_library: None,
+                        },
+                    })
                 }),
             },
             server: view.and_then(|v| v.server.as_ref()),

@@ -2,6 +2,7 @@
 
 pub mod event;
 pub mod http;
+pub mod prerendered;
 pub mod render;
 pub mod schema;
 pub mod writer;

@@ -7,6 +7,10 @@ use crate::transaction::{Flag, Flags, Headers};
 
 /// Header lines httparse may return for one head.
 const MAX_HEADERS: usize = 256;
+/// Response heads are first parsed with room for this many lines, and again with
+/// `MAX_HEADERS` only when they have more: initialising 256 slots for every response cost more
+/// than parsing a typical one.
+const FEW_HEADERS: usize = 32;
 
 /// Where the head starting at `buf[0]` ends (exclusive), searching from `scan_from`.
 /// Accepts "\r\n\r\n" and the bare-LF forms a lenient peer may send.
@@ -138,11 +142,12 @@ pub fn parse(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(0);
     let bytes = &bytes[start..];
-    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let invalid = flags.with(Flag::InvalidHead);
     if request {
-        let mut req = httparse::Request::new(&mut storage);
-        match req.parse(bytes) {
+        // Left uninitialised: httparse fills what it returns (requests have this entry point).
+        let mut storage = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut []);
+        match req.parse_with_uninit_headers(bytes, &mut storage) {
             Ok(httparse::Status::Complete(_)) => {}
             Err(httparse::Error::TooManyHeaders) => return Err(flags.with(Flag::HeaderTooLarge)),
             _ => return Err(invalid),
@@ -160,25 +165,39 @@ pub fn parse(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
             flags,
         ))
     } else {
-        let mut res = httparse::Response::new(&mut storage);
-        match res.parse(bytes) {
-            Ok(httparse::Status::Complete(_)) => {}
-            Err(httparse::Error::TooManyHeaders) => return Err(flags.with(Flag::HeaderTooLarge)),
-            _ => return Err(invalid),
-        }
-        let Some(status) = res.code else {
-            return Err(invalid);
-        };
-        Ok((
-            Head::Response(ResponseHead {
-                status,
-                reason: res.reason.unwrap_or("").to_owned(),
-                version: version(res.version),
-                headers: collect(res.headers, bytes.len()),
-            }),
-            flags,
-        ))
+        let mut few = [httparse::EMPTY_HEADER; FEW_HEADERS];
+        parse_response(bytes, &mut few, flags).unwrap_or_else(|| {
+            let mut all = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            parse_response(bytes, &mut all, flags).unwrap_or(Err(flags.with(Flag::HeaderTooLarge)))
+        })
     }
+}
+
+/// A response head parsed with room for `storage.len()` header lines; None when it has more.
+fn parse_response<'b>(
+    bytes: &'b [u8],
+    storage: &mut [httparse::Header<'b>],
+    flags: Flags,
+) -> Option<Result<(Head, Flags), Flags>> {
+    let invalid = flags.with(Flag::InvalidHead);
+    let mut res = httparse::Response::new(storage);
+    match res.parse(bytes) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Err(httparse::Error::TooManyHeaders) => return None,
+        _ => return Some(Err(invalid)),
+    }
+    let Some(status) = res.code else {
+        return Some(Err(invalid));
+    };
+    Some(Ok((
+        Head::Response(ResponseHead {
+            status,
+            reason: res.reason.unwrap_or("").to_owned(),
+            version: version(res.version),
+            headers: collect(res.headers, bytes.len()),
+        }),
+        flags,
+    )))
 }
 
 /// How a message's body is delimited, from its own header fields (RFC 9112 §6.3).

@@ -9,7 +9,9 @@ use super::flags::Flags;
 
 /// Header lines in the order they were sent; several lines of one name are kept. Names and
 /// values share one buffer (two allocations per message, not two per field: this is on the hot
-/// path of every transaction).
+/// path of every transaction). Names are kept lowercase, the form they are written in: field
+/// names are case-insensitive, so every lookup ignores case anyway, and lowering them once here
+/// is cheaper than at every render.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     names: String,
@@ -36,7 +38,9 @@ impl Headers {
         {
             return;
         }
+        let start = self.names.len();
         self.names.push_str(name);
+        self.names[start..].make_ascii_lowercase();
         self.values.extend_from_slice(value);
         self.ends
             .push((self.names.len() as u32, self.values.len() as u32));

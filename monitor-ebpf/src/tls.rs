@@ -24,7 +24,7 @@ use aya_ebpf::{
 };
 use monitor_common::{
     Counter,
-    event::{LIB_GO, Syscall},
+    event::{LIB_GNUTLS, LIB_GO, Syscall},
     state::{
         ConnState, GoCallKey, Inflight, TLS_HOOKED, TLS_NO, TLS_UNCOVERED, TLS_UNKNOWN, TlsCall,
         TlsSession, TlsSessionKey,
@@ -34,7 +34,7 @@ use monitor_common::{
 use crate::{
     emit::{self, ThreadSlot, first_byte_addr, tls_seen, user_u64},
     filter,
-    maps::{GO_CALLS, TLS_CALLS, TLS_SESSIONS, count},
+    maps::{GO_CALLS, TLS_CALLS, TLS_SESSIONS, TLS_THREAD_SOCKS, count},
     sockets::conn_for,
 };
 
@@ -103,7 +103,13 @@ pub fn tls_return(ctx: RetProbeContext) -> u32 {
     // SAFETY: map value pointer valid for this run; copied before the entry is removed.
     let call = unsafe { *call };
     let _ = TLS_CALLS.remove(&id);
-    let rc: i64 = ctx.ret();
+    // SSL_* return an int: its upper half of RAX is undefined (often zero, so -1 would read as
+    // 4294967295); gnutls_record_* return an ssize_t.
+    let rc: i64 = if call.library == LIB_GNUTLS {
+        ctx.ret::<i64>()
+    } else {
+        ctx.ret::<i32>() as i64
+    };
     let n = if call.out_len_ptr != 0 {
         if rc != 1 {
             return 0;
@@ -215,13 +221,22 @@ fn deliver(id: u64, call: &TlsCall, n: u64) {
             _pad: 0,
             session: call.session,
         };
-        // SAFETY: plain value copy.
+        // SAFETY: plain values copied out.
         match unsafe { TLS_SESSIONS.get(&key) } {
             Some(s) => (s.sk, s.fd),
-            None => {
-                count(Counter::TlsUnattributedBytes, n);
-                return;
-            }
+            // A session never seen doing I/O in a call: the socket this thread last moved
+            // records on (memory-BIO users such as node), remembered for the session.
+            None => match unsafe { TLS_THREAD_SOCKS.get(&id) } {
+                Some(s) => {
+                    let session = *s;
+                    let _ = TLS_SESSIONS.insert(&key, &session, 0);
+                    (session.sk, session.fd)
+                }
+                None => {
+                    count(Counter::TlsUnattributedBytes, n);
+                    return;
+                }
+            },
         }
     };
     let Some(conn) = conn_for(sk, tgid, fd) else {
@@ -287,6 +302,16 @@ pub fn in_call(id: u64, inflight: &Inflight, moved: i64) -> bool {
     true
 }
 
+#[inline(always)]
+fn note_thread_socket(id: u64, inflight: &Inflight) {
+    let sock = TlsSession {
+        sk: inflight.sk,
+        fd: inflight.fd,
+        _pad: 0,
+    };
+    let _ = TLS_THREAD_SOCKS.insert(&id, &sock, 0);
+}
+
 /// Whether a syscall's bytes, with no TLS call running, are TLS records: known from the
 /// connection's earlier bytes, else sniffed from these (a TLS record header: content type
 /// 20..=23, version 3.0..=3.4). The first sniff that finds TLS reports the connection once.
@@ -302,6 +327,7 @@ pub fn is_ciphertext(
         TLS_NO => return false,
         TLS_UNCOVERED | TLS_HOOKED => {
             count(Counter::TlsCiphertextBytes, moved);
+            note_thread_socket(id, inflight);
             return true;
         }
         _ => {}
@@ -322,6 +348,7 @@ pub fn is_ciphertext(
     }
     if (20..=23).contains(&head[0]) && head[1] == 3 && head[2] <= 4 {
         conn.tls = TLS_UNCOVERED;
+        note_thread_socket(id, inflight);
         tls_seen(conn, syscall.is_egress(), id);
         count(Counter::TlsCiphertextBytes, moved);
         return true;

@@ -326,6 +326,7 @@ fn tls_coverage() -> TlsCoverage {
             pid: 42,
             comm: "curl".into(),
             exe: "/usr/bin/curl".into(),
+            running: true,
             libraries: vec![
                 lib(Some("openssl"), HookState::Hooked, None),
                 lib(None, HookState::Uncovered, Some("unsupported_library")),
@@ -345,6 +346,7 @@ fn tls_coverage() -> TlsCoverage {
             processes: 1,
             probes: 8,
         }],
+        uncovered_connections_total: 3,
         errors: 0,
     }
 }

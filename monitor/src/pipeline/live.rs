@@ -16,6 +16,7 @@ use super::{
     Stages,
     recording::Recorder,
     tls_hooks::{Settings, TlsHooks},
+    tls_watch::TlsWatch,
 };
 use crate::{
     capture::{
@@ -121,6 +122,7 @@ impl Run {
         let periodic_stats = self.config.output.stats_interval_secs > 0;
 
         let mut batch: Vec<(RawEvent, Option<Vec<u8>>)> = Vec::with_capacity(READ_BUDGET);
+        let mut watch = TlsWatch::default();
         let keep_bytes = recorder.is_some();
         let mut output_closed = false;
         loop {
@@ -128,7 +130,7 @@ impl Run {
                 read = reader.read(READ_BUDGET, |rec| decode_into(rec, keep_bytes, &mut batch, &mut stages.agent)) => {
                     read.map_err(RunError::RingBuf)?;
                     let now = Clock::monotonic_now_ns();
-                    ingest(&mut stages, &mut recorder, &mut batch, &hooks, now)?;
+                    ingest(&mut stages, &mut recorder, &mut batch, &hooks, &mut watch, now)?;
                 }
                 _ = tick.tick() => {
                     let now = Clock::monotonic_now_ns();
@@ -161,7 +163,14 @@ impl Run {
         // Stop: take what is still in the ring buffer, close every stream, last stats.
         reader.drain_now(|rec| decode_into(rec, keep_bytes, &mut batch, &mut stages.agent));
         let now = Clock::monotonic_now_ns();
-        ingest(&mut stages, &mut recorder, &mut batch, &hooks, now)?;
+        ingest(
+            &mut stages,
+            &mut recorder,
+            &mut batch,
+            &hooks,
+            &mut watch,
+            now,
+        )?;
         if let Some(r) = recorder.take() {
             let records = r.records + 1;
             r.finish(now).map_err(RunError::Record)?;
@@ -184,11 +193,15 @@ fn ingest(
     recorder: &mut Option<Recorder>,
     batch: &mut Vec<(RawEvent, Option<Vec<u8>>)>,
     hooks: &TlsHooks,
+    watch: &mut TlsWatch,
     now: u64,
 ) -> Result<(), RunError> {
     for (ev, bytes) in batch.drain(..) {
         if let RawEvent::TlsSeen(seen) = &ev {
             hooks.tls_seen(seen.pid, &seen.comm);
+        }
+        if let Some(missed) = watch.observe(&ev) {
+            hooks.tls_missed(missed.pid, &missed.comm);
         }
         stages.ingest(ev, now);
         if let (Some(r), Some(bytes)) = (recorder.as_mut(), bytes) {

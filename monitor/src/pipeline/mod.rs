@@ -6,6 +6,7 @@ pub mod live;
 pub mod recording;
 pub mod replay;
 pub mod tls_hooks;
+pub mod tls_watch;
 
 use std::{collections::BTreeMap, io};
 

@@ -35,7 +35,7 @@ use crate::{
 
 /// A process is scanned this long after its last exec/mmap notice: the loader maps a burst of
 /// libraries, one scan after the burst sees them all.
-const SETTLE: Duration = Duration::from_millis(5);
+const SETTLE: Duration = Duration::from_millis(1);
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// Exited processes are dropped this often (and unused files released, see `LINGER_SWEEPS`).
 const SWEEP_EVERY: Duration = Duration::from_secs(2);
@@ -45,6 +45,7 @@ const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 
 enum Notice {
     TlsSeen { pid: u32, comm: String },
+    TlsMissed { pid: u32, comm: String },
     Stop,
 }
 
@@ -112,6 +113,13 @@ impl TlsHooks {
         });
     }
 
+    pub fn tls_missed(&self, pid: u32, comm: &str) {
+        let _ = self.notices.send(Notice::TlsMissed {
+            pid,
+            comm: comm.to_owned(),
+        });
+    }
+
     pub fn coverage(&self) -> TlsCoverage {
         match self.shared.lock() {
             Ok(c) => c.clone(),
@@ -163,6 +171,10 @@ impl Worker {
                             self.coverage.tls_seen(pid, &comm);
                             changed = true;
                         }
+                    }
+                    Ok(Notice::TlsMissed { pid, comm }) => {
+                        self.coverage.tls_missed(pid, &comm);
+                        changed = true;
                     }
                     Ok(Notice::Stop) | Err(TryRecvError::Disconnected) => {
                         self.publish();

@@ -58,9 +58,21 @@ struct HookedState {
     idle_sweeps: u32,
 }
 
+/// A process that exited, kept a while so its coverage (and its traffic's) stays visible.
+struct Exited {
+    process: ProcessTls,
+    sweeps: u32,
+}
+
+/// Exited processes kept at once.
+const MAX_EXITED: usize = 4096;
+
 struct Traffic {
     comm: String,
-    connections: u64,
+    /// Connections seen carrying TLS records outside any hooked call.
+    seen: u64,
+    /// Of those, connections that closed without any plaintext captured.
+    missed: u64,
 }
 
 pub struct Coverage<H: Hooker> {
@@ -71,7 +83,9 @@ pub struct Coverage<H: Hooker> {
     /// Files whose hooking failed, with why; not retried (the failure is logged once).
     failed: HashMap<FileId, String>,
     processes: BTreeMap<u32, ProcessTls>,
+    exited: BTreeMap<u32, Exited>,
     traffic: BTreeMap<u32, Traffic>,
+    missed_total: u64,
     errors: u64,
     /// Scan errors already logged (by text), so a recurring one is logged once.
     logged: HashSet<String>,
@@ -86,7 +100,9 @@ impl<H: Hooker> Coverage<H> {
             hooked: HashMap::new(),
             failed: HashMap::new(),
             processes: BTreeMap::new(),
+            exited: BTreeMap::new(),
             traffic: BTreeMap::new(),
+            missed_total: 0,
             errors: 0,
             logged: HashSet::new(),
         }
@@ -166,7 +182,11 @@ impl<H: Hooker> Coverage<H> {
             .filter(|pid| !seen.contains(pid))
             .collect();
         for pid in gone {
-            self.forget(pid);
+            if self.is_alive(pid) {
+                self.forget(pid);
+            } else {
+                self.retire(pid);
+            }
         }
     }
 
@@ -180,27 +200,39 @@ impl<H: Hooker> Coverage<H> {
                 self.forget(pid);
             }
             Ok(p) => self.adopt(p),
-            Err(ScanError::Vanished { .. }) => self.forget(pid),
+            Err(ScanError::Vanished { .. }) => self.retire(pid),
             Err(e) => self.log_once(e.to_string()),
         }
     }
 
-    /// A connection of `pid` carried TLS records outside any hooked call.
+    /// A connection of `pid` carried TLS records outside any hooked call. (A hooked library's
+    /// handshake does too: only `tls_missed` says plaintext was lost.)
     pub fn tls_seen(&mut self, pid: u32, comm: &str) {
         if !self.processes.contains_key(&pid) {
             self.scan_pid(pid);
         }
-        if let Some(t) = self.traffic.get_mut(&pid) {
-            t.connections += 1;
-        } else if self.traffic.len() < MAX_TRAFFIC_PIDS {
-            self.traffic.insert(
-                pid,
-                Traffic {
-                    comm: comm.to_owned(),
-                    connections: 1,
-                },
-            );
+        if let Some(t) = self.traffic_entry(pid, comm) {
+            t.seen += 1;
         }
+    }
+
+    /// A connection of `pid` that carried TLS records closed without any plaintext captured.
+    pub fn tls_missed(&mut self, pid: u32, comm: &str) {
+        self.missed_total += 1;
+        if let Some(t) = self.traffic_entry(pid, comm) {
+            t.missed += 1;
+        }
+    }
+
+    fn traffic_entry(&mut self, pid: u32, comm: &str) -> Option<&mut Traffic> {
+        if !self.traffic.contains_key(&pid) && self.traffic.len() >= MAX_TRAFFIC_PIDS {
+            return None;
+        }
+        Some(self.traffic.entry(pid).or_insert_with(|| Traffic {
+            comm: comm.to_owned(),
+            seen: 0,
+            missed: 0,
+        }))
     }
 
     /// Drops exited processes and releases the files nobody used for [`LINGER_SWEEPS`] sweeps.
@@ -208,15 +240,41 @@ impl<H: Hooker> Coverage<H> {
         let dead: Vec<u32> = self
             .processes
             .keys()
-            .chain(self.traffic.keys())
             .copied()
-            .filter(|pid| !self.proc_root.join(pid.to_string()).exists())
+            .filter(|pid| !self.is_alive(*pid))
             .collect();
         for pid in dead {
-            self.forget(pid);
+            self.retire(pid);
+        }
+        let mut expired = Vec::new();
+        for (pid, e) in &mut self.exited {
+            e.sweeps += 1;
+            if e.sweeps > LINGER_SWEEPS {
+                expired.push(*pid);
+            }
+        }
+        for pid in expired {
+            self.exited.remove(&pid);
+        }
+        // Traffic of processes gone and no longer remembered.
+        let orphans: Vec<u32> = self
+            .traffic
+            .keys()
+            .copied()
+            .filter(|pid| {
+                !self.processes.contains_key(pid)
+                    && !self.exited.contains_key(pid)
+                    && !self.is_alive(*pid)
+            })
+            .collect();
+        for pid in orphans {
             self.traffic.remove(&pid);
         }
         self.release_unused();
+    }
+
+    fn is_alive(&self, pid: u32) -> bool {
+        self.proc_root.join(pid.to_string()).exists()
     }
 
     fn adopt(&mut self, process: ProcessTls) {
@@ -234,7 +292,18 @@ impl<H: Hooker> Coverage<H> {
                 state.users.insert(pid);
             }
         }
+        self.exited.remove(&pid);
         self.processes.insert(pid, process);
+    }
+
+    /// `pid` exited: its files lose a user, its picture is kept a while.
+    fn retire(&mut self, pid: u32) {
+        if let Some(process) = self.processes.remove(&pid)
+            && self.exited.len() < MAX_EXITED
+        {
+            self.exited.insert(pid, Exited { process, sweeps: 0 });
+        }
+        self.forget(pid);
     }
 
     fn forget(&mut self, pid: u32) {
@@ -349,13 +418,15 @@ impl<H: Hooker> Coverage<H> {
 
     /// The picture for `monitor status` and the stats event.
     pub fn snapshot(&self) -> TlsCoverage {
-        let processes: Vec<ProcessCoverage> = self
-            .processes
-            .values()
-            .map(|p| ProcessCoverage {
+        let running = self.processes.values().map(|p| (p, true));
+        let exited = self.exited.values().map(|e| (&e.process, false));
+        let mut processes: Vec<ProcessCoverage> = running
+            .chain(exited)
+            .map(|(p, running)| ProcessCoverage {
                 pid: p.pid,
                 comm: p.comm.clone(),
                 exe: p.exe.clone(),
+                running,
                 libraries: p
                     .findings
                     .iter()
@@ -363,15 +434,25 @@ impl<H: Hooker> Coverage<H> {
                     .collect(),
             })
             .collect();
+        processes.sort_by_key(|p| p.pid);
         let uncovered_traffic = self
             .traffic
             .iter()
             .filter_map(|(pid, t)| {
-                let (code, reason) = self.traffic_reason(*pid)?;
+                let (code, reason, connections) = match self.traffic_reason(*pid) {
+                    Some((code, reason)) => (code, reason, t.seen.max(t.missed)),
+                    // Hooked: only connections that began before the hook went unseen.
+                    None if t.missed > 0 => (
+                        "not_yet_hooked",
+                        "the connection began before its library was hooked".to_owned(),
+                        t.missed,
+                    ),
+                    None => return None,
+                };
                 Some(UncoveredTraffic {
                     pid: *pid,
                     comm: t.comm.clone(),
-                    connections: t.connections,
+                    connections,
                     reason_code: code.to_owned(),
                     reason,
                 })
@@ -392,6 +473,7 @@ impl<H: Hooker> Coverage<H> {
             processes,
             uncovered_traffic,
             files,
+            uncovered_connections_total: self.missed_total,
             errors: self.errors,
         }
     }
@@ -438,7 +520,8 @@ impl<H: Hooker> Coverage<H> {
                     .to_owned(),
             )
         };
-        let Some(p) = self.processes.get(&pid) else {
+        let known = self.processes.get(&pid);
+        let Some(p) = known.or_else(|| self.exited.get(&pid).map(|e| &e.process)) else {
             return Some(no_known());
         };
         if p.findings.iter().any(|f| self.hooked.contains_key(&f.file)) {

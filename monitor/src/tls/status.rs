@@ -20,6 +20,9 @@ pub struct TlsCoverage {
     pub uncovered_traffic: Vec<UncoveredTraffic>,
     /// Files with probes: one set per file (inode), shared by every process mapping it.
     pub files: Vec<HookedFile>,
+    /// TLS connections closed without any plaintext captured, since start (processes that
+    /// exited included).
+    pub uncovered_connections_total: u64,
     /// Attach failures and files that could not be inspected, since start (each logged once).
     pub errors: u64,
 }
@@ -30,6 +33,8 @@ pub struct ProcessCoverage {
     pub comm: String,
     /// The executable as the process sees it.
     pub exe: String,
+    /// False for a process that exited recently (kept about half a minute).
+    pub running: bool,
     pub libraries: Vec<LibraryCoverage>,
 }
 
@@ -159,11 +164,13 @@ impl fmt::Display for StatusDocument {
         let tls = &self.tls;
         writeln!(
             f,
-            "monitor pid {} at {}: {} files hooked, {} processes with TLS libraries, {} errors",
+            "monitor pid {} at {}: {} files hooked, {} processes with TLS libraries, {} TLS \
+             connections closed uncovered, {} errors",
             self.monitor_pid,
             self.ts,
             tls.files.len(),
             tls.processes.len(),
+            tls.uncovered_connections_total,
             tls.errors
         )?;
         writeln!(f)?;
@@ -189,6 +196,9 @@ impl fmt::Display for StatusDocument {
                     state,
                     l.path
                 )?;
+                if !p.running {
+                    write!(f, " [exited]")?;
+                }
                 if let (Some(code), Some(reason)) = (&l.reason_code, &l.reason) {
                     write!(f, " ({code}: {reason})")?;
                 }

@@ -27,7 +27,8 @@ impl TlsWatch {
     pub fn observe(&mut self, ev: &RawEvent) -> Option<Missed> {
         match ev {
             RawEvent::TlsSeen(seen) => {
-                if self.watched.len() >= MAX_WATCHED
+                // Full: drop the oldest still watched (queued ids may be settled already).
+                while self.watched.len() >= MAX_WATCHED
                     && let Some(old) = self.order.pop_front()
                 {
                     self.watched.remove(&old);
@@ -57,5 +58,97 @@ impl TlsWatch {
                 .map(|(pid, comm)| Missed { pid, comm }),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use monitor_common::event::Syscall;
+
+    use super::*;
+    use crate::{
+        capture::{
+            CloseRecord, DataEvent,
+            decode::{TlsSeenRecord, UncapturedCause},
+        },
+        conn::model::{Direction, Role},
+    };
+
+    fn seen(conn_id: u64) -> RawEvent {
+        RawEvent::TlsSeen(TlsSeenRecord {
+            ts_ns: 1,
+            conn_id,
+            pid: 7,
+            tid: 7,
+            cgroup_id: 0,
+            comm: "app".into(),
+            role: Role::Client,
+            direction: Direction::Egress,
+            endpoints: None,
+        })
+    }
+
+    fn data(conn_id: u64, tls_library: Option<&'static str>) -> RawEvent {
+        RawEvent::Data(DataEvent {
+            syscall: Syscall::TlsWrite,
+            direction: Direction::Egress,
+            role: Role::Client,
+            ts_ns: 2,
+            conn_id,
+            offset: 0,
+            lost_total: 0,
+            pid: 7,
+            tid: 7,
+            fd: 3,
+            uncaptured_len: 0,
+            uncaptured_cause: UncapturedCause::Truncated,
+            cgroup_id: 0,
+            comm: "app".into(),
+            endpoints: None,
+            tls_library,
+            payload: Bytes::from_static(b"GET / HTTP/1.1\r\n\r\n"),
+        })
+    }
+
+    fn close(conn_id: u64) -> RawEvent {
+        RawEvent::Close(CloseRecord {
+            ts_ns: 3,
+            conn_id,
+            role: Role::Client,
+            tx_bytes: 0,
+            rx_bytes: 0,
+            tx_lost: 0,
+            rx_lost: 0,
+            endpoints: None,
+        })
+    }
+
+    #[test]
+    fn only_tls_connections_closed_without_plaintext_are_missed() {
+        let mut w = TlsWatch::default();
+        for ev in [seen(1), seen(2), data(1, Some("openssl")), data(2, None)] {
+            assert!(w.observe(&ev).is_none());
+        }
+        assert!(w.observe(&close(1)).is_none(), "plaintext was captured");
+        let missed = w.observe(&close(2)).expect("no plaintext for conn 2");
+        assert_eq!((missed.pid, missed.comm.as_str()), (7, "app"));
+        assert!(w.observe(&close(3)).is_none(), "never seen as TLS");
+        assert!(w.observe(&close(2)).is_none(), "reported once");
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let mut w = TlsWatch::default();
+        for id in 0..(3 * MAX_WATCHED as u64) {
+            w.observe(&seen(id));
+            w.observe(&data(id, Some("go")));
+        }
+        assert!(w.watched.is_empty());
+        assert!(w.order.len() <= 2 * MAX_WATCHED + 1);
+        for id in 0..(MAX_WATCHED as u64 + 10) {
+            w.observe(&seen(1_000_000 + id));
+        }
+        assert!(w.watched.len() <= MAX_WATCHED);
     }
 }

@@ -571,3 +571,6 @@ fn plan(library: TlsLibrary, finding: &Finding, path: &Path) -> Result<HookPlan,
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

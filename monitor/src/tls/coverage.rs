@@ -351,6 +351,7 @@ impl<H: Hooker> Coverage<H> {
         // Opened first, attached through the descriptor: the probes land on this very file
         // even if its process exits meanwhile (/proc/PID/exe, /proc/PID/root/... vanish with
         // it) or the path is replaced.
+        let started = std::time::Instant::now();
         let file = match fs::File::open(&finding.host_path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -369,11 +370,12 @@ impl<H: Hooker> Coverage<H> {
         match hooked {
             Ok(links) => {
                 log::info!(
-                    "hooked {} {} in {} ({} probes{})",
+                    "hooked {} {} in {} ({} probes in {} ms{})",
                     library.name(),
                     finding.version.as_deref().unwrap_or(""),
                     finding.path,
                     links.len(),
+                    started.elapsed().as_millis(),
                     if links.skipped.is_empty() {
                         String::new()
                     } else {

@@ -177,7 +177,10 @@ impl Worker {
                         changed = true;
                     }
                     Ok(Notice::Stop) | Err(TryRecvError::Disconnected) => {
-                        self.publish();
+                        // A status file outliving its monitor would only mislead.
+                        if let Some(path) = &self.settings.status_file {
+                            let _ = std::fs::remove_file(path);
+                        }
                         return self.coverage.into_hooker();
                     }
                     Err(TryRecvError::Empty) => break,

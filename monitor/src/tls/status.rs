@@ -25,6 +25,8 @@ pub struct TlsCoverage {
     pub uncovered_connections_total: u64,
     /// Attach failures and files that could not be inspected, since start (each logged once).
     pub errors: u64,
+    /// Notices about processes the hook manager could not take (queue full, undecodable).
+    pub notices_dropped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -254,6 +256,7 @@ mod tests {
                 files: vec![],
                 uncovered_connections_total: 2,
                 errors: 0,
+                notices_dropped: 0,
             },
         }
     }

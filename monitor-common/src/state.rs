@@ -73,6 +73,13 @@ pub struct ConnState {
     pub tuple: Tuple,
 }
 
+/// A TLS call that receives plaintext.
+pub const CALL_READ: u32 = 0;
+/// A TLS call that sends plaintext.
+pub const CALL_WRITE: u32 = 1;
+/// A handshake: no plaintext, but its socket I/O names the session's connection.
+pub const CALL_HANDSHAKE: u32 = 2;
+
 /// A TLS library call in progress on one thread (or, for Go, one goroutine).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -89,8 +96,8 @@ pub struct TlsCall {
     /// `LIB_*`.
     pub library: u32,
     pub fd: i32,
-    /// 1: the call sends (write), 0: it receives (read).
-    pub egress: u32,
+    /// `CALL_*`: what the call does.
+    pub op: u32,
     /// 1 once a send's plaintext was emitted (at its first socket write, see tls.rs).
     pub emitted: u32,
     /// Go: the goroutine running the call (keys its `GO_CALLS` entry); 0 otherwise.
@@ -129,6 +136,9 @@ pub struct TlsSession {
     /// how much it took (a partial write, or a want-write failure, is continued by the next
     /// call with the remaining bytes, which must not be emitted twice).
     pub ahead: u64,
+    /// The connection `sk` held when the session was tied to it: a freed socket's address
+    /// is reused, and a stale entry must not hand plaintext to its new connection.
+    pub conn_id: u64,
 }
 
 #[cfg(feature = "user")]

@@ -26,15 +26,15 @@ use monitor_common::{
     Counter,
     event::{LIB_GNUTLS, LIB_GO, Syscall},
     state::{
-        ConnState, GoCallKey, Inflight, TLS_HOOKED, TLS_NO, TLS_UNCOVERED, TLS_UNKNOWN, TlsCall,
-        TlsSession, TlsSessionKey,
+        CALL_HANDSHAKE, CALL_READ, CALL_WRITE, ConnState, GoCallKey, Inflight, TLS_HOOKED, TLS_NO,
+        TLS_UNCOVERED, TLS_UNKNOWN, TlsCall, TlsSession, TlsSessionKey,
     },
 };
 
 use crate::{
     emit::{self, ThreadSlot, first_byte_addr, tls_seen, user_u64},
     filter,
-    maps::{GO_CALLS, TLS_CALLS, TLS_SESSIONS, TLS_THREAD_SOCKS, count},
+    maps::{CONNS, GO_CALLS, TLS_CALLS, TLS_SESSIONS, TLS_THREAD_SOCKS, count},
     sockets::conn_for,
 };
 
@@ -42,40 +42,55 @@ use crate::{
 // (session, data, size) return the byte count; SSL_{write,read}_ex(ssl, buf, num, *done) return
 // 1 and write the count to *done. The attach cookie is the library (`LIB_*`).
 
+/// SSL_do_handshake/SSL_connect/SSL_accept(ssl), gnutls_handshake(session).
+#[uprobe]
+pub fn tls_handshake(ctx: ProbeContext) -> u32 {
+    enter(&ctx, CALL_HANDSHAKE, false);
+    0
+}
+
 #[uprobe]
 pub fn tls_write(ctx: ProbeContext) -> u32 {
-    enter(&ctx, true, false);
+    enter(&ctx, CALL_WRITE, false);
     0
 }
 
 #[uprobe]
 pub fn tls_read(ctx: ProbeContext) -> u32 {
-    enter(&ctx, false, false);
+    enter(&ctx, CALL_READ, false);
     0
 }
 
 #[uprobe]
 pub fn tls_write_ex(ctx: ProbeContext) -> u32 {
-    enter(&ctx, true, true);
+    enter(&ctx, CALL_WRITE, true);
     0
 }
 
 #[uprobe]
 pub fn tls_read_ex(ctx: ProbeContext) -> u32 {
-    enter(&ctx, false, true);
+    enter(&ctx, CALL_READ, true);
     0
 }
 
 #[inline(always)]
-fn enter(ctx: &ProbeContext, egress: bool, ex: bool) {
+fn enter(ctx: &ProbeContext, op: u32, ex: bool) {
     let id = bpf_get_current_pid_tgid();
     if !filter::process_allowed((id >> 32) as u32) {
         return;
     }
     let call = TlsCall {
         session: ctx.arg::<u64>(0).unwrap_or(0),
-        buf: ctx.arg::<u64>(1).unwrap_or(0),
-        len: ctx.arg::<u64>(2).unwrap_or(0),
+        buf: if op == CALL_HANDSHAKE {
+            0
+        } else {
+            ctx.arg::<u64>(1).unwrap_or(0)
+        },
+        len: if op == CALL_HANDSHAKE {
+            0
+        } else {
+            ctx.arg::<u64>(2).unwrap_or(0)
+        },
         out_len_ptr: if ex {
             ctx.arg::<u64>(3).unwrap_or(0)
         } else {
@@ -85,7 +100,7 @@ fn enter(ctx: &ProbeContext, egress: bool, ex: bool) {
         // SAFETY: the context is this program's own.
         library: unsafe { bpf_get_attach_cookie(ctx.as_ptr()) } as u32,
         fd: -1,
-        egress: egress as u32,
+        op,
         emitted: 0,
         goroutine: 0,
     };
@@ -122,10 +137,10 @@ pub fn tls_return(ctx: RetProbeContext) -> u32 {
     } else {
         0
     };
-    if call.egress != 0 {
-        finish_send(id, &call, n);
-    } else if n > 0 {
-        deliver(id, &call, n);
+    match call.op {
+        CALL_WRITE => finish_send(id, &call, n),
+        CALL_READ if n > 0 => deliver(id, &call, n),
+        _ => {}
     }
     0
 }
@@ -158,6 +173,13 @@ fn finish_send(id: u64, call: &TlsCall, n: u64) {
         rest.len = call.len.saturating_sub(skip);
         deliver(id, &rest, n - skip);
     }
+}
+
+/// Whether socket `sk` still holds connection `conn_id` (it was not freed and reused).
+#[inline(always)]
+fn still_connection(sk: u64, conn_id: u64) -> bool {
+    // SAFETY: plain value read.
+    unsafe { CONNS.get(&sk) }.is_some_and(|c| c.conn_id == conn_id)
 }
 
 #[inline(always)]
@@ -203,7 +225,7 @@ fn go_enter(ctx: &ProbeContext, egress: bool) {
         sk: 0,
         library: LIB_GO,
         fd: -1,
-        egress: egress as u32,
+        op: if egress { CALL_WRITE } else { CALL_READ },
         emitted: 0,
         goroutine: g,
     };
@@ -245,7 +267,7 @@ pub fn go_tls_return(ctx: ProbeContext) -> u32 {
         let _ = TLS_CALLS.remove(&id);
     }
     let n = if n > 0 { n as u64 } else { 0 };
-    if call.egress != 0 {
+    if call.op == CALL_WRITE {
         finish_send(id, &call, n);
     } else if n > 0 {
         deliver(id, &call, n);
@@ -263,8 +285,8 @@ fn deliver(id: u64, call: &TlsCall, n: u64) {
     // A library never moves more than the caller's buffer holds.
     let n = if n > call.len { call.len } else { n };
     let tgid = (id >> 32) as u32;
-    let (sk, fd) = if call.sk != 0 {
-        (call.sk, call.fd)
+    let (sk, fd, conn_id) = if call.sk != 0 {
+        (call.sk, call.fd, 0)
     } else {
         let key = TlsSessionKey {
             tgid,
@@ -273,14 +295,14 @@ fn deliver(id: u64, call: &TlsCall, n: u64) {
         };
         // SAFETY: plain values copied out.
         match unsafe { TLS_SESSIONS.get(&key) } {
-            Some(s) => (s.sk, s.fd),
+            Some(s) => (s.sk, s.fd, s.conn_id),
             // A session never seen doing I/O in a call: the socket this thread last moved
             // records on (memory-BIO users such as node), remembered for the session.
             None => match unsafe { TLS_THREAD_SOCKS.get(&id) } {
                 Some(s) => {
                     let session = *s;
                     let _ = TLS_SESSIONS.insert(&key, &session, 0);
-                    (session.sk, session.fd)
+                    (session.sk, session.fd, session.conn_id)
                 }
                 None => {
                     count(Counter::TlsUnattributedBytes, n);
@@ -289,12 +311,16 @@ fn deliver(id: u64, call: &TlsCall, n: u64) {
             },
         }
     };
+    if conn_id != 0 && !still_connection(sk, conn_id) {
+        count(Counter::TlsUnattributedBytes, n);
+        return;
+    }
     let Some(conn) = conn_for(sk, tgid, fd) else {
         return;
     };
     conn.tls = TLS_HOOKED;
     conn.library = call.library;
-    let syscall = if call.egress != 0 {
+    let syscall = if call.op == CALL_WRITE {
         Syscall::TlsWrite
     } else {
         Syscall::TlsRead
@@ -335,12 +361,20 @@ pub fn in_call(id: u64, inflight: &Inflight, moved: i64) -> bool {
     // The send's plaintext goes out with its first ciphertext, not at the call's return: a
     // reader thread may get the peer's answer and return first (Go's client always reads on
     // another goroutine), and the request must precede its response.
-    let send_now = call.egress != 0 && call.emitted == 0 && moved > 0;
+    let send_now = call.op == CALL_WRITE && call.emitted == 0 && moved > 0;
     if send_now {
         call.emitted = 1;
     }
     let snapshot = *call;
-    let ahead = note_session(&key, inflight);
+    let conn_id = match conn_for(inflight.sk, tgid, inflight.fd) {
+        Some(conn) => {
+            conn.tls = TLS_HOOKED;
+            conn.library = snapshot.library;
+            conn.conn_id
+        }
+        None => 0,
+    };
+    let ahead = note_session(&key, inflight, conn_id);
     if snapshot.library == LIB_GO {
         let _ = TLS_CALLS.remove(&id);
         if send_now {
@@ -354,10 +388,6 @@ pub fn in_call(id: u64, inflight: &Inflight, moved: i64) -> bool {
                 unsafe { (*go_call).emitted = 1 };
             }
         }
-    }
-    if let Some(conn) = conn_for(inflight.sk, tgid, inflight.fd) {
-        conn.tls = TLS_HOOKED;
-        conn.library = snapshot.library;
     }
     if moved > 0 {
         count(Counter::TlsCiphertextBytes, moved as u64);
@@ -390,12 +420,17 @@ pub fn in_call(id: u64, inflight: &Inflight, moved: i64) -> bool {
 
 /// Records the socket `key`'s session uses; returns its `ahead` count.
 #[inline(always)]
-fn note_session(key: &TlsSessionKey, inflight: &Inflight) -> u64 {
+fn note_session(key: &TlsSessionKey, inflight: &Inflight, conn_id: u64) -> u64 {
     if let Some(s) = TLS_SESSIONS.get_ptr_mut(key) {
         // SAFETY: map value pointer valid for this run.
         let s = unsafe { &mut *s };
+        if s.conn_id != conn_id {
+            // A new connection behind a reused session handle: nothing is ahead on it.
+            s.ahead = 0;
+        }
         s.sk = inflight.sk;
         s.fd = inflight.fd;
+        s.conn_id = conn_id;
         return s.ahead;
     }
     let session = TlsSession {
@@ -403,6 +438,7 @@ fn note_session(key: &TlsSessionKey, inflight: &Inflight) -> u64 {
         fd: inflight.fd,
         _pad: 0,
         ahead: 0,
+        conn_id,
     };
     let _ = TLS_SESSIONS.insert(key, &session, 0);
     0
@@ -417,12 +453,13 @@ fn set_ahead(key: &TlsSessionKey, ahead: u64) {
 }
 
 #[inline(always)]
-fn note_thread_socket(id: u64, inflight: &Inflight) {
+fn note_thread_socket(id: u64, inflight: &Inflight, conn_id: u64) {
     let sock = TlsSession {
         sk: inflight.sk,
         fd: inflight.fd,
         _pad: 0,
         ahead: 0,
+        conn_id,
     };
     let _ = TLS_THREAD_SOCKS.insert(&id, &sock, 0);
 }
@@ -442,7 +479,7 @@ pub fn is_ciphertext(
         TLS_NO => return false,
         TLS_UNCOVERED | TLS_HOOKED => {
             count(Counter::TlsCiphertextBytes, moved);
-            note_thread_socket(id, inflight);
+            note_thread_socket(id, inflight, conn.conn_id);
             return true;
         }
         _ => {}
@@ -463,7 +500,7 @@ pub fn is_ciphertext(
     }
     if (20..=23).contains(&head[0]) && head[1] == 3 && head[2] <= 4 {
         conn.tls = TLS_UNCOVERED;
-        note_thread_socket(id, inflight);
+        note_thread_socket(id, inflight, conn.conn_id);
         tls_seen(conn, syscall.is_egress(), id);
         count(Counter::TlsCiphertextBytes, moved);
         return true;

@@ -14,7 +14,8 @@ use aya::{
 use monitor_common::event::{LIB_BORINGSSL, LIB_GNUTLS, LIB_GO, LIB_OPENSSL};
 
 /// The uprobe programs of monitor-ebpf/src/tls.rs.
-pub const PROGRAMS: [&str; 8] = [
+pub const PROGRAMS: [&str; 9] = [
+    "tls_handshake",
     "tls_write",
     "tls_read",
     "tls_write_ex",
@@ -73,6 +74,12 @@ impl HookPlan {
                 sym("tls_return", "SSL_write_ex", false),
                 sym("tls_read_ex", "SSL_read_ex", false),
                 sym("tls_return", "SSL_read_ex", false),
+                sym("tls_handshake", "SSL_do_handshake", false),
+                sym("tls_return", "SSL_do_handshake", false),
+                sym("tls_handshake", "SSL_connect", false),
+                sym("tls_return", "SSL_connect", false),
+                sym("tls_handshake", "SSL_accept", false),
+                sym("tls_return", "SSL_accept", false),
             ],
         }
     }
@@ -98,6 +105,8 @@ impl HookPlan {
                 sym("tls_return", "gnutls_record_send", true),
                 sym("tls_read", "gnutls_record_recv", true),
                 sym("tls_return", "gnutls_record_recv", true),
+                sym("tls_handshake", "gnutls_handshake", false),
+                sym("tls_return", "gnutls_handshake", false),
             ],
         }
     }

@@ -63,11 +63,17 @@ pub const OPENSSL_FUNCTIONS: &[HookFunction] = &[
     required("SSL_read"),
     optional("SSL_write_ex"),
     optional("SSL_read_ex"),
+    // Handshakes move no plaintext, but the records they read may already hold the first
+    // request: hooking them ties the session to its socket before that request is read.
+    optional("SSL_do_handshake"),
+    optional("SSL_connect"),
+    optional("SSL_accept"),
 ];
 
 pub const GNUTLS_FUNCTIONS: &[HookFunction] = &[
     required("gnutls_record_send"),
     required("gnutls_record_recv"),
+    optional("gnutls_handshake"),
 ];
 
 /// Go's crypto/tls methods, as named in the Go symbol table. Go needs more than an entry offset

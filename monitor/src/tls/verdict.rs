@@ -228,7 +228,8 @@ mod tests {
         assert_eq!(v.library, Some(TlsLibrary::OpenSsl));
         assert_eq!(v.version.as_deref(), Some("3"));
         assert_eq!(v.coverage, Coverage::Hookable);
-        assert_eq!(v.symbols.len(), 4);
+        // The four data calls and the three handshakes.
+        assert_eq!(v.symbols.len(), 7);
     }
 
     #[test]
@@ -238,7 +239,7 @@ mod tests {
         assert_eq!(v.coverage, Coverage::Hookable);
         assert_eq!(
             v.symbols.keys().copied().collect::<Vec<_>>(),
-            ["gnutls_record_recv", "gnutls_record_send"]
+            ["gnutls_handshake", "gnutls_record_recv", "gnutls_record_send"]
         );
     }
 
@@ -263,7 +264,7 @@ mod tests {
         assert_eq!(v.library, Some(TlsLibrary::OpenSsl));
         assert_eq!(v.coverage, Coverage::Hookable);
         assert!(v.version.unwrap().starts_with("3."));
-        assert_eq!(v.symbols.len(), 4);
+        assert_eq!(v.symbols.len(), 7);
     }
 
     #[test]

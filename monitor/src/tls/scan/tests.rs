@@ -79,7 +79,7 @@ fn python_maps_shared_libssl() {
     for (name, loc) in &f.symbols {
         assert_eq!(direct.symbols[name], *loc, "{name}");
     }
-    assert_eq!(f.symbols.len(), 4);
+    assert_eq!(f.symbols.len(), 7);
 }
 
 #[test]

@@ -46,12 +46,15 @@ pub enum Counter {
     TlsCallTableFull = 17,
     /// TLS plaintext chunks the per-thread capture state table had no room for.
     TlsCaptureStateFull = 18,
+    /// Exec/mmap notices for the TLS hook manager its ring buffer had no room for (a process
+    /// may then be hooked only at the next periodic rescan).
+    ProcEventsLost = 19,
 }
 
 pub const COUNTER_SLOTS: u32 = 24;
 
 impl Counter {
-    pub const ALL: [Counter; 19] = [
+    pub const ALL: [Counter; 20] = [
         Counter::RingbufFullEvents,
         Counter::RingbufFullBytes,
         Counter::RingbufFullCloses,
@@ -71,6 +74,7 @@ impl Counter {
         Counter::TlsCiphertextBytes,
         Counter::TlsCallTableFull,
         Counter::TlsCaptureStateFull,
+        Counter::ProcEventsLost,
     ];
 
     /// Stable snake_case name used in the `stats` JSON event.
@@ -95,6 +99,7 @@ impl Counter {
             Counter::TlsCiphertextBytes => "tls_ciphertext_bytes",
             Counter::TlsCallTableFull => "tls_call_table_full",
             Counter::TlsCaptureStateFull => "tls_capture_state_full",
+            Counter::ProcEventsLost => "proc_events_lost",
         }
     }
 }

@@ -225,3 +225,20 @@ pub const TLS_SEEN_EVENT_LEN: usize = core::mem::size_of::<TlsSeenEvent>();
 const _: () = assert!(DATA_HEADER_LEN == 128);
 const _: () = assert!(CLOSE_EVENT_LEN == 96);
 const _: () = assert!(TLS_SEEN_EVENT_LEN == 96);
+
+/// The small ring buffer telling the agent that a process may have new code to hook: it
+/// exec'd, or mapped a file executable (a library loaded at start or by dlopen).
+pub const PROC_EVENTS_MAP: &str = "PROC_EVENTS";
+pub const PROC_EXEC: u32 = 1;
+pub const PROC_MMAP_EXEC: u32 = 2;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcEvent {
+    /// `PROC_*`.
+    pub kind: u32,
+    pub pid: u32,
+}
+
+pub const PROC_EVENT_LEN: usize = core::mem::size_of::<ProcEvent>();
+const _: () = assert!(PROC_EVENT_LEN == 8);

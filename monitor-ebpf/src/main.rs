@@ -13,6 +13,7 @@ mod ctx;
 mod emit;
 mod filter;
 mod maps;
+mod procs;
 mod sockets;
 mod syscalls;
 mod tls;

@@ -24,6 +24,10 @@ pub fn config() -> Config {
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(16 * 1024 * 1024, 0);
 
+/// Processes that exec'd or mapped a file executable, for the TLS hook manager (`ProcEvent`).
+#[map]
+pub static PROC_EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
+
 /// Arguments of data syscalls between entry and exit, keyed by pid_tgid.
 #[map]
 pub static INFLIGHT: HashMap<u64, Inflight> = HashMap::with_max_entries(16384, 0);
@@ -55,6 +59,12 @@ pub static GO_CALLS: HashMap<GoCallKey, TlsCall> = HashMap::with_max_entries(163
 #[map]
 pub static TLS_SESSIONS: LruHashMap<TlsSessionKey, TlsSession> =
     LruHashMap::with_max_entries(65536, 0);
+
+/// pid_tgid → the socket that thread last moved TLS records on, outside any TLS call. Names
+/// the connection of a library call that does no I/O itself: node (OpenSSL over memory BIOs)
+/// encrypts and decrypts in SSL_write/SSL_read while libuv moves the records separately.
+#[map]
+pub static TLS_THREAD_SOCKS: LruHashMap<u64, TlsSession> = LruHashMap::with_max_entries(16384, 0);
 
 #[map]
 pub static PID_FILTER: HashMap<u32, u8> = HashMap::with_max_entries(1024, 0);

@@ -15,7 +15,7 @@ use crate::{
     ctx::{arg, ret},
     emit::{self, CpuSlot},
     filter,
-    maps::{INFLIGHT, ROLE_HINTS, TLS_CALLS, count},
+    maps::{INFLIGHT, ROLE_HINTS, TLS_CALLS, TLS_THREAD_SOCKS, count},
     sockets::conn_for,
     tls,
 };
@@ -145,5 +145,6 @@ pub fn sched_process_exit(_ctx: TracePointContext) -> u32 {
     let id = bpf_get_current_pid_tgid();
     let _ = INFLIGHT.remove(&id);
     let _ = TLS_CALLS.remove(&id);
+    let _ = TLS_THREAD_SOCKS.remove(&id);
     0
 }

@@ -1,4 +1,4 @@
-//! Command line: `monitor run`, `record`, `replay`, `check` and `schema`. Parsing only; `main`
+//! Command line: `monitor run`, `record`, `replay`, `check`, `schema` and `status`. Parsing only; `main`
 //! wires the rest.
 
 use std::path::PathBuf;
@@ -30,6 +30,19 @@ pub enum Command {
     Check,
     /// Print the JSON Schema of the output lines (published in docs/schema/).
     Schema,
+    /// Show what a running monitor covers: per process, the TLS library found and whether it
+    /// is hooked; TLS traffic not covered and why.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The status file the running monitor writes (its --status-file).
+    #[arg(long, value_name = "FILE", default_value = crate::tls::status::DEFAULT_STATUS_FILE)]
+    pub status_file: PathBuf,
+    /// Print the status document as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +102,12 @@ pub struct CaptureArgs {
     /// Payload bytes captured per syscall; the rest is counted as truncated.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_call_bytes: Option<u32>,
+    /// Do not hook TLS libraries (encrypted traffic is then only reported, not decoded).
+    #[arg(long)]
+    pub no_tls: bool,
+    /// Where to keep the coverage picture that `monitor status` reads.
+    #[arg(long, value_name = "FILE", default_value = crate::tls::status::DEFAULT_STATUS_FILE)]
+    pub status_file: PathBuf,
 }
 
 /// How streams are reassembled (live and in replay).
@@ -155,6 +174,8 @@ impl CaptureArgs {
         if let Some(v) = self.max_call_bytes {
             c.capture.max_call_bytes = v;
         }
+        c.tls.enabled = !self.no_tls;
+        c.tls.status_file = Some(self.status_file.clone());
     }
 }
 

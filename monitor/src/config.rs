@@ -17,6 +17,26 @@ pub struct Config {
     pub filters: Filters,
     pub http: HttpConfig,
     pub redaction: RedactionConfig,
+    pub tls: TlsConfig,
+}
+
+/// TLS plaintext capture through uprobes on TLS libraries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Find and hook TLS libraries (OpenSSL, BoringSSL, GnuTLS, Go crypto/tls).
+    pub enabled: bool,
+    /// Where the coverage picture (`monitor status`) is kept; none: not written.
+    pub status_file: Option<PathBuf>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            status_file: Some(PathBuf::from(crate::tls::status::DEFAULT_STATUS_FILE)),
+        }
+    }
 }
 
 /// Kernel-side capture.

@@ -11,7 +11,7 @@ use std::{
 use clap::{Parser, error::ErrorKind};
 use monitor::{
     check,
-    cli::{Cli, Command, OutputArgs, RecordArgs, ReplayArgs, RunArgs},
+    cli::{Cli, Command, OutputArgs, RecordArgs, ReplayArgs, RunArgs, StatusArgs},
     config::Config,
     pipeline::{
         Run, RunError,
@@ -38,6 +38,34 @@ fn main() -> ExitCode {
         Command::Record(args) => record(*args),
         Command::Replay(args) => replay_file(*args),
         Command::Schema => print_schema(),
+        Command::Status(args) => print_status(&args),
+    }
+}
+
+/// Exit code of `monitor status` when no monitor is running.
+const EXIT_NOT_RUNNING: u8 = 1;
+
+fn print_status(args: &StatusArgs) -> ExitCode {
+    use monitor::tls::status::{self, StatusError};
+    let doc = match status::read(&args.status_file) {
+        Ok(doc) => doc,
+        Err(err @ (StatusError::Missing(_) | StatusError::Stale { .. })) => {
+            eprintln!("monitor: {err}");
+            return ExitCode::from(EXIT_NOT_RUNNING);
+        }
+        Err(err) => return fail(err),
+    };
+    let text = if args.json {
+        match serde_json::to_string_pretty(&doc) {
+            Ok(t) => t + "\n",
+            Err(err) => return fail(format_args!("cannot render the status: {err}")),
+        }
+    } else {
+        doc.to_string()
+    };
+    match io::stdout().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(format_args!("cannot write the status: {err}")),
     }
 }
 
@@ -63,9 +91,9 @@ fn clap_error(err: clap::Error) -> ExitCode {
             let _ = err.print();
             ExitCode::SUCCESS
         }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            fail("a command is required: run, record, replay, check or schema (see monitor --help)")
-        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => fail(
+            "a command is required: run, record, replay, check, schema or status (see monitor --help)",
+        ),
         _ => {
             let rendered = err.render().to_string();
             let first = rendered.lines().next().unwrap_or("invalid arguments");

@@ -26,6 +26,9 @@ use monitor::{
         schema::{output_schema, output_schema_text, schema_path},
     },
     http1::HttpStage,
+    tls::status::{
+        HookState, HookedFile, LibraryCoverage, ProcessCoverage, TlsCoverage, UncoveredTraffic,
+    },
     transaction::{Flag, Flags},
 };
 use monitor_common::event::Syscall;
@@ -289,7 +292,8 @@ fn raw_and_stats_events() -> Vec<Value> {
         .collect();
     let mut streams = StreamCounters::default();
     streams.gap_bytes.insert(GapCause::Lost.name(), 3);
-    let stats = |http| Stats {
+    let stats = |http: Option<_>| Stats {
+        tls: http.is_some().then(tls_coverage),
         ts: "2023-11-14T22:13:20.000000001Z".into(),
         ts_unix_ns: 1_700_000_000_000_000_001,
         uptime_secs: 1.5,
@@ -304,6 +308,48 @@ fn raw_and_stats_events() -> Vec<Value> {
         out.push(serde_json::to_value(OutputEvent::Stats(s)).unwrap());
     }
     out
+}
+
+/// Every part of the TLS coverage object: a hooked, an uncovered and a failed library, and
+/// uncovered traffic.
+fn tls_coverage() -> TlsCoverage {
+    let lib = |library: Option<&str>, state, code: Option<&str>| LibraryCoverage {
+        library: library.map(str::to_owned),
+        version: Some("3.0.11".into()),
+        path: "/usr/lib/x86_64-linux-gnu/libssl.so.3".into(),
+        state,
+        reason_code: code.map(str::to_owned),
+        reason: code.map(|c| format!("because {c}")),
+    };
+    TlsCoverage {
+        processes: vec![ProcessCoverage {
+            pid: 42,
+            comm: "curl".into(),
+            exe: "/usr/bin/curl".into(),
+            running: true,
+            libraries: vec![
+                lib(Some("openssl"), HookState::Hooked, None),
+                lib(None, HookState::Uncovered, Some("unsupported_library")),
+                lib(Some("gnutls"), HookState::Failed, Some("attach_failed")),
+            ],
+        }],
+        uncovered_traffic: vec![UncoveredTraffic {
+            pid: 43,
+            comm: "app".into(),
+            connections: 2,
+            reason_code: "stripped_go".into(),
+            reason: "stripped".into(),
+        }],
+        files: vec![HookedFile {
+            path: "/usr/lib/x86_64-linux-gnu/libssl.so.3".into(),
+            library: "openssl".into(),
+            processes: 1,
+            probes: 8,
+        }],
+        uncovered_connections_total: 3,
+        errors: 0,
+        notices_dropped: 0,
+    }
 }
 
 #[test]

@@ -207,7 +207,8 @@ fn replay_to(output: &Path, args: &[&str]) -> String {
 fn stats_from_records(cap: &Capture) -> Value {
     let mut s = cap.last_stats().clone();
     let obj = s.as_object_mut().unwrap();
-    for k in ["kernel", "ts", "ts_unix_ns", "uptime_secs"] {
+    // TLS coverage describes the live host's processes, not the recorded traffic.
+    for k in ["kernel", "tls", "ts", "ts_unix_ns", "uptime_secs"] {
         obj.remove(k);
     }
     s

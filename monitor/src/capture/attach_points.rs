@@ -9,6 +9,8 @@ pub const ATTACH_POINTS: &[(&str, &[(&str, &str)])] = &[
     ("tcp_destroy_sock", &[("tcp", "tcp_destroy_sock")]),
     ("tcp_rcv_space_adjust", &[("tcp", "tcp_rcv_space_adjust")]),
     ("sched_process_exit", &[("sched", "sched_process_exit")]),
+    ("sched_process_exec", &[("sched", "sched_process_exec")]),
+    ("sys_enter_mmap", &[("syscalls", "sys_enter_mmap")]),
     (
         "sys_exit_data",
         &[

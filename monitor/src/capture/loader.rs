@@ -11,7 +11,7 @@ use aya::{
 use monitor_common::{
     config::{CONFIG_GLOBAL, FILTER_CGROUP, FILTER_PID, FILTER_PORT},
     counters::COUNTERS_MAP,
-    event::EVENTS_MAP,
+    event::{EVENTS_MAP, PROC_EVENTS_MAP},
     state::{CGROUP_FILTER_MAP, PID_FILTER_MAP, PORT_FILTER_MAP},
 };
 
@@ -199,6 +199,20 @@ impl Probes {
         })?;
         RingBuf::try_from(map).map_err(|source| LoadError::Map {
             name: EVENTS_MAP,
+            source,
+        })
+    }
+
+    /// Takes the process-event ring buffer out (once) for the TLS hook manager.
+    pub fn take_proc_events(&mut self) -> Result<RingBuf<MapData>, LoadError> {
+        let map = self.ebpf.take_map(PROC_EVENTS_MAP).ok_or(LoadError::Map {
+            name: PROC_EVENTS_MAP,
+            source: aya::maps::MapError::InvalidName {
+                name: PROC_EVENTS_MAP.into(),
+            },
+        })?;
+        RingBuf::try_from(map).map_err(|source| LoadError::Map {
+            name: PROC_EVENTS_MAP,
             source,
         })
     }

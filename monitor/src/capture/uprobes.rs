@@ -77,6 +77,19 @@ impl HookPlan {
         }
     }
 
+    /// The same hooks placed at the file offsets discovery found, rather than resolved by name
+    /// again (aya's lookup may land on an imported symbol of the same name).
+    pub fn at_offsets(mut self, offsets: impl Fn(&str) -> Option<u64>) -> HookPlan {
+        for hook in &mut self.hooks {
+            if let Location::Symbol(name) = &hook.location
+                && let Some(at) = offsets(name)
+            {
+                hook.location = Location::Offset(at);
+            }
+        }
+        self
+    }
+
     pub fn gnutls() -> HookPlan {
         HookPlan {
             library: LIB_GNUTLS,

@@ -166,6 +166,9 @@ pub struct Stats {
     /// HTTP parsing counters (absent with `--raw`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpCounters>,
+    /// TLS coverage, as `monitor status` shows it (live capture only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::status::TlsCoverage>,
 }
 
 /// What userspace read and wrote.

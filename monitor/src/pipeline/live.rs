@@ -3,6 +3,7 @@
 
 use std::{
     io,
+    path::PathBuf,
     time::{Duration, Instant},
 };
 
@@ -11,7 +12,12 @@ use tokio::{
     time::{MissedTickBehavior, interval, sleep_until},
 };
 
-use super::{Stages, recording::Recorder};
+use super::{
+    Stages,
+    recording::Recorder,
+    tls_hooks::{Settings, TlsHooks},
+    tls_watch::TlsWatch,
+};
 use crate::{
     capture::{
         RawEvent, counters::KernelCounters, loader::LoadError, loader::Probes,
@@ -35,6 +41,8 @@ pub enum RunError {
     Record(io::Error),
     #[error("cannot install signal handlers: {0}")]
     Signal(io::Error),
+    #[error("cannot start the TLS hook thread: {0}")]
+    TlsThread(io::Error),
 }
 
 /// Records handed over per wake-up, so timers and signals are served under load.
@@ -68,6 +76,18 @@ impl Run {
         let mut probes = Probes::load(&self.config, std::process::id())?;
         let mut reader = RingBufReader::new(probes.take_events()?).map_err(RunError::RingBuf)?;
         let kernel = KernelCounters::new(probes.take_counters()?);
+        let proc_events = probes.take_proc_events()?;
+        let attached = probes.attached;
+        let hooks = TlsHooks::start(
+            probes,
+            proc_events,
+            Settings {
+                enabled: self.config.tls.enabled,
+                status_file: self.config.tls.status_file.clone(),
+                proc_root: PathBuf::from("/proc"),
+            },
+        )
+        .map_err(RunError::TlsThread)?;
         let outputs = open().map_err(RunError::Output)?;
         let clock = Clock::system();
         let mut recorder = match outputs.recording {
@@ -85,10 +105,7 @@ impl Run {
             self.redaction_key,
             outputs.json,
         );
-        log::info!(
-            "ready: {} tracepoints attached, writing JSON lines",
-            probes.attached
-        );
+        log::info!("ready: {attached} tracepoints attached, writing JSON lines");
 
         let started = Instant::now();
         let mut sigint = signal(SignalKind::interrupt()).map_err(RunError::Signal)?;
@@ -105,6 +122,7 @@ impl Run {
         let periodic_stats = self.config.output.stats_interval_secs > 0;
 
         let mut batch: Vec<(RawEvent, Option<Vec<u8>>)> = Vec::with_capacity(READ_BUDGET);
+        let mut watch = TlsWatch::default();
         let keep_bytes = recorder.is_some();
         let mut output_closed = false;
         loop {
@@ -112,7 +130,7 @@ impl Run {
                 read = reader.read(READ_BUDGET, |rec| decode_into(rec, keep_bytes, &mut batch, &mut stages.agent)) => {
                     read.map_err(RunError::RingBuf)?;
                     let now = Clock::monotonic_now_ns();
-                    ingest(&mut stages, &mut recorder, &mut batch, now)?;
+                    ingest(&mut stages, &mut recorder, &mut batch, &hooks, &mut watch, now)?;
                 }
                 _ = tick.tick() => {
                     let now = Clock::monotonic_now_ns();
@@ -123,7 +141,8 @@ impl Run {
                 }
                 _ = stats_tick.tick(), if periodic_stats => {
                     let uptime = started.elapsed().as_secs_f64();
-                    if stages.write_stats(kernel.read(), unix_now_ns(), uptime, false).is_err() {
+                    let tls = Some(hooks.coverage());
+                    if stages.write_stats(kernel.read(), tls, unix_now_ns(), uptime, false).is_err() {
                         output_closed = true;
                     }
                 }
@@ -144,7 +163,14 @@ impl Run {
         // Stop: take what is still in the ring buffer, close every stream, last stats.
         reader.drain_now(|rec| decode_into(rec, keep_bytes, &mut batch, &mut stages.agent));
         let now = Clock::monotonic_now_ns();
-        ingest(&mut stages, &mut recorder, &mut batch, now)?;
+        ingest(
+            &mut stages,
+            &mut recorder,
+            &mut batch,
+            &hooks,
+            &mut watch,
+            now,
+        )?;
         if let Some(r) = recorder.take() {
             let records = r.records + 1;
             r.finish(now).map_err(RunError::Record)?;
@@ -152,11 +178,12 @@ impl Run {
         }
         stages.shutdown(now);
         let uptime = started.elapsed().as_secs_f64();
+        let tls = Some(hooks.coverage());
         stages
-            .write_stats(kernel.read(), unix_now_ns(), uptime, true)
+            .write_stats(kernel.read(), tls, unix_now_ns(), uptime, true)
             .map_err(RunError::Output)?;
         // The output is complete; detaching (in Probes' drop) takes about a second more.
-        drop(probes);
+        drop(hooks.stop());
         Ok(())
     }
 }
@@ -165,9 +192,17 @@ fn ingest(
     stages: &mut Stages,
     recorder: &mut Option<Recorder>,
     batch: &mut Vec<(RawEvent, Option<Vec<u8>>)>,
+    hooks: &TlsHooks,
+    watch: &mut TlsWatch,
     now: u64,
 ) -> Result<(), RunError> {
     for (ev, bytes) in batch.drain(..) {
+        if let RawEvent::TlsSeen(seen) = &ev {
+            hooks.tls_seen(seen.pid, &seen.comm);
+        }
+        if let Some(missed) = watch.observe(&ev) {
+            hooks.tls_missed(missed.pid, &missed.comm);
+        }
         stages.ingest(ev, now);
         if let (Some(r), Some(bytes)) = (recorder.as_mut(), bytes) {
             // After ingest: the resolver's answers for this record precede it in the file.

@@ -5,6 +5,8 @@
 pub mod live;
 pub mod recording;
 pub mod replay;
+pub mod tls_hooks;
+pub mod tls_watch;
 
 use std::{collections::BTreeMap, io};
 
@@ -19,6 +21,7 @@ use crate::{
         http::HttpRenderer,
     },
     http1::HttpStage,
+    tls::status::TlsCoverage,
     transaction::{HttpTransaction, redact::Redactor},
 };
 
@@ -127,6 +130,7 @@ impl Stages {
     pub fn write_stats(
         &mut self,
         kernel: BTreeMap<&'static str, u64>,
+        tls: Option<TlsCoverage>,
         unix_ns: u64,
         uptime_secs: f64,
         last: bool,
@@ -143,6 +147,7 @@ impl Stages {
             agent,
             streams: self.table.counters(),
             http: self.http.as_ref().map(HttpStage::counters),
+            tls,
         };
         self.writer.write(&OutputEvent::Stats(stats))?;
         self.agent.events_written = self.writer.written;

@@ -150,6 +150,6 @@ fn finish(
     summary.transactions = stages.transactions_written();
     let uptime = now.saturating_sub(first) as f64 / 1e9;
     stages
-        .write_stats(BTreeMap::new(), clock.unix_ns(now), uptime, true)
+        .write_stats(BTreeMap::new(), None, clock.unix_ns(now), uptime, true)
         .map_err(ReplayError::Output)
 }

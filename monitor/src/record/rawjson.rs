@@ -565,6 +565,7 @@ mod tests {
                     agent: AgentStats::default(),
                     streams: StreamCounters::default(),
                     http: None,
+                    tls: None,
                 });
                 out += &serde_json::to_string(&stats).unwrap();
                 out += "\n\n";

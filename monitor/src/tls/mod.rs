@@ -3,9 +3,11 @@
 //! ([`verdict`]).
 
 pub mod cache;
+pub mod coverage;
 pub mod elf;
 pub mod go;
 pub mod library;
 pub mod maps;
 pub mod scan;
+pub mod status;
 pub mod verdict;

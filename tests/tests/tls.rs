@@ -630,3 +630,137 @@ fn crashing_clients_and_deleted_files_do_not_stop_the_monitor() {
         Vec::new(),
     );
 }
+
+#[test]
+fn concurrent_new_connections_every_request_seen_from_both_sides() {
+    require_root!();
+    let site = Site::start();
+    let (monitor, _) = start_monitor(&site);
+    // 100 transfers, 50 at a time, each on its own new connection: TLS handshakes overlap.
+    let n = 100;
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-sS",
+        "--fail",
+        "--max-time",
+        "30",
+        "--parallel",
+        "--parallel-max",
+        "50",
+    ])
+    .args([
+        "--parallel-immediate",
+        "--no-keepalive",
+        "-H",
+        "Connection: close",
+    ])
+    .arg("--cacert")
+    .arg(&site.cert)
+    .args(["-o", "/dev/null"]);
+    for i in 0..n {
+        cmd.arg(site.url(&format!("/par/{i}")));
+    }
+    let (pid, out) = tests::tls::run_within(&mut cmd, client::CLIENT_TIMEOUT);
+    assert!(
+        out.status.success(),
+        "curl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cap = monitor.stop();
+    let worker = site.nginx.worker_pid();
+    let mut problems = Vec::new();
+    for i in 0..n {
+        let uri = format!("/par/{i}");
+        for p in [pid, worker] {
+            let seen = cap
+                .http()
+                .into_iter()
+                .filter(|t| t["process"]["pid"] == p && t["request"]["path"] == uri.as_str())
+                .count();
+            if seen != 1 {
+                problems.push(format!("pid {p}: {uri} seen {seen} times"));
+            }
+        }
+    }
+    let odd: Vec<String> = cap
+        .http()
+        .into_iter()
+        .filter(|t| t["outcome"] != "complete")
+        .map(Value::to_string)
+        .collect();
+    assert!(
+        problems.is_empty() && odd.is_empty(),
+        "{}\n--- transactions not complete:\n{}\n--- final stats: {}",
+        problems.join("\n"),
+        odd.join("\n"),
+        cap.last_stats()
+    );
+}
+
+#[test]
+fn connection_churn_under_load_loses_nothing_silently() {
+    require_root!();
+    let site = Site::start();
+    let (monitor, _) = start_monitor(&site);
+    // wrk at full speed on 50 connections that nginx ends every 20 requests.
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", "-c50", "-d3s"])
+        .arg(site.url("/churn/wrk"));
+    let (wrk, out) = tests::tls::run_within(&mut cmd, client::CLIENT_TIMEOUT);
+    assert!(out.status.success(), "wrk: {out:?}");
+    let cap = monitor.stop();
+    let worker = site.nginx.worker_pid();
+    let answered = site
+        .access_log()
+        .iter()
+        .filter(|a| a.uri == "/churn/wrk" && a.status == 200)
+        .count();
+    let stats = cap.last_stats();
+    let lost = stats["kernel"]["ringbuf_full_events"] != 0
+        || stats["streams"]["gap_bytes"]
+            .as_object()
+            .is_some_and(|g| !g.is_empty());
+    let mut problems = Vec::new();
+    let mut tally = std::collections::BTreeMap::<String, u64>::new();
+    for t in cap.http() {
+        let (pid, role) = (&t["process"]["pid"], t["connection"]["role"].as_str());
+        let expected = if *pid == worker {
+            "server"
+        } else if *pid == wrk {
+            "client"
+        } else {
+            continue;
+        };
+        let key = format!(
+            "{} {} {} {}",
+            t["process"]["comm"].as_str().unwrap_or("?"),
+            role.unwrap_or("?"),
+            t["outcome"].as_str().unwrap_or("?"),
+            t["flags"]
+        );
+        *tally.entry(key).or_default() += 1;
+        if role != Some(expected) || t["connection"]["tls"] != true {
+            problems.push(format!("should be tls, role {expected}: {t}"));
+        }
+    }
+    let complete = |pid: u32| {
+        cap.http()
+            .into_iter()
+            .filter(|t| t["process"]["pid"] == pid && t["outcome"] == "complete")
+            .filter(|t| t["flags"].as_array().is_some_and(Vec::is_empty))
+            .count()
+    };
+    // Without loss in the kernel, nginx's view holds every request it answered.
+    if !lost && complete(worker) != answered {
+        problems.push(format!(
+            "nginx answered {answered} requests, the monitor shows {} of them complete from nginx",
+            complete(worker)
+        ));
+    }
+    problems.truncate(10);
+    assert!(
+        problems.is_empty(),
+        "{}\n--- transactions by comm, role, outcome, flags: {tally:#?}\n--- final stats: {stats}",
+        problems.join("\n")
+    );
+}

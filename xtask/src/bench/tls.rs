@@ -80,6 +80,11 @@ pub fn run(root: &Path, seconds: u64, connections: u32) -> Result<()> {
         seen.other,
         seen.ringbuf_full
     );
+    println!(
+        "  its final stats: outcomes {}; kernel {}",
+        seen.outcomes,
+        seen.tls_counters.join(" ")
+    );
     Ok(())
 }
 
@@ -90,6 +95,9 @@ struct Seen {
     server: u64,
     other: u64,
     ringbuf_full: u64,
+    /// From the last stats line: `http.outcomes` and the kernel's `tls_*` counters, as written.
+    outcomes: String,
+    tls_counters: Vec<String>,
 }
 
 impl Seen {
@@ -115,6 +123,16 @@ impl Seen {
                     .and_then(|r| r.split([',', '}']).next())
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(seen.ringbuf_full);
+                if let Some(rest) = line.split(r#""outcomes":"#).nth(1)
+                    && let Some(end) = rest.find('}')
+                {
+                    seen.outcomes = rest[..=end].to_string();
+                }
+                seen.tls_counters = line
+                    .split([',', '{'])
+                    .filter(|f| f.starts_with(r#""tls_"#) && !f.ends_with(':'))
+                    .map(|f| f.replace('"', ""))
+                    .collect();
             }
         }
         Ok(seen)

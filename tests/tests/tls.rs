@@ -721,6 +721,7 @@ fn connection_churn_under_load_loses_nothing_silently() {
             .as_object()
             .is_some_and(|g| !g.is_empty());
     let mut problems = Vec::new();
+    let mut wrong = Vec::new();
     let mut tally = std::collections::BTreeMap::<String, u64>::new();
     for t in cap.http() {
         let (pid, role) = (&t["process"]["pid"], t["connection"]["role"].as_str());
@@ -740,8 +741,15 @@ fn connection_churn_under_load_loses_nothing_silently() {
         );
         *tally.entry(key).or_default() += 1;
         if role != Some(expected) || t["connection"]["tls"] != true {
-            problems.push(format!("should be tls, role {expected}: {t}"));
+            wrong.push(format!("should be tls, role {expected}: {t}"));
         }
+    }
+    if !wrong.is_empty() {
+        problems.push(format!(
+            "{} transactions with the wrong role or not tls, the first ones:\n{}",
+            wrong.len(),
+            wrong[..wrong.len().min(3)].join("\n")
+        ));
     }
     let complete = |pid: u32| {
         cap.http()
@@ -757,7 +765,6 @@ fn connection_churn_under_load_loses_nothing_silently() {
             complete(worker)
         ));
     }
-    problems.truncate(10);
     assert!(
         problems.is_empty(),
         "{}\n--- transactions by comm, role, outcome, flags: {tally:#?}\n--- final stats: {stats}",

@@ -78,6 +78,11 @@ pub fn assert_fields(actual: &Value, expected: &Value) {
     }
 }
 
+/// [`assert_fields`] as a value: the first difference, for tests that collect them.
+pub fn check_fields(actual: &Value, expected: &Value) -> Result<(), String> {
+    compare(actual, expected, "$")
+}
+
 fn compare(actual: &Value, expected: &Value, at: &str) -> Result<(), String> {
     match expected {
         Value::Object(fields) => {

@@ -18,6 +18,7 @@ use serde_json::Value;
 pub mod http;
 pub mod nginx;
 pub mod replay;
+pub mod tls;
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -193,6 +194,15 @@ impl Monitor {
             }
         });
         Monitor { child, output }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether it is still running (it was not stopped and did not exit or crash).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Stops the monitor with SIGTERM (it must exit 0) and reads what it wrote.

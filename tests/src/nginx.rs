@@ -20,17 +20,31 @@ impl Nginx {
     /// Starts nginx on `port` serving the files `files` (name, content) from its root, and waits
     /// until it accepts connections.
     pub fn start(port: u16, files: &[(&str, &[u8])]) -> Nginx {
+        Nginx::start_with(&fixture("nginx.conf"), port, &[], files)
+    }
+
+    /// Starts nginx from the config `template`, in which `@PREFIX@`, `@PORT@` and each
+    /// `(placeholder, value)` of `vars` are filled in.
+    pub fn start_with(
+        template: &Path,
+        port: u16,
+        vars: &[(&str, String)],
+        files: &[(&str, &[u8])],
+    ) -> Nginx {
         let dir = scratch("nginx");
         let www = dir.join("www");
         std::fs::create_dir_all(&www).expect("www dir");
         for (name, content) in files {
             std::fs::write(www.join(name), content).expect("write www file");
         }
-        let template = std::fs::read_to_string(fixture("nginx.conf")).expect("nginx.conf fixture");
-        let conf = dir.join("nginx.conf");
-        let text = template
+        let mut text = std::fs::read_to_string(template)
+            .unwrap_or_else(|e| panic!("nginx config {}: {e}", template.display()))
             .replace("@PREFIX@", &dir.display().to_string())
             .replace("@PORT@", &port.to_string());
+        for (name, value) in vars {
+            text = text.replace(name, value);
+        }
+        let conf = dir.join("nginx.conf");
         std::fs::write(&conf, text).expect("write nginx.conf");
         let master = Proc::spawn(
             Command::new("nginx")

@@ -22,6 +22,12 @@ const PACKAGES: &[(&str, &str)] = &[
     ("wrk", "wrk"),
     ("hey", "hey"),
     ("nc", "netcat-openbsd"),
+    // The TLS tests: a GnuTLS client, their Go client's compiler, certificates, mount
+    // namespaces. (node comes from the machine image, not Debian: see .ci/run.)
+    ("wget", "wget"),
+    ("go", "golang-go"),
+    ("openssl", "openssl"),
+    ("unshare", "util-linux"),
 ];
 
 pub fn all(root: &Path, system_packages: bool) -> Result<()> {

@@ -1,8 +1,9 @@
 //! `cargo xtask bench capture`: a local HTTP load's throughput with and without the monitor,
 //! measured in one run and printed as a ratio, and the monitor's CPU seconds per 10k requests.
-//! `cargo xtask bench replay`: see `replay.rs`.
+//! `cargo xtask bench replay`: see `replay.rs`. `cargo xtask bench tls`: see `tls.rs`.
 
 mod replay;
+mod tls;
 
 use std::{
     fs,
@@ -35,6 +36,15 @@ pub enum Bench {
         #[arg(long, default_value_t = 256)]
         connections: u64,
     },
+    /// TLS capture overhead (uprobes on OpenSSL) on a local HTTPS nginx under wrk.
+    Tls {
+        /// Seconds per load phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 50)]
+        connections: u32,
+    },
 }
 
 pub fn run(root: &Path, which: Bench) -> Result<()> {
@@ -47,6 +57,10 @@ pub fn run(root: &Path, which: Bench) -> Result<()> {
             transactions,
             connections,
         } => replay::run(root, transactions, connections),
+        Bench::Tls {
+            seconds,
+            connections,
+        } => tls::run(root, seconds, connections),
     }
 }
 
@@ -56,14 +70,35 @@ fn capture(root: &Path, seconds: u64, connections: u32) -> Result<()> {
     let dir = std::env::temp_dir().join("monitor-bench-capture");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir)?;
-    let mut nginx = Nginx::start(&dir)?;
+    let mut nginx = Nginx::start(
+        &dir,
+        PORT,
+        &format!(
+            "listen 127.0.0.1:{PORT}; location / {{ return 200 'hello from the capture benchmark\\n'; }}"
+        ),
+    )?;
     let url = format!("http://127.0.0.1:{PORT}/");
 
     let base1 = wrk(&url, seconds, connections)?;
     // Probes attached but a port filter that matches nothing: the cost of the hooks alone.
-    let (hooks, hooks_cpu) = with_monitor(root, &dir, "1", &url, seconds, connections)?;
+    let (hooks, hooks_cpu) = with_monitor(
+        root,
+        &dir,
+        &["--raw", "--port", "1"],
+        &url,
+        seconds,
+        connections,
+    )?;
     // Capturing this traffic and writing every chunk as a raw JSON line.
-    let (with, cpu) = with_monitor(root, &dir, &PORT.to_string(), &url, seconds, connections)?;
+    let port = PORT.to_string();
+    let (with, cpu) = with_monitor(
+        root,
+        &dir,
+        &["--raw", "--port", &port],
+        &url,
+        seconds,
+        connections,
+    )?;
     let base2 = wrk(&url, seconds, connections)?;
     nginx.stop();
 
@@ -96,26 +131,20 @@ fn capture(root: &Path, seconds: u64, connections: u32) -> Result<()> {
     Ok(())
 }
 
-/// Runs the load with the monitor capturing `port`; returns the load's result and the
-/// monitor's CPU seconds (user + system) during it.
+/// Runs the load with `monitor run ARGS` writing to DIR/monitor.jsonl; returns the load's
+/// result and the monitor's CPU seconds (user + system) during it.
 fn with_monitor(
     root: &Path,
     dir: &Path,
-    port: &str,
+    args: &[&str],
     url: &str,
     seconds: u64,
     connections: u32,
 ) -> Result<(WrkResult, f64)> {
     let mut monitor = Command::new(crate::monitor_binary(root))
-        .args([
-            "run",
-            "--raw",
-            "--stats-interval",
-            "0",
-            "--port",
-            port,
-            "--output",
-        ])
+        .args(["run", "--stats-interval", "0"])
+        .args(args)
+        .arg("--output")
         .arg(dir.join("monitor.jsonl"))
         .stderr(Stdio::piped())
         .spawn()
@@ -209,7 +238,8 @@ struct Nginx {
 }
 
 impl Nginx {
-    fn start(dir: &Path) -> Result<Self> {
+    /// nginx with one worker and one server block (`server`: its directives) on `port`.
+    fn start(dir: &Path, port: u16, server: &str) -> Result<Self> {
         let conf = dir.join("nginx.conf");
         fs::write(
             &conf,
@@ -217,7 +247,7 @@ impl Nginx {
                 "daemon off; worker_processes 1; pid {dir}/nginx.pid; error_log {dir}/error.log;
 events {{ worker_connections 1024; }}
 http {{ access_log off; client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir}; uwsgi_temp_path {dir}; scgi_temp_path {dir};
-  server {{ listen 127.0.0.1:{PORT}; location / {{ return 200 'hello from the capture benchmark\\n'; }} }} }}\n",
+  server {{ {server} }} }}\n",
                 dir = dir.display()
             ),
         )?;
@@ -229,12 +259,12 @@ http {{ access_log off; client_body_temp_path {dir}; proxy_temp_path {dir}; fast
             .spawn()
             .context("starting nginx")?;
         for _ in 0..50 {
-            if std::net::TcpStream::connect(("127.0.0.1", PORT)).is_ok() {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return Ok(Self { child });
             }
             sleep(Duration::from_millis(100));
         }
-        bail!("nginx did not start listening on {PORT}")
+        bail!("nginx did not start listening on {port}")
     }
 
     fn stop(&mut self) {

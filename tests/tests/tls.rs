@@ -277,6 +277,32 @@ fn python_started_after_the_monitor_is_covered() {
     assert_scripted(&cap, &site, &who, "python", problems);
 }
 
+/// OpenSSL 1.1 (the machine has 3), loaded by dlopen while the process runs: hooked on the
+/// kernel's mmap notice, at a path of its own.
+#[test]
+fn openssl_1_1_loaded_with_dlopen_seen_from_both_sides() {
+    require_root!();
+    let site = Site::start();
+    let (monitor, file) = start_monitor(&site);
+    let c = Scripted::start("openssl11", &mut client::openssl11(&site, "openssl11"));
+    let doc = status::wait_hooked(&file, c.pid(), "openssl");
+    let libs = doc
+        .as_ref()
+        .map(|d| libraries(d, c.pid()))
+        .unwrap_or_default();
+    let (who, problems) = scripted_run(&file, c, "openssl11", "openssl", &site);
+    let cap = monitor.stop();
+    assert!(
+        libs.iter().any(|l| l["state"] == "hooked"
+            && l["version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("1.1.1"))
+            && l["path"].as_str().is_some_and(|p| p.contains("libssl-"))),
+        "the status should show the bundled OpenSSL 1.1.1 hooked: {libs:#?} ({doc:?})"
+    );
+    assert_scripted(&cap, &site, &who, "openssl11", problems);
+}
+
 #[test]
 fn node_with_openssl_linked_in_seen_from_both_sides() {
     require_root!();

@@ -140,10 +140,12 @@ impl<H: Hooker> Coverage<H> {
                 let (Some(library), Verdict::Hookable) = (v.library, &v.coverage) else {
                     continue;
                 };
+                // Named as processes see it (libssl.so.3), not by the symlink met first.
+                let shown = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
                 let finding = Finding {
                     library: Some(library),
                     version: v.version,
-                    path: path.display().to_string(),
+                    path: shown.display().to_string(),
                     host_path: path.clone(),
                     file: key.id,
                     symbols: v.symbols,

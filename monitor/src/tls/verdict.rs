@@ -239,7 +239,11 @@ mod tests {
         assert_eq!(v.coverage, Coverage::Hookable);
         assert_eq!(
             v.symbols.keys().copied().collect::<Vec<_>>(),
-            ["gnutls_handshake", "gnutls_record_recv", "gnutls_record_send"]
+            [
+                "gnutls_handshake",
+                "gnutls_record_recv",
+                "gnutls_record_send"
+            ]
         );
     }
 

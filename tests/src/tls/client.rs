@@ -89,6 +89,44 @@ pub fn python_exe() -> &'static Path {
     })
 }
 
+/// The OpenSSL 1.1 client (`openssl11_client.py`): python loading libssl 1.1 with dlopen once
+/// running. The library comes from psycopg2-binary's wheel (it bundles OpenSSL 1.1.1), fetched
+/// once per test process; the machine has only OpenSSL 3.
+pub fn openssl11(site: &Site, name: &str) -> Command {
+    static LIBS: OnceLock<PathBuf> = OnceLock::new();
+    let libs = LIBS.get_or_init(|| {
+        let dir = crate::scratch("openssl11");
+        let fetched = output_within(
+            Command::new(python_exe())
+                .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+                .args(["psycopg2-binary==2.9.9", "-d"])
+                .arg(&dir),
+            Duration::from_secs(180),
+        );
+        assert!(
+            fetched.status.success(),
+            "cannot download psycopg2-binary (for its OpenSSL 1.1): {}",
+            String::from_utf8_lossy(&fetched.stderr)
+        );
+        let unpack = "import glob, sys, zipfile\n\
+                      d = sys.argv[1]\n\
+                      zipfile.ZipFile(glob.glob(d + '/*.whl')[0]).extractall(d)";
+        let unpacked = output_within(
+            Command::new(python_exe()).args(["-c", unpack]).arg(&dir),
+            CLIENT_TIMEOUT,
+        );
+        assert!(unpacked.status.success(), "cannot unpack the wheel");
+        dir.join("psycopg2_binary.libs")
+    });
+    let mut cmd = Command::new(python_exe());
+    cmd.arg(fixture("tls/openssl11_client.py"))
+        .arg(libs)
+        .arg(site.port.to_string())
+        .arg(name)
+        .arg(&site.post_file);
+    cmd
+}
+
 fn script_args(site: &Site, name: &str) -> Vec<OsString> {
     vec![
         site.base().into(),

@@ -188,6 +188,27 @@ pub enum EndReason {
     PipelineOverflow,
 }
 
+impl EndReason {
+    pub const ALL: [EndReason; 5] = [
+        EndReason::ResponseTimeout,
+        EndReason::ConnectionClosed,
+        EndReason::MonitorStopped,
+        EndReason::ParseStopped,
+        EndReason::PipelineOverflow,
+    ];
+
+    /// The name written in JSON (as serde writes it).
+    pub const fn name(self) -> &'static str {
+        match self {
+            EndReason::ResponseTimeout => "response_timeout",
+            EndReason::ConnectionClosed => "connection_closed",
+            EndReason::MonitorStopped => "monitor_stopped",
+            EndReason::ParseStopped => "parse_stopped",
+            EndReason::PipelineOverflow => "pipeline_overflow",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpTransaction {
     pub meta: Arc<ConnMeta>,

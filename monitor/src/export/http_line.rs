@@ -2,8 +2,6 @@
 //! in `http.rs` (whose derived `Serialize` and schema stay the reference: `HttpRenderer::to_value`
 //! checks that both give the same text).
 
-use std::borrow::Cow;
-
 use super::{
     http::{BodyOut, HeaderView, HttpEvent, RequestOut, ResponseOut},
     json_text::{self, Array, Object},
@@ -110,21 +108,26 @@ impl HeaderView<'_> {
     /// in order, redacted.
     fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = Object::begin(out);
-        for (i, (name, _)) in self.headers.iter().enumerate() {
-            if self.headers.iter().take(i).any(|(n, _)| n == name) {
-                continue;
+        if !self.headers.has_repeated_names() {
+            // The usual head: one line per name, in one pass.
+            for (name, value) in self.headers.iter_text() {
+                let mut values = Array::begin(o.dynamic_key(name));
+                json_text::string(values.item(), &self.redactor.header(name, &value));
+                values.end();
             }
-            let mut values = Array::begin(o.dynamic_key(name));
-            for (n, v) in self.headers.iter().skip(i) {
-                if n == name {
-                    let text = match std::str::from_utf8(v) {
-                        Ok(text) => Cow::Borrowed(text),
-                        Err(_) => String::from_utf8_lossy(v),
-                    };
-                    json_text::string(values.item(), &self.redactor.header(name, &text));
+        } else {
+            for (i, (name, _)) in self.headers.iter().enumerate() {
+                if self.headers.iter().take(i).any(|(n, _)| n == name) {
+                    continue;
                 }
+                let mut values = Array::begin(o.dynamic_key(name));
+                for (n, value) in self.headers.iter_text().skip(i) {
+                    if n == name {
+                        json_text::string(values.item(), &self.redactor.header(name, &value));
+                    }
+                }
+                values.end();
             }
-            values.end();
         }
         o.end();
     }

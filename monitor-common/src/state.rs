@@ -91,7 +91,10 @@ pub struct TlsCall {
     pub fd: i32,
     /// 1: the call sends (write), 0: it receives (read).
     pub egress: u32,
-    pub _pad: u32,
+    /// 1 once a send's plaintext was emitted (at its first socket write, see tls.rs).
+    pub emitted: u32,
+    /// Go: the goroutine running the call (keys its `GO_CALLS` entry); 0 otherwise.
+    pub goroutine: u64,
 }
 
 /// Key of the TLS session → socket cache: a read served from the library's buffer makes no
@@ -114,12 +117,18 @@ pub struct GoCallKey {
     pub goroutine: u64,
 }
 
+/// The socket a TLS session was last seen using, and the send that must be retried on it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TlsSession {
     pub sk: u64,
     pub fd: i32,
     pub _pad: u32,
+    /// Plaintext bytes emitted for this session's sends beyond what the library has accepted
+    /// so far: a send is emitted at its first socket write, in full, before the library says
+    /// how much it took (a partial write, or a want-write failure, is continued by the next
+    /// call with the remaining bytes, which must not be emitted twice).
+    pub ahead: u64,
 }
 
 #[cfg(feature = "user")]

@@ -86,7 +86,8 @@ fn enter(ctx: &ProbeContext, egress: bool, ex: bool) {
         library: unsafe { bpf_get_attach_cookie(ctx.as_ptr()) } as u32,
         fd: -1,
         egress: egress as u32,
-        _pad: 0,
+        emitted: 0,
+        goroutine: 0,
     };
     if TLS_CALLS.insert(&id, &call, 0).is_err() {
         count(Counter::TlsCallTableFull, 1);
@@ -111,17 +112,61 @@ pub fn tls_return(ctx: RetProbeContext) -> u32 {
         ctx.ret::<i32>() as i64
     };
     let n = if call.out_len_ptr != 0 {
-        if rc != 1 {
-            return 0;
+        if rc == 1 {
+            user_u64(call.out_len_ptr)
+        } else {
+            0
         }
-        user_u64(call.out_len_ptr)
-    } else if rc <= 0 {
-        return 0;
-    } else {
+    } else if rc > 0 {
         rc as u64
+    } else {
+        0
     };
-    deliver(id, &call, n);
+    if call.egress != 0 {
+        finish_send(id, &call, n);
+    } else if n > 0 {
+        deliver(id, &call, n);
+    }
     0
+}
+
+/// A send returned, the library having accepted `n` bytes: emits them now unless its first
+/// socket write already did (see `TlsSession::ahead`).
+#[inline(always)]
+fn finish_send(id: u64, call: &TlsCall, n: u64) {
+    let key = session_key(id, call);
+    let ahead = match TLS_SESSIONS.get_ptr_mut(&key) {
+        // SAFETY: map value pointer valid for this run.
+        Some(s) => unsafe { &mut (*s).ahead },
+        None => {
+            if call.emitted == 0 {
+                deliver(id, call, n);
+            }
+            return;
+        }
+    };
+    if call.emitted != 0 {
+        *ahead = ahead.saturating_sub(n);
+        return;
+    }
+    // Emitted here: only what no earlier call emitted ahead of the library.
+    let skip = if *ahead < n { *ahead } else { n };
+    *ahead -= skip;
+    if n > skip {
+        let mut rest = *call;
+        rest.buf += skip;
+        rest.len = call.len.saturating_sub(skip);
+        deliver(id, &rest, n - skip);
+    }
+}
+
+#[inline(always)]
+fn session_key(id: u64, call: &TlsCall) -> TlsSessionKey {
+    TlsSessionKey {
+        tgid: (id >> 32) as u32,
+        _pad: 0,
+        session: call.session,
+    }
 }
 
 /// Go `crypto/tls.(*Conn).Write` / `Read` entry: RAX = *Conn, RBX/RCX = the slice's pointer
@@ -159,7 +204,8 @@ fn go_enter(ctx: &ProbeContext, egress: bool) {
         library: LIB_GO,
         fd: -1,
         egress: egress as u32,
-        _pad: 0,
+        emitted: 0,
+        goroutine: g,
     };
     let key = GoCallKey {
         tgid,
@@ -198,8 +244,11 @@ pub fn go_tls_return(ctx: ProbeContext) -> u32 {
     {
         let _ = TLS_CALLS.remove(&id);
     }
-    if n > 0 {
-        deliver(id, &call, n as u64);
+    let n = if n > 0 { n as u64 } else { 0 };
+    if call.egress != 0 {
+        finish_send(id, &call, n);
+    } else if n > 0 {
+        deliver(id, &call, n);
     }
     0
 }
@@ -207,7 +256,8 @@ pub fn go_tls_return(ctx: ProbeContext) -> u32 {
 /// Emits `n` plaintext bytes of a finished call on its connection.
 #[inline(always)]
 fn deliver(id: u64, call: &TlsCall, n: u64) {
-    if n == 0 {
+    // gnutls_record_send retries may pass NULL, 0 ("the same data as before").
+    if n == 0 || call.buf == 0 {
         return;
     }
     // A library never moves more than the caller's buffer holds.
@@ -269,37 +319,101 @@ fn deliver(id: u64, call: &TlsCall, n: u64) {
 /// ciphertext, never parsed).
 #[inline(always)]
 pub fn in_call(id: u64, inflight: &Inflight, moved: i64) -> bool {
-    let Some(call) = TLS_CALLS.get_ptr_mut(&id) else {
+    let Some(call_ptr) = TLS_CALLS.get_ptr_mut(&id) else {
         return false;
     };
     // SAFETY: map value pointer valid for this run; only this thread uses this key.
-    let call = unsafe { &mut *call };
+    let call = unsafe { &mut *call_ptr };
     let tgid = (id >> 32) as u32;
     call.sk = inflight.sk;
     call.fd = inflight.fd;
-    let library = call.library;
     let key = TlsSessionKey {
         tgid,
         _pad: 0,
         session: call.session,
     };
-    let session = TlsSession {
-        sk: inflight.sk,
-        fd: inflight.fd,
-        _pad: 0,
-    };
-    let _ = TLS_SESSIONS.insert(&key, &session, 0);
-    if library == LIB_GO {
+    // The send's plaintext goes out with its first ciphertext, not at the call's return: a
+    // reader thread may get the peer's answer and return first (Go's client always reads on
+    // another goroutine), and the request must precede its response.
+    let send_now = call.egress != 0 && call.emitted == 0 && moved > 0;
+    if send_now {
+        call.emitted = 1;
+    }
+    let snapshot = *call;
+    let ahead = note_session(&key, inflight);
+    if snapshot.library == LIB_GO {
         let _ = TLS_CALLS.remove(&id);
+        if send_now {
+            let go_key = GoCallKey {
+                tgid,
+                _pad: 0,
+                goroutine: snapshot.goroutine,
+            };
+            if let Some(go_call) = GO_CALLS.get_ptr_mut(&go_key) {
+                // SAFETY: map value pointer valid for this run.
+                unsafe { (*go_call).emitted = 1 };
+            }
+        }
     }
     if let Some(conn) = conn_for(inflight.sk, tgid, inflight.fd) {
         conn.tls = TLS_HOOKED;
-        conn.library = library;
+        conn.library = snapshot.library;
     }
     if moved > 0 {
         count(Counter::TlsCiphertextBytes, moved as u64);
     }
+    if send_now {
+        // The call's bytes continue the session's stream where the library stopped
+        // accepting; what earlier calls emitted ahead of that is not emitted again.
+        let skip = if ahead < snapshot.len {
+            ahead
+        } else {
+            snapshot.len
+        };
+        set_ahead(
+            &key,
+            if ahead > snapshot.len {
+                ahead
+            } else {
+                snapshot.len
+            },
+        );
+        if snapshot.len > skip {
+            let mut rest = snapshot;
+            rest.buf += skip;
+            rest.len -= skip;
+            deliver(id, &rest, rest.len);
+        }
+    }
     true
+}
+
+/// Records the socket `key`'s session uses; returns its `ahead` count.
+#[inline(always)]
+fn note_session(key: &TlsSessionKey, inflight: &Inflight) -> u64 {
+    if let Some(s) = TLS_SESSIONS.get_ptr_mut(key) {
+        // SAFETY: map value pointer valid for this run.
+        let s = unsafe { &mut *s };
+        s.sk = inflight.sk;
+        s.fd = inflight.fd;
+        return s.ahead;
+    }
+    let session = TlsSession {
+        sk: inflight.sk,
+        fd: inflight.fd,
+        _pad: 0,
+        ahead: 0,
+    };
+    let _ = TLS_SESSIONS.insert(key, &session, 0);
+    0
+}
+
+#[inline(always)]
+fn set_ahead(key: &TlsSessionKey, ahead: u64) {
+    if let Some(s) = TLS_SESSIONS.get_ptr_mut(key) {
+        // SAFETY: map value pointer valid for this run.
+        unsafe { (*s).ahead = ahead };
+    }
 }
 
 #[inline(always)]
@@ -308,6 +422,7 @@ fn note_thread_socket(id: u64, inflight: &Inflight) {
         sk: inflight.sk,
         fd: inflight.fd,
         _pad: 0,
+        ahead: 0,
     };
     let _ = TLS_THREAD_SOCKS.insert(&id, &sock, 0);
 }

@@ -348,6 +348,7 @@ fn tls_coverage() -> TlsCoverage {
         }],
         uncovered_connections_total: 3,
         errors: 0,
+        notices_dropped: 0,
     }
 }
 

@@ -12,14 +12,15 @@ use std::{
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
-        mpsc::{self, Receiver, Sender, TryRecvError},
+        atomic::{AtomicU64, Ordering},
+        mpsc::{self, Receiver, Sender, SyncSender, TryRecvError, TrySendError},
     },
     thread::JoinHandle,
     time::{Duration, Instant},
 };
 
 use aya::maps::{MapData, RingBuf};
-use monitor_common::event::{PROC_EVENT_LEN, PROC_EXEC, ProcEvent};
+use monitor_common::event::{PROC_EVENT_LEN, PROC_EXEC, PROC_MMAP_EXEC, ProcEvent};
 
 use crate::{
     capture::{
@@ -33,6 +34,19 @@ use crate::{
     },
 };
 
+/// `ProcEvent` from its bytes: kind u32, pid u32 (native endian, as the kernel wrote them).
+fn decode_proc_event(bytes: &[u8]) -> Option<ProcEvent> {
+    if bytes.len() != PROC_EVENT_LEN {
+        return None;
+    }
+    let word = |at: usize| Some(u32::from_ne_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    let ev = ProcEvent {
+        kind: word(0)?,
+        pid: word(4)?,
+    };
+    (ev.kind == PROC_EXEC || ev.kind == PROC_MMAP_EXEC).then_some(ev)
+}
+
 /// A process is scanned this long after its last exec/mmap notice: the loader maps a burst of
 /// libraries, one scan after the burst sees them all.
 const SETTLE: Duration = Duration::from_millis(1);
@@ -42,6 +56,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(2);
 /// A full rescan catches what notices missed (a full notice buffer, say).
 const RESCAN_EVERY: Duration = Duration::from_secs(30);
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
+/// Notices from the main loop waiting for the thread; beyond, they are dropped and counted.
+const NOTICE_QUEUE: usize = 4096;
 
 enum Notice {
     TlsSeen { pid: u32, comm: String },
@@ -60,7 +76,9 @@ impl Hooker for Probes {
 }
 
 pub struct TlsHooks {
-    notices: Sender<Notice>,
+    notices: SyncSender<Notice>,
+    /// Notices the full queue refused (the main loop never waits for the thread).
+    dropped: Arc<AtomicU64>,
     shared: Arc<Mutex<TlsCoverage>>,
     thread: Option<JoinHandle<Probes>>,
 }
@@ -80,10 +98,12 @@ impl TlsHooks {
         proc_events: RingBuf<MapData>,
         settings: Settings,
     ) -> std::io::Result<TlsHooks> {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(NOTICE_QUEUE);
         let (ready_tx, ready_rx) = mpsc::channel();
         let shared = Arc::new(Mutex::new(TlsCoverage::default()));
         let published = Arc::clone(&shared);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let queue_drops = Arc::clone(&dropped);
         let thread = std::thread::Builder::new()
             .name("tls-hooks".into())
             .spawn(move || {
@@ -94,6 +114,8 @@ impl TlsHooks {
                     shared: published,
                     settings,
                     pending: HashMap::new(),
+                    undecodable: 0,
+                    queue_drops,
                 };
                 worker.run(ready_tx)
             })?;
@@ -101,23 +123,30 @@ impl TlsHooks {
         let _ = ready_rx.recv();
         Ok(TlsHooks {
             notices: tx,
+            dropped,
             shared,
             thread: Some(thread),
         })
     }
 
     pub fn tls_seen(&self, pid: u32, comm: &str) {
-        let _ = self.notices.send(Notice::TlsSeen {
+        self.notify(Notice::TlsSeen {
             pid,
             comm: comm.to_owned(),
         });
     }
 
     pub fn tls_missed(&self, pid: u32, comm: &str) {
-        let _ = self.notices.send(Notice::TlsMissed {
+        self.notify(Notice::TlsMissed {
             pid,
             comm: comm.to_owned(),
         });
+    }
+
+    fn notify(&self, notice: Notice) {
+        if let Err(TrySendError::Full(_)) = self.notices.try_send(notice) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn coverage(&self) -> TlsCoverage {
@@ -129,6 +158,7 @@ impl TlsHooks {
 
     /// Stops the thread and hands the probes back (dropping them detaches everything).
     pub fn stop(mut self) -> Option<Probes> {
+        // Blocking: the thread drains the queue, so Stop gets in.
         let _ = self.notices.send(Notice::Stop);
         self.thread.take()?.join().ok()
     }
@@ -140,8 +170,11 @@ struct Worker {
     notices: Receiver<Notice>,
     shared: Arc<Mutex<TlsCoverage>>,
     settings: Settings,
-    /// pid → last exec/mmap notice.
+    /// pid → when to scan it (its last exec/mmap notice).
     pending: HashMap<u32, Instant>,
+    /// Process notices of an unexpected shape (none expected: counted, not trusted).
+    undecodable: u64,
+    queue_drops: Arc<AtomicU64>,
 }
 
 impl Worker {
@@ -177,7 +210,10 @@ impl Worker {
                         changed = true;
                     }
                     Ok(Notice::Stop) | Err(TryRecvError::Disconnected) => {
-                        self.publish();
+                        // A status file outliving its monitor would only mislead.
+                        if let Some(path) = &self.settings.status_file {
+                            let _ = std::fs::remove_file(path);
+                        }
                         return self.coverage.into_hooker();
                     }
                     Err(TryRecvError::Empty) => break,
@@ -227,11 +263,10 @@ impl Worker {
     fn take_proc_events(&mut self) {
         let now = Instant::now();
         while let Some(item) = self.ring.next() {
-            if item.len() < PROC_EVENT_LEN {
+            let Some(ev) = decode_proc_event(&item) else {
+                self.undecodable += 1;
                 continue;
-            }
-            // SAFETY: the kernel wrote a `ProcEvent` (checked length; plain integers).
-            let ev = unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<ProcEvent>()) };
+            };
             if self.settings.enabled {
                 // After exec the executable is mapped: a static binary (Go, node) can be hooked
                 // at once, and every millisecond counts against its first TLS call.
@@ -247,7 +282,8 @@ impl Worker {
     }
 
     fn publish(&mut self) {
-        let snapshot = self.coverage.snapshot();
+        let mut snapshot = self.coverage.snapshot();
+        snapshot.notices_dropped = self.undecodable + self.queue_drops.load(Ordering::Relaxed);
         if let Some(path) = &self.settings.status_file {
             let now = unix_now_ns();
             let doc = StatusDocument {

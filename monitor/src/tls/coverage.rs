@@ -477,6 +477,7 @@ impl<H: Hooker> Coverage<H> {
             files,
             uncovered_connections_total: self.missed_total,
             errors: self.errors,
+            notices_dropped: 0,
         }
     }
 

@@ -25,6 +25,8 @@ pub struct TlsCoverage {
     pub uncovered_connections_total: u64,
     /// Attach failures and files that could not be inspected, since start (each logged once).
     pub errors: u64,
+    /// Notices about processes the hook manager could not take (queue full, undecodable).
+    pub notices_dropped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -217,5 +219,84 @@ impl fmt::Display for StatusDocument {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(pid: u32) -> StatusDocument {
+        StatusDocument {
+            monitor_pid: pid,
+            ts: "2026-11-27T03:04:13Z".into(),
+            ts_unix_ns: 1,
+            tls: TlsCoverage {
+                processes: vec![ProcessCoverage {
+                    pid: 7742,
+                    comm: "gostripped".into(),
+                    exe: "/tmp/gostripped".into(),
+                    running: false,
+                    libraries: vec![LibraryCoverage {
+                        library: Some("go".into()),
+                        version: Some("go1.19.8".into()),
+                        path: "/tmp/gostripped".into(),
+                        state: HookState::Uncovered,
+                        reason_code: Some("stripped_go".into()),
+                        reason: Some("no symbol table".into()),
+                    }],
+                }],
+                uncovered_traffic: vec![UncoveredTraffic {
+                    pid: 7742,
+                    comm: "gostripped".into(),
+                    connections: 2,
+                    reason_code: "stripped_go".into(),
+                    reason: "no symbol table".into(),
+                }],
+                files: vec![],
+                uncovered_connections_total: 2,
+                errors: 0,
+                notices_dropped: 0,
+            },
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("status-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    #[test]
+    fn written_documents_read_back_while_their_monitor_runs() {
+        let path = scratch("nested/status.json");
+        let d = doc(std::process::id());
+        write(&path, &d).unwrap();
+        assert_eq!(read(&path).unwrap(), d);
+        let text = d.to_string();
+        for needle in [
+            "7742",
+            "gostripped",
+            "uncovered",
+            "stripped_go",
+            "[exited]",
+            "2 connections",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn missing_stale_and_foreign_files_are_told_apart() {
+        let missing = scratch("missing.json");
+        assert!(matches!(read(&missing), Err(StatusError::Missing(_))));
+        // No process has pid u32::MAX - 1 (above pid_max).
+        let stale = scratch("stale.json");
+        write(&stale, &doc(u32::MAX - 1)).unwrap();
+        assert!(matches!(read(&stale), Err(StatusError::Stale { .. })));
+        let foreign = scratch("foreign.json");
+        fs::write(&foreign, "{\"hello\": 1}").unwrap();
+        let err = read(&foreign).unwrap_err();
+        assert!(matches!(err, StatusError::Parse { .. }), "{err}");
     }
 }

@@ -168,8 +168,8 @@ pub struct BodyOut<'a> {
 /// Header fields shown as an object of lowercase name → values, redacted while written.
 #[derive(Clone, Copy)]
 pub struct HeaderView<'a> {
-    headers: &'a Headers,
-    redactor: &'a Redactor,
+    pub(super) headers: &'a Headers,
+    pub(super) redactor: &'a Redactor,
 }
 
 impl std::fmt::Debug for HeaderView<'_> {
@@ -281,15 +281,27 @@ impl HttpRenderer {
     /// Writes `t` as one `http` JSON line.
     pub fn write(&mut self, t: &HttpTransaction, out: &mut JsonLinesWriter) -> std::io::Result<()> {
         self.prepare(&t.meta);
-        out.write_value(&HttpLine::Http(self.render(t)))
+        let event = self.render(t);
+        out.write_line(|line| event.write_json(line))
     }
 
-    /// The JSON value of `t` (tests, tools), read back from the text `write` would write:
-    /// prerendered parts are only understood by sonic-rs.
+    /// The JSON value of `t` (tests, tools), read back from the text `write` writes. That text
+    /// is written by hand; it is checked here against what serde writes for the same event,
+    /// so every test and fuzz run that looks at a transaction also catches a drift between
+    /// the two.
     pub fn to_value(&mut self, t: &HttpTransaction) -> serde_json::Result<serde_json::Value> {
         self.prepare(&t.meta);
-        let text = sonic_rs::to_vec(&HttpLine::Http(self.render(t)))
-            .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
+        let event = self.render(t);
+        let mut text = Vec::new();
+        event.write_json(&mut text);
+        let reference = serde_json::to_vec(&HttpLine::Http(event))?;
+        if text != reference {
+            return Err(<serde_json::Error as serde::ser::Error>::custom(format!(
+                "hand-written line differs from serde's:\n{}\n{}",
+                String::from_utf8_lossy(&text),
+                String::from_utf8_lossy(&reference)
+            )));
+        }
         serde_json::from_slice(&text)
     }
 

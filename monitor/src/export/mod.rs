@@ -2,6 +2,8 @@
 
 pub mod event;
 pub mod http;
+mod http_line;
+mod json_text;
 pub mod prerendered;
 pub mod render;
 pub mod schema;

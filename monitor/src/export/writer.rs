@@ -1,43 +1,70 @@
 //! Writes output events as JSON lines to a file or standard output.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 
 use super::event::OutputEvent;
 
+/// Lines are gathered in memory and handed to the output in blocks of about this size.
+const BLOCK: usize = 256 * 1024;
+
 pub struct JsonLinesWriter {
-    out: BufWriter<Box<dyn Write + Send>>,
-    /// One line, serialised before it is written (the SIMD serialiser writes to memory).
-    line: Vec<u8>,
+    out: Box<dyn Write + Send>,
+    /// Whole lines not yet handed to `out`; lines are written straight into it.
+    pending: Vec<u8>,
     pub written: u64,
 }
 
 impl JsonLinesWriter {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
         Self {
-            out: BufWriter::with_capacity(256 * 1024, out),
-            line: Vec::with_capacity(4096),
+            out,
+            pending: Vec::with_capacity(BLOCK + 64 * 1024),
             written: 0,
         }
     }
 
     pub fn write(&mut self, event: &OutputEvent) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, event).map_err(io::Error::other)?;
-        self.out.write_all(b"\n")?;
+        let start = self.pending.len();
+        if let Err(err) = serde_json::to_writer(&mut self.pending, event) {
+            self.pending.truncate(start);
+            return Err(io::Error::other(err));
+        }
+        self.end_line()
+    }
+
+    /// Writes one line that `write` appends to the buffer given (events that borrow their data
+    /// and are written by hand, like `http`).
+    pub fn write_line(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+        write(&mut self.pending);
+        self.end_line()
+    }
+
+    fn end_line(&mut self) -> io::Result<()> {
+        self.pending.push(b'\n');
         self.written += 1;
+        if self.pending.len() >= BLOCK {
+            self.hand_over()?;
+        }
         Ok(())
     }
 
-    /// Writes any serialisable line (events that borrow their data, like `http`).
-    pub fn write_value<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
-        self.line.clear();
-        sonic_rs::to_writer(&mut self.line, value).map_err(io::Error::other)?;
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)?;
-        self.written += 1;
-        Ok(())
+    fn hand_over(&mut self) -> io::Result<()> {
+        // Cleared even when writing fails, so a failed output does not grow the buffer.
+        let result = self.out.write_all(&self.pending);
+        self.pending.clear();
+        result
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
+        self.hand_over()?;
         self.out.flush()
+    }
+}
+
+impl Drop for JsonLinesWriter {
+    /// What is pending is written, as `BufWriter` does; errors have nowhere to go here (the
+    /// pipelines flush, and see them, before they end).
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }

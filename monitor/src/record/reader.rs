@@ -134,9 +134,9 @@ impl<R: Read> RecordReader<R> {
         let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
         // Before allocating: the length is bounded per kind.
         check_frame(kind, len).map_err(|reason| corrupt(start, reason))?;
-        let mut payload = vec![0u8; len as usize];
+        let mut payload = Vec::with_capacity(len as usize);
         let mut crc = [0u8; FRAME_CRC_LEN];
-        if self.fill(&mut payload)? < payload.len() || self.fill(&mut crc)? < crc.len() {
+        if self.fill_vec(&mut payload, len)? < len as usize || self.fill(&mut crc)? < crc.len() {
             return Err(self.truncated(start, RECORD));
         }
         let mut hasher = crc32fast::Hasher::new();
@@ -170,6 +170,17 @@ impl<R: Read> RecordReader<R> {
             }
         }
         self.offset += n as u64;
+        Ok(n)
+    }
+
+    /// Appends up to `len` bytes to `buf` (read into its spare room, which is not zeroed first:
+    /// a calloc per record was a visible part of a replay); returns how many were read.
+    fn fill_vec(&mut self, buf: &mut Vec<u8>, len: u32) -> Result<usize, RecordError> {
+        let before = buf.len();
+        let result = (&mut self.input).take(u64::from(len)).read_to_end(buf);
+        let n = buf.len() - before;
+        self.offset += n as u64;
+        result.map_err(RecordError::Io)?;
         Ok(n)
     }
 

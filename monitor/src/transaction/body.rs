@@ -29,6 +29,16 @@ pub enum ContentRepr {
     Base64,
 }
 
+impl ContentRepr {
+    /// The name written in JSON (as serde writes it).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ContentRepr::Text => "text",
+            ContentRepr::Base64 => "base64",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodyView {
     pub repr: ContentRepr,

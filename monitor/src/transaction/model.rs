@@ -1,7 +1,7 @@
 //! An HTTP transaction as the protocol parsers hand it to later stages: a request, its response,
 //! when they happened, and what was odd about them. Protocol-neutral (HTTP/1 now, HTTP/2 later).
 
-use std::sync::Arc;
+use std::{borrow::Cow, sync::Arc};
 
 use crate::conn::ConnMeta;
 
@@ -64,6 +64,31 @@ impl Headers {
             (name_start, value_start) = (n, v);
             (name, value)
         })
+    }
+
+    /// Every field with its value as text: borrowed when it is UTF-8, lossy otherwise. UTF-8
+    /// is checked once for all values, not once per field.
+    pub fn iter_text(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
+        let all = std::str::from_utf8(&self.values).ok();
+        let mut value_start = 0usize;
+        self.iter().map(move |(name, value)| {
+            let range = value_start..value_start + value.len();
+            value_start = range.end;
+            // A slice of UTF-8 text on character boundaries is UTF-8 itself; `get` is `None`
+            // only for a character split between two values, each of which is then invalid.
+            let text = match all.and_then(|all| all.get(range)) {
+                Some(text) => Cow::Borrowed(text),
+                None => String::from_utf8_lossy(value),
+            };
+            (name, text)
+        })
+    }
+
+    /// Whether some name comes on more than one line.
+    pub fn has_repeated_names(&self) -> bool {
+        self.iter()
+            .enumerate()
+            .any(|(i, (name, _))| self.iter().take(i).any(|(n, _)| n == name))
     }
 
     /// Every value of `name` (case-insensitive), in order.
@@ -188,6 +213,27 @@ pub enum EndReason {
     PipelineOverflow,
 }
 
+impl EndReason {
+    pub const ALL: [EndReason; 5] = [
+        EndReason::ResponseTimeout,
+        EndReason::ConnectionClosed,
+        EndReason::MonitorStopped,
+        EndReason::ParseStopped,
+        EndReason::PipelineOverflow,
+    ];
+
+    /// The name written in JSON (as serde writes it).
+    pub const fn name(self) -> &'static str {
+        match self {
+            EndReason::ResponseTimeout => "response_timeout",
+            EndReason::ConnectionClosed => "connection_closed",
+            EndReason::MonitorStopped => "monitor_stopped",
+            EndReason::ParseStopped => "parse_stopped",
+            EndReason::PipelineOverflow => "pipeline_overflow",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpTransaction {
     pub meta: Arc<ConnMeta>,
@@ -210,5 +256,32 @@ impl HttpTransaction {
             (Some(q), Some(r)) => Some(r.last_ts_ns.saturating_sub(q.first_ts_ns)),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_of_values_is_checked_per_field() {
+        let mut h = Headers::default();
+        h.push("A", b"plain");
+        h.push("b", b"caf\xc3");
+        h.push("C", b"\xa9 split");
+        h.push("a", "é ok".as_bytes());
+        h.push("d", b"bad \xff");
+        let text: Vec<(&str, String)> = h.iter_text().map(|(n, v)| (n, v.into_owned())).collect();
+        let expected: Vec<(&str, String)> = h
+            .iter()
+            .map(|(n, v)| (n, String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        assert_eq!(text, expected);
+        assert_eq!(text[1].1, "caf\u{fffd}");
+        assert!(h.has_repeated_names());
+        h = Headers::default();
+        h.push("a", b"1");
+        h.push("b", b"2");
+        assert!(!h.has_repeated_names());
     }
 }

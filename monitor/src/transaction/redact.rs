@@ -124,6 +124,8 @@ pub struct Redactor {
 
 /// Secrets whose fingerprint a `Redactor` remembers; beyond it the memo starts over.
 const FINGERPRINT_MEMO: usize = 4096;
+/// `<redacted:` + 12 hex digits + `>`.
+const FINGERPRINT_LEN: usize = 23;
 /// Longer secrets are hashed every time (remembering them would cost more memory than time).
 const FINGERPRINT_MEMO_MAX_LEN: usize = 512;
 
@@ -160,19 +162,28 @@ impl Redactor {
 
     /// `<redacted:` + the first 12 hex digits of HMAC-SHA256(key, secret) + `>`.
     pub fn fingerprint(&self, secret: &[u8]) -> String {
+        let mut out = String::with_capacity(FINGERPRINT_LEN);
+        self.fingerprint_into(secret, &mut out);
+        out
+    }
+
+    /// Appends the fingerprint of `secret` to `out`.
+    fn fingerprint_into(&self, secret: &[u8], out: &mut String) {
         if secret.len() > FINGERPRINT_MEMO_MAX_LEN {
-            return self.fingerprint_uncached(secret);
+            out.push_str(&self.fingerprint_uncached(secret));
+            return;
         }
         if let Some(f) = self.fingerprints.borrow().get(secret) {
-            return f.clone();
+            out.push_str(f);
+            return;
         }
         let f = self.fingerprint_uncached(secret);
+        out.push_str(&f);
         let mut memo = self.fingerprints.borrow_mut();
         if memo.len() >= FINGERPRINT_MEMO {
             memo.clear();
         }
-        memo.insert(secret.into(), f.clone());
-        f
+        memo.insert(secret.into(), f);
     }
 
     fn fingerprint_uncached(&self, secret: &[u8]) -> String {
@@ -180,7 +191,7 @@ impl Redactor {
         let mut mac = self.mac.clone();
         mac.update(secret);
         let tag = mac.finalize().into_bytes();
-        let mut out = String::with_capacity(23);
+        let mut out = String::with_capacity(FINGERPRINT_LEN);
         out.push_str("<redacted:");
         for byte in tag.iter().take(6) {
             out.push(char::from(HEX[usize::from(byte >> 4)]));
@@ -247,8 +258,9 @@ impl Redactor {
         let credentials = trimmed[scheme_len..].trim_start();
         let leading = value.len() - value.trim_start().len();
         let credentials_at = leading + trimmed.len() - credentials.len();
-        let mut out = value[..credentials_at].to_owned();
-        out.push_str(&self.fingerprint(credentials.as_bytes()));
+        let mut out = String::with_capacity(credentials_at + FINGERPRINT_LEN);
+        out.push_str(&value[..credentials_at]);
+        self.fingerprint_into(credentials.as_bytes(), &mut out);
         Cow::Owned(out)
     }
 
@@ -295,7 +307,7 @@ impl Redactor {
             return false;
         }
         out.push_str(kept);
-        out.push_str(&self.fingerprint(secret.as_bytes()));
+        self.fingerprint_into(secret.as_bytes(), out);
         true
     }
 
@@ -323,7 +335,7 @@ impl Redactor {
             let decoded: Cow<[u8]> = percent_decode_str(value).into();
             let out = out.get_or_insert_with(|| String::with_capacity(input.len() + 32));
             out.push_str(&input[copied..value_start]);
-            out.push_str(&self.fingerprint(&decoded));
+            self.fingerprint_into(&decoded, out);
             copied = pair_start + pair.len();
         }
         match out {
@@ -336,7 +348,9 @@ impl Redactor {
     }
 
     fn mask_json<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        json::mask(text, &self.body_fields, &|secret| self.fingerprint(secret))
+        json::mask(text, &self.body_fields, &|secret, out| {
+            self.fingerprint_into(secret, out)
+        })
     }
 }
 

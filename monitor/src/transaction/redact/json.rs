@@ -9,7 +9,7 @@ use super::names::{NameList, Strength};
 pub(super) fn mask<'a>(
     text: &'a str,
     fields: &NameList,
-    fingerprint: &dyn Fn(&[u8]) -> String,
+    fingerprint: &dyn Fn(&[u8], &mut String),
 ) -> Cow<'a, str> {
     JsonMasker::new(text, fields, fingerprint).run()
 }
@@ -27,7 +27,7 @@ const MAX_ARRAY_DEPTH: usize = 128;
 /// same way and never panics.
 struct JsonMasker<'r, 'a> {
     fields: &'r NameList,
-    fingerprint: &'r dyn Fn(&[u8]) -> String,
+    fingerprint: &'r dyn Fn(&[u8], &mut String),
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -42,7 +42,11 @@ struct JsonMasker<'r, 'a> {
 }
 
 impl<'r, 'a> JsonMasker<'r, 'a> {
-    fn new(text: &'a str, fields: &'r NameList, fingerprint: &'r dyn Fn(&[u8]) -> String) -> Self {
+    fn new(
+        text: &'a str,
+        fields: &'r NameList,
+        fingerprint: &'r dyn Fn(&[u8], &mut String),
+    ) -> Self {
         Self {
             fields,
             fingerprint,
@@ -150,7 +154,7 @@ impl<'r, 'a> JsonMasker<'r, 'a> {
             let secret = self.unescaped(start, end, content_end, escaped, closed);
             let mut masked = String::with_capacity(25);
             masked.push('"');
-            masked.push_str(&(self.fingerprint)(&secret));
+            (self.fingerprint)(&secret, &mut masked);
             // A string cut by the capture limit stays visibly unterminated.
             if closed {
                 masked.push('"');
@@ -194,7 +198,7 @@ impl<'r, 'a> JsonMasker<'r, 'a> {
         if self.value_context() == Some(Strength::Exact) {
             let mut masked = String::with_capacity(25);
             masked.push('"');
-            masked.push_str(&(self.fingerprint)(&self.bytes[start..end]));
+            (self.fingerprint)(&self.bytes[start..end], &mut masked);
             masked.push('"');
             self.replace(start, end, &masked);
         }

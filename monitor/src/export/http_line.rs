@@ -1,0 +1,190 @@
+//! Writes an `http` event as its JSON line by hand, member for member in the order of the types
+//! in `http.rs` (whose derived `Serialize` and schema stay the reference: `HttpRenderer::to_value`
+//! checks that both give the same text).
+
+use super::{
+    http::{BodyOut, HeaderView, HttpEvent, RequestOut, ResponseOut},
+    json_text::{self, Array, Object},
+};
+use crate::transaction::{Flag, Flags};
+
+impl HttpEvent<'_> {
+    /// Appends the event as it is written, tagged `"type":"http"`, without the newline.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = Object::begin(out);
+        o.str("type", "http");
+        o.uint("schema_version", self.schema_version);
+        o.str("ts", self.ts.0.as_str());
+        o.uint("ts_unix_ns", self.ts_unix_ns);
+        o.str("end_ts", self.end_ts.0.as_str());
+        o.uint("end_ts_unix_ns", self.end_ts_unix_ns);
+        match self.duration_ns {
+            Some(ns) => o.uint("duration_ns", ns),
+            None => json_text::null(o.key("duration_ns")),
+        }
+        let mut process = Object::begin(o.key("process"));
+        process.uint("pid", self.process.pid);
+        process.str("comm", self.process.comm);
+        process.end();
+        o.key("connection")
+            .extend_from_slice(self.connection.json().as_bytes());
+        for (name, side) in [("server", self.server), ("client", self.client)] {
+            let out = o.key(name);
+            match side {
+                Some(side) => out.extend_from_slice(side.json().as_bytes()),
+                None => json_text::null(out),
+            }
+        }
+        match &self.request {
+            Some(request) => request.write_json(o.key("request")),
+            None => json_text::null(o.key("request")),
+        }
+        match &self.response {
+            Some(response) => response.write_json(o.key("response")),
+            None => json_text::null(o.key("response")),
+        }
+        o.str("outcome", self.outcome.name());
+        o.opt_str("reason", self.reason.map(|r| r.name()));
+        write_flags(o.key("flags"), self.flags);
+        o.bool("smuggling_risk", self.smuggling_risk);
+        o.end();
+    }
+}
+
+impl RequestOut<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = Object::begin(out);
+        o.str("method", self.method);
+        o.str("target", &self.target);
+        o.opt_str("path", self.path);
+        o.opt_str("query", self.query.as_deref());
+        o.str("version", self.version);
+        self.headers.write_json(o.key("headers"));
+        if !self.trailers.is_empty() {
+            self.trailers.write_json(o.key("trailers"));
+        }
+        self.body.write_json(o.key("body"));
+        o.end();
+    }
+}
+
+impl ResponseOut<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = Object::begin(out);
+        o.uint("status_code", self.status_code);
+        o.str("reason", self.reason);
+        o.str("version", self.version);
+        self.headers.write_json(o.key("headers"));
+        if !self.trailers.is_empty() {
+            self.trailers.write_json(o.key("trailers"));
+        }
+        self.body.write_json(o.key("body"));
+        let mut interim = Array::begin(o.key("interim"));
+        for status in self.interim {
+            json_text::uint(interim.item(), *status);
+        }
+        interim.end();
+        o.end();
+    }
+}
+
+impl BodyOut<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = Object::begin(out);
+        o.uint("size", self.size);
+        o.uint("captured", self.captured);
+        o.bool("truncated", self.truncated);
+        o.bool("complete", self.complete);
+        o.opt_str("content_encoding", self.content_encoding.as_deref());
+        o.bool("decoded", self.decoded);
+        o.opt_str("encoding", self.encoding.map(|e| e.name()));
+        o.opt_str("content", self.content.as_deref());
+        o.end();
+    }
+}
+
+impl HeaderView<'_> {
+    /// As its `Serialize`: each lowercase name once, at its first line, with every value of it
+    /// in order, redacted.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = Object::begin(out);
+        if !self.headers.has_repeated_names() {
+            // The usual head: one line per name, in one pass.
+            for (name, value) in self.headers.iter_text() {
+                let mut values = Array::begin(o.dynamic_key(name));
+                json_text::string(values.item(), &self.redactor.header(name, &value));
+                values.end();
+            }
+        } else {
+            for (i, (name, _)) in self.headers.iter().enumerate() {
+                if self.headers.iter().take(i).any(|(n, _)| n == name) {
+                    continue;
+                }
+                let mut values = Array::begin(o.dynamic_key(name));
+                for (n, value) in self.headers.iter_text().skip(i) {
+                    if n == name {
+                        json_text::string(values.item(), &self.redactor.header(name, &value));
+                    }
+                }
+                values.end();
+            }
+        }
+        o.end();
+    }
+}
+
+/// As `Flags`' `Serialize`: the names, sorted.
+fn write_flags(out: &mut Vec<u8>, flags: Flags) {
+    let mut names = [""; Flag::ALL.len()];
+    let mut len = 0;
+    for (slot, flag) in names.iter_mut().zip(flags.iter()) {
+        *slot = flag.name();
+        len += 1;
+    }
+    let names = &mut names[..len];
+    names.sort_unstable();
+    let mut array = Array::begin(out);
+    for name in names.iter() {
+        json_text::string(array.item(), name);
+    }
+    array.end();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transaction::{EndReason, Outcome, body::ContentRepr};
+
+    #[test]
+    fn names_are_what_serde_writes() {
+        let serde_name = |v: serde_json::Value| v.as_str().unwrap().to_owned();
+        for outcome in Outcome::ALL {
+            assert_eq!(
+                outcome.name(),
+                serde_name(serde_json::to_value(outcome).unwrap())
+            );
+        }
+        for reason in EndReason::ALL {
+            assert_eq!(
+                reason.name(),
+                serde_name(serde_json::to_value(reason).unwrap())
+            );
+        }
+        for repr in [ContentRepr::Text, ContentRepr::Base64] {
+            assert_eq!(repr.name(), serde_name(serde_json::to_value(repr).unwrap()));
+        }
+    }
+
+    #[test]
+    fn flags_are_sorted_like_serde() {
+        let mut flags = Flags::empty();
+        for flag in Flag::ALL.iter().rev().step_by(2) {
+            flags.set(*flag);
+        }
+        for flags in [Flags::empty(), flags] {
+            let mut out = Vec::new();
+            write_flags(&mut out, flags);
+            assert_eq!(out, serde_json::to_vec(&flags).unwrap());
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! JSON text written by hand into a byte buffer, for the one line written per transaction:
+//! going through serde's data model cost about a third of the replay's time. Strings are
+//! escaped and integers spelled exactly as serde_json does, so the text is the same.
+
+/// Bytes that must be escaped in a JSON string: control characters, `"` and `\`.
+const fn needs_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
+/// Appends `s` as a quoted JSON string, escaped as serde_json escapes (`\"`, `\\`, `\b`, `\f`,
+/// `\n`, `\r`, `\t`, other control characters as `\u00xx`).
+pub fn string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    while let Some(at) = next_escape(bytes, copied) {
+        out.extend_from_slice(&bytes[copied..at]);
+        escape(out, bytes[at]);
+        copied = at + 1;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+/// The index of the first byte at or after `from` that needs escaping. Eight bytes at a time
+/// (most strings need no escaping at all), the last few one by one.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut words = bytes.get(from..)?.chunks_exact(8);
+    let mut at = from;
+    for word in words.by_ref() {
+        let mut chunk = [0u8; 8];
+        chunk.copy_from_slice(word);
+        let mask = escape_mask(u64::from_le_bytes(chunk));
+        if mask != 0 {
+            // The lowest flagged byte is always a true one (see `escape_mask`).
+            return Some(at + mask.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    tail.iter().position(|&b| needs_escape(b)).map(|i| at + i)
+}
+
+/// The high bit of each byte of `word` (little-endian) that needs escaping: below 0x20, `"` or
+/// `\` (SWAR). A borrow can also flag a byte above a flagged one, never one below, so the
+/// lowest flagged byte is exact.
+fn escape_mask(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
+    below_space | quote | backslash
+}
+
+fn escape(out: &mut Vec<u8>, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match byte {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        0x0c => b'f',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        _ => {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0x0f)]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
+}
+
+#[inline]
+pub fn uint(out: &mut Vec<u8>, value: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+#[inline]
+pub fn boolean(out: &mut Vec<u8>, value: bool) {
+    out.extend_from_slice(if value { b"true" } else { b"false" });
+}
+
+#[inline]
+pub fn null(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"null");
+}
+
+/// An object being written: `{`, then `key` before each value, then `end`.
+pub struct Object<'b> {
+    out: &'b mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'b> Object<'b> {
+    #[inline]
+    pub fn begin(out: &'b mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, empty: true }
+    }
+
+    /// Writes the name of the next member; its value is written to the buffer returned.
+    /// `name` is written as it is: field names are plain ASCII (dynamic names go through
+    /// `dynamic_key`).
+    #[inline]
+    pub fn key(&mut self, name: &'static str) -> &mut Vec<u8> {
+        debug_assert!(!name.bytes().any(needs_escape));
+        self.separator();
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    /// A member name that may need escaping (a header name as sent).
+    #[inline]
+    pub fn dynamic_key(&mut self, name: &str) -> &mut Vec<u8> {
+        self.separator();
+        string(self.out, name);
+        self.out.push(b':');
+        self.out
+    }
+
+    #[inline]
+    pub fn str(&mut self, name: &'static str, value: &str) {
+        string(self.key(name), value);
+    }
+
+    #[inline]
+    pub fn opt_str(&mut self, name: &'static str, value: Option<&str>) {
+        let out = self.key(name);
+        match value {
+            Some(value) => string(out, value),
+            None => null(out),
+        }
+    }
+
+    #[inline]
+    pub fn uint(&mut self, name: &'static str, value: impl itoa::Integer) {
+        uint(self.key(name), value);
+    }
+
+    #[inline]
+    pub fn bool(&mut self, name: &'static str, value: bool) {
+        boolean(self.key(name), value);
+    }
+
+    #[inline]
+    pub fn end(self) {
+        self.out.push(b'}');
+    }
+
+    #[inline]
+    fn separator(&mut self) {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+    }
+}
+
+/// An array being written: `[`, then `item` before each element, then `end`.
+pub struct Array<'b> {
+    out: &'b mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'b> Array<'b> {
+    #[inline]
+    pub fn begin(out: &'b mut Vec<u8>) -> Self {
+        out.push(b'[');
+        Self { out, empty: true }
+    }
+
+    /// The buffer the next element is written to.
+    #[inline]
+    pub fn item(&mut self) -> &mut Vec<u8> {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        self.out
+    }
+
+    #[inline]
+    pub fn end(self) {
+        self.out.push(b']');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn quoted(s: &str) -> String {
+        let mut out = Vec::new();
+        string(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn escapes_like_serde_json() {
+        for s in [
+            "",
+            "plain ascii text, long enough for whole words",
+            "\"quoted\" \\ back",
+            "\u{0}\u{1}\u{8}\u{9}\u{a}\u{b}\u{c}\u{d}\u{1f} \u{7f}",
+            "é ü 漢字 \u{1F600} \u{80}",
+            "12345678\"12345678\\1234567\n",
+        ] {
+            assert_eq!(quoted(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn objects_and_arrays() {
+        let mut out = Vec::new();
+        let mut o = Object::begin(&mut out);
+        o.str("a", "x");
+        o.uint("n", u64::MAX);
+        o.opt_str("none", None);
+        o.bool("t", true);
+        let mut a = Array::begin(o.key("list"));
+        uint(a.item(), 1u16);
+        uint(a.item(), 2u16);
+        a.end();
+        string(o.dynamic_key("odd\"name"), "v");
+        Object::begin(o.key("empty")).end();
+        o.end();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":"x","n":18446744073709551615,"none":null,"t":true,"list":[1,2],"odd\"name":"v","empty":{}}"#
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_escapes_like_serde_json(s in "(?s).{0,80}") {
+            prop_assert_eq!(quoted(&s), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn the_first_flagged_byte_is_exact(bytes in proptest::array::uniform8(any::<u8>())) {
+            let mask = escape_mask(u64::from_le_bytes(bytes));
+            let first = (mask != 0).then(|| mask.trailing_zeros() as usize / 8);
+            prop_assert_eq!(first, bytes.iter().position(|&b| needs_escape(b)));
+        }
+
+        #[test]
+        fn any_bytes_escape_like_serde_json(
+            text in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..0x80], 0..40)
+        ) {
+            let s = String::from_utf8(text).unwrap();
+            prop_assert_eq!(quoted(&s), serde_json::to_string(&s).unwrap());
+        }
+    }
+}

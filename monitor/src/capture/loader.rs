@@ -191,30 +191,20 @@ impl Probes {
 
     /// Takes the ring buffer map out (once) for the reader.
     pub fn take_events(&mut self) -> Result<RingBuf<MapData>, LoadError> {
-        let map = self.ebpf.take_map(EVENTS_MAP).ok_or(LoadError::Map {
-            name: EVENTS_MAP,
-            source: aya::maps::MapError::InvalidName {
-                name: EVENTS_MAP.into(),
-            },
-        })?;
-        RingBuf::try_from(map).map_err(|source| LoadError::Map {
-            name: EVENTS_MAP,
-            source,
-        })
+        self.take_ring(EVENTS_MAP)
     }
 
     /// Takes the process-event ring buffer out (once) for the TLS hook manager.
     pub fn take_proc_events(&mut self) -> Result<RingBuf<MapData>, LoadError> {
-        let map = self.ebpf.take_map(PROC_EVENTS_MAP).ok_or(LoadError::Map {
-            name: PROC_EVENTS_MAP,
-            source: aya::maps::MapError::InvalidName {
-                name: PROC_EVENTS_MAP.into(),
-            },
+        self.take_ring(PROC_EVENTS_MAP)
+    }
+
+    fn take_ring(&mut self, name: &'static str) -> Result<RingBuf<MapData>, LoadError> {
+        let map = self.ebpf.take_map(name).ok_or(LoadError::Map {
+            name,
+            source: aya::maps::MapError::InvalidName { name: name.into() },
         })?;
-        RingBuf::try_from(map).map_err(|source| LoadError::Map {
-            name: PROC_EVENTS_MAP,
-            source,
-        })
+        RingBuf::try_from(map).map_err(|source| LoadError::Map { name, source })
     }
 
     /// Takes the counters map out (once) for the stats reader.

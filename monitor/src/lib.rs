@@ -15,5 +15,6 @@ pub mod export;
 pub mod http1;
 pub mod pipeline;
 pub mod record;
+pub mod session;
 pub mod tls;
 pub mod transaction;

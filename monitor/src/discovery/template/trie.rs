@@ -4,7 +4,7 @@
 //! Decisions are never undone, so templates stay stable as traffic grows, and they are taken
 //! per position, so siblings under different literal prefixes are never merged.
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 
 use super::segment::{KindSet, SegmentKind, classify};
 

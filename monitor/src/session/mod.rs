@@ -2,3 +2,4 @@
 //! (`tracker`).
 
 pub mod actor;
+pub mod tracker;

@@ -1,3 +1,5 @@
 //! API discovery: what endpoints exist and what they carry.
 
+pub mod inventory;
+pub mod latency;
 pub mod template;

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use monitor_common::config::{MAX_CHUNK, MAX_STEPS};
 use serde::{Deserialize, Serialize};
 
-pub use crate::transaction::redact::RedactionConfig;
+pub use crate::{
+    discovery::inventory::DiscoveryConfig,
+    session::{actor::ActorConfig, tracker::SessionConfig},
+    transaction::redact::RedactionConfig,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -18,6 +22,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub redaction: RedactionConfig,
     pub tls: TlsConfig,
+    pub discovery: DiscoveryConfig,
+    pub actors: ActorConfig,
+    pub sessions: SessionConfig,
 }
 
 /// TLS plaintext capture through uprobes on TLS libraries.
@@ -173,6 +180,8 @@ pub enum ConfigError {
     },
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    #[error("parameter threshold {0} must be at least 2")]
+    ParamThreshold(usize),
 }
 
 /// Half the capture loop's steps are kept for loading iovecs, so a call can always be walked to
@@ -206,6 +215,15 @@ impl Config {
         }
         if s.idle_timeout_secs == 0 {
             return Err(ConfigError::Zero("idle timeout"));
+        }
+        if self.sessions.idle_timeout_secs == 0 {
+            return Err(ConfigError::Zero("session idle timeout"));
+        }
+        if self.sessions.max_actors == 0 {
+            return Err(ConfigError::Zero("max actors"));
+        }
+        if self.discovery.param_threshold < 2 {
+            return Err(ConfigError::ParamThreshold(self.discovery.param_threshold));
         }
         Ok(())
     }

@@ -301,6 +301,8 @@ fn raw_and_stats_events() -> Vec<Value> {
         kernel: BTreeMap::from([("ringbuf_full", 2)]),
         agent: AgentStats::default(),
         streams: streams.clone(),
+        discovery: http.is_some().then(Default::default),
+        sessions: http.is_some().then(Default::default),
         http,
     };
     let http = HttpStage::new(&HttpConfig::default()).counters();

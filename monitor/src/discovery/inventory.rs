@@ -320,6 +320,13 @@ fn retemplate(
         }
     }
     for (method, template) in touched {
+        // Drained from a hash map: sorted so that output does not depend on its order.
+        if let Some(e) = service
+            .endpoints
+            .get_mut(&(method.clone(), template.clone()))
+        {
+            e.replaced.sort();
+        }
         changes.push((
             key.clone(),
             method,

@@ -28,6 +28,10 @@ pub enum OutputEvent {
     Gap(Gap),
     /// `--raw`: a connection ended.
     ConnClose(ConnClose),
+    /// An endpoint was discovered, or its path template changed.
+    Endpoint(super::insight::EndpointEvent),
+    /// A session's summary: when it ends, and periodically while it lasts.
+    Session(super::insight::SessionEvent),
     /// Counters, every `--stats-interval` seconds and once at the end.
     Stats(Stats),
 }
@@ -169,6 +173,12 @@ pub struct Stats {
     /// TLS coverage, as `monitor status` shows it (live capture only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::tls::status::TlsCoverage>,
+    /// Endpoint inventory counters (absent with `--raw` or `--no-discovery`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<crate::discovery::inventory::DiscoveryCounters>,
+    /// Session counters (absent with `--raw` or `--no-discovery`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<crate::session::tracker::SessionCounters>,
 }
 
 /// What userspace read and wrote.

@@ -12,6 +12,7 @@ use serde::{Serialize, ser::SerializeMap, ser::SerializeSeq};
 use super::{
     JsonLinesWriter,
     event::{Connection, Endpoint},
+    insight::HttpInsight,
     prerendered::Prerendered,
     render::connection,
 };
@@ -60,6 +61,9 @@ pub struct HttpEvent<'a> {
     pub flags: Flags,
     /// Whether any flag means two parsers could frame this traffic differently.
     pub smuggling_risk: bool,
+    /// Who sent it, in which session, to which endpoint (discovery; null members without it).
+    #[serde(flatten)]
+    pub insight: &'a HttpInsight,
 }
 
 /// The owner of the connection.
@@ -278,10 +282,15 @@ impl HttpRenderer {
         }
     }
 
-    /// Writes `t` as one `http` JSON line.
-    pub fn write(&mut self, t: &HttpTransaction, out: &mut JsonLinesWriter) -> std::io::Result<()> {
+    /// Writes `t` as one `http` JSON line, with what discovery said of it.
+    pub fn write(
+        &mut self,
+        t: &HttpTransaction,
+        insight: &HttpInsight,
+        out: &mut JsonLinesWriter,
+    ) -> std::io::Result<()> {
         self.prepare(&t.meta);
-        let event = self.render(t);
+        let event = self.render(t, insight);
         out.write_line(|line| event.write_json(line))
     }
 
@@ -290,8 +299,17 @@ impl HttpRenderer {
     /// so every test and fuzz run that looks at a transaction also catches a drift between
     /// the two.
     pub fn to_value(&mut self, t: &HttpTransaction) -> serde_json::Result<serde_json::Value> {
+        self.to_value_with(t, &HttpInsight::default())
+    }
+
+    /// `to_value` with what discovery said of `t`.
+    pub fn to_value_with(
+        &mut self,
+        t: &HttpTransaction,
+        insight: &HttpInsight,
+    ) -> serde_json::Result<serde_json::Value> {
         self.prepare(&t.meta);
-        let event = self.render(t);
+        let event = self.render(t, insight);
         let mut text = Vec::new();
         event.write_json(&mut text);
         let reference = serde_json::to_vec(&HttpLine::Http(event))?;
@@ -331,7 +349,7 @@ impl HttpRenderer {
     }
 
     /// Renders `t`; `prepare` must have run for its connection.
-    fn render<'a>(&'a self, t: &'a HttpTransaction) -> HttpEvent<'a> {
+    fn render<'a>(&'a self, t: &'a HttpTransaction, insight: &'a HttpInsight) -> HttpEvent<'a> {
         static NO_CONN: std::sync::OnceLock<Prerendered<HttpConnection>> =
             std::sync::OnceLock::new();
         let view = self.conns.get(&t.meta.id);
@@ -403,6 +421,7 @@ impl HttpRenderer {
             reason: t.reason,
             flags,
             smuggling_risk: flags.smuggling_risk(),
+            insight,
         }
     }
 

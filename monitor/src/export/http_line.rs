@@ -47,6 +47,20 @@ impl HttpEvent<'_> {
         o.opt_str("reason", self.reason.map(|r| r.name()));
         write_flags(o.key("flags"), self.flags);
         o.bool("smuggling_risk", self.smuggling_risk);
+        let insight = self.insight;
+        match &insight.actor {
+            Some(actor) => {
+                let mut a = Object::begin(o.key("actor"));
+                a.str("id", &actor.id);
+                a.str("kind", actor.kind.name());
+                a.end();
+            }
+            None => json_text::null(o.key("actor")),
+        }
+        o.opt_str("client_ip", insight.client_ip.as_deref());
+        o.opt_str("auth", insight.auth.map(|a| a.name()));
+        o.opt_str("session_id", insight.session_id.as_deref());
+        o.opt_str("path_template", insight.path_template.as_deref());
         o.end();
     }
 }

@@ -3,6 +3,7 @@
 pub mod event;
 pub mod http;
 mod http_line;
+pub mod insight;
 mod json_text;
 pub mod prerendered;
 pub mod render;

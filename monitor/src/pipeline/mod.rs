@@ -2,6 +2,7 @@
 //! `live` feeds them from the kernel, `replay` from a file; both go through `Stages`, so replay
 //! exercises exactly the code that runs live.
 
+pub mod insight;
 pub mod live;
 pub mod recording;
 pub mod replay;
@@ -19,6 +20,7 @@ use crate::{
         JsonLinesWriter, OutputEvent, Renderer,
         event::{AgentStats, Stats},
         http::HttpRenderer,
+        insight::HttpInsight,
     },
     http1::HttpStage,
     tls::status::TlsCoverage,
@@ -35,6 +37,10 @@ pub struct Stages {
     raw: Renderer,
     http_render: HttpRenderer,
     writer: JsonLinesWriter,
+    /// Sessions and discovery; None with `--raw` or `--no-discovery`.
+    insight: Option<insight::Insight>,
+    /// `shutdown` ran: sessions end once the last transactions are written.
+    stopping: bool,
     pub agent: AgentStats,
     events: Vec<StreamEvent>,
     transactions: Vec<HttpTransaction>,
@@ -62,6 +68,9 @@ impl Stages {
                 config.http.max_decoded_bytes,
             ),
             writer: JsonLinesWriter::new(out),
+            insight: (!config.output.raw && config.discovery.enabled)
+                .then(|| insight::Insight::new(config, redaction_key, clock)),
+            stopping: false,
             agent: AgentStats::default(),
             events: Vec::new(),
             transactions: Vec::new(),
@@ -84,6 +93,9 @@ impl Stages {
         if let Some(http) = &mut self.http {
             http.tick(now_ns, &mut self.transactions);
         }
+        if let Some(insight) = &mut self.insight {
+            insight.tick(now_ns);
+        }
     }
 
     /// The end: every connection is closed and every waiting request emitted.
@@ -93,6 +105,7 @@ impl Stages {
         if let Some(http) = &mut self.http {
             http.shutdown(now_ns, &mut self.transactions);
         }
+        self.stopping = true;
     }
 
     /// Moves stream events through the HTTP stage (unless raw).
@@ -110,8 +123,26 @@ impl Stages {
         for ev in self.events.drain(..) {
             self.writer.write(&self.raw.render(&ev))?;
         }
+        let none = HttpInsight::default();
         for t in self.transactions.drain(..) {
-            self.http_render.write(&t, &mut self.writer)?;
+            match &mut self.insight {
+                Some(insight) => {
+                    let said = insight.observe(&t);
+                    self.http_render.write(&t, &said, &mut self.writer)?;
+                    for event in insight.take_events() {
+                        self.writer.write(&event)?;
+                    }
+                }
+                None => self.http_render.write(&t, &none, &mut self.writer)?,
+            }
+        }
+        if let Some(insight) = &mut self.insight {
+            if self.stopping {
+                insight.shutdown();
+            }
+            for event in insight.take_events() {
+                self.writer.write(&event)?;
+            }
         }
         self.agent.events_written = self.writer.written;
         Ok(())
@@ -148,6 +179,8 @@ impl Stages {
             streams: self.table.counters(),
             http: self.http.as_ref().map(HttpStage::counters),
             tls,
+            discovery: self.insight.as_ref().map(|i| i.counters().0),
+            sessions: self.insight.as_ref().map(|i| i.counters().1),
         };
         self.writer.write(&OutputEvent::Stats(stats))?;
         self.agent.events_written = self.writer.written;

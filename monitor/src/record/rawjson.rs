@@ -566,6 +566,8 @@ mod tests {
                     streams: StreamCounters::default(),
                     http: None,
                     tls: None,
+                    discovery: None,
+                    sessions: None,
                 });
                 out += &serde_json::to_string(&stats).unwrap();
                 out += "\n\n";

@@ -60,6 +60,19 @@ pub enum AuthScheme {
     Cookie,
 }
 
+impl AuthScheme {
+    pub const fn name(self) -> &'static str {
+        match self {
+            AuthScheme::None => "none",
+            AuthScheme::Basic => "basic",
+            AuthScheme::Bearer => "bearer",
+            AuthScheme::Jwt => "jwt",
+            AuthScheme::ApiKey => "api_key",
+            AuthScheme::Cookie => "cookie",
+        }
+    }
+}
+
 /// An actor: a keyed hash (16 hex digits) and what it was taken from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Actor {

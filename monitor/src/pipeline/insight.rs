@@ -1,0 +1,165 @@
+//! Sessions and discovery on each transaction, between parsing and export: who sent it
+//! (`session::actor`), which session it is part of (`session::tracker`), which endpoint it
+//! called (`discovery::inventory`); and the `endpoint` and `session` events these produce.
+
+use std::net::SocketAddr;
+
+use crate::{
+    clock::Clock,
+    config::Config,
+    conn::{ConnMeta, Role},
+    discovery::inventory::{DiscoveryCounters, EndpointChange, Inventory, Observation, ServiceKey},
+    export::{
+        OutputEvent,
+        http::split_target,
+        insight::{EndpointEvent, HttpInsight, SessionEvent, session_text},
+    },
+    session::{
+        actor::ActorResolver,
+        tracker::{SessionCounters, SessionSummary, SessionTracker, Touch},
+    },
+    transaction::HttpTransaction,
+};
+
+pub struct Insight {
+    actors: ActorResolver,
+    sessions: SessionTracker,
+    inventory: Inventory,
+    clock: Clock,
+    ended: Vec<SessionSummary>,
+    changes: Vec<(ServiceKey, String, String, EndpointChange)>,
+    /// Events ready to be written, in order.
+    events: Vec<OutputEvent>,
+}
+
+impl Insight {
+    pub fn new(config: &Config, key: [u8; 32], clock: Clock) -> Self {
+        Self {
+            actors: ActorResolver::new(&config.actors, key),
+            sessions: SessionTracker::new(&config.sessions),
+            inventory: Inventory::new(&config.discovery),
+            clock,
+            ended: Vec::new(),
+            changes: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// What `t` says of its actor, session and endpoint; events it causes are queued.
+    pub fn observe(&mut self, t: &HttpTransaction) -> HttpInsight {
+        let Some(request) = &t.request else {
+            return HttpInsight::default();
+        };
+        let (server, client) = sides(&t.meta);
+        let identity = self.actors.identify(request, client.map(|c| c.ip()));
+        let (path, query) = split_target(&request.target);
+        let endpoint = path.filter(|p| p.starts_with('/')).and_then(|path| {
+            let service = ServiceKey::new(
+                server,
+                host(request.headers.get_str("host"), &request.target),
+            );
+            let observation = Observation {
+                service: &service,
+                method: &request.method,
+                path,
+                query,
+                status: t.response.as_ref().map(|r| r.status),
+                auth: identity.auth,
+                latency_ns: t.latency_ns(),
+                request_type: request.headers.get_str("content-type"),
+                response_type: t
+                    .response
+                    .as_ref()
+                    .and_then(|r| r.headers.get_str("content-type")),
+                role: t.meta.role,
+                ts_ns: t.start_ts_ns,
+            };
+            self.inventory.observe(&observation, &mut self.changes)
+        });
+        self.queue_changes(t.start_ts_ns);
+        let label = endpoint
+            .as_ref()
+            .map(|e| format!("{} {}", e.method, e.template));
+        let touch = Touch {
+            actor: identity.actor,
+            client_ip: identity.client_ip,
+            user_agent: identity.user_agent.as_deref(),
+            endpoint: label.as_deref(),
+            status: t.response.as_ref().map(|r| r.status),
+            request_bytes: request.body.size,
+            response_bytes: t.response.as_ref().map_or(0, |r| r.body.size),
+            start_ns: t.start_ts_ns,
+            end_ns: t.end_ts_ns,
+        };
+        let session = self.sessions.observe(&touch, &mut self.ended);
+        self.queue_sessions();
+        HttpInsight {
+            actor: Some(identity.actor.into()),
+            client_ip: identity.client_ip.map(|ip| ip.to_string()),
+            auth: Some(identity.auth),
+            session_id: Some(session_text(session, &self.clock)),
+            path_template: endpoint.map(|e| e.template),
+        }
+    }
+
+    /// Sessions idle at `now_ns` end; lasting ones are reported when due.
+    pub fn tick(&mut self, now_ns: u64) {
+        self.sessions.tick(now_ns, &mut self.ended);
+        self.queue_sessions();
+    }
+
+    /// Every session ends (the monitor stops).
+    pub fn shutdown(&mut self) {
+        self.sessions.shutdown(&mut self.ended);
+        self.queue_sessions();
+    }
+
+    /// The events queued since the last call.
+    pub fn take_events(&mut self) -> std::vec::Drain<'_, OutputEvent> {
+        self.events.drain(..)
+    }
+
+    pub fn counters(&self) -> (DiscoveryCounters, SessionCounters) {
+        (self.inventory.counters(), self.sessions.counters())
+    }
+
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    fn queue_changes(&mut self, ts_ns: u64) {
+        for (service, method, template, change) in self.changes.drain(..) {
+            if let Some(e) = self.inventory.endpoint(&service, &method, &template) {
+                let event = EndpointEvent::new(&self.clock, ts_ns, change, &service, e);
+                self.events.push(OutputEvent::Endpoint(event));
+            }
+            self.inventory.reported(&service, &method, &template);
+        }
+    }
+
+    fn queue_sessions(&mut self) {
+        for summary in self.ended.drain(..) {
+            let event = SessionEvent::new(&self.clock, summary);
+            self.events.push(OutputEvent::Session(event));
+        }
+    }
+}
+
+/// (server, client) addresses from the observed process's role.
+fn sides(meta: &ConnMeta) -> (Option<SocketAddr>, Option<SocketAddr>) {
+    match (meta.endpoints, meta.role) {
+        (Some(ep), Role::Server) => (Some(ep.local), Some(ep.remote)),
+        (Some(ep), Role::Client) => (Some(ep.remote), Some(ep.local)),
+        _ => (None, None),
+    }
+}
+
+/// The Host header, or the authority of an absolute-form target.
+fn host<'a>(header: Option<&'a str>, target: &'a str) -> Option<&'a str> {
+    header.or_else(|| {
+        let rest = target
+            .strip_prefix("http://")
+            .or_else(|| target.strip_prefix("https://"))?;
+        rest.split(['/', '?']).next()
+    })
+}

@@ -1,5 +1,5 @@
 //! The HTTPS clients of the TLS tests. curl and wget run to completion; the scripted clients
-//! (python, python driving OpenSSL 1.1 through ctypes, node, Go: tests/fixtures/tls/)
+//! (python, python driving OpenSSL 1.1 or BoringSSL through ctypes, node, Go: tests/fixtures/tls/)
 //! print `ready` and wait for a line on stdin before their requests, so a test can first make
 //! sure the monitor hooked them.
 
@@ -145,6 +145,24 @@ pub fn openssl11(site: &Site, name: &str) -> Command {
         (find("libcrypto-"), find("libssl-"))
     });
     ctypes_client(libcrypto, libssl, site, name)
+}
+
+/// Where `cargo xtask bootstrap` builds BoringSSL's shared libssl and libcrypto (keep in step
+/// with `DIR` in xtask/src/boringssl.rs).
+pub const BORINGSSL_DIR: &str = "/var/cache/monitor-tests/boring-sys-5.4.0";
+
+/// The BoringSSL client: [`ctypes_client`] with the shared BoringSSL that `cargo xtask bootstrap`
+/// builds from source. Panics, saying how to build it, when it is missing.
+pub fn boringssl(site: &Site, name: &str) -> Command {
+    let dir = Path::new(BORINGSSL_DIR);
+    let (libcrypto, libssl) = (dir.join("libcrypto.so"), dir.join("libssl.so"));
+    assert!(
+        libcrypto.is_file() && libssl.is_file(),
+        "BoringSSL is not built: {} lacks libssl.so and libcrypto.so. Run `cargo xtask bootstrap` \
+         as root (it builds them from source with cmake and ninja, about 3 minutes)",
+        dir.display()
+    );
+    ctypes_client(&libcrypto, &libssl, site, name)
 }
 
 fn script_args(site: &Site, name: &str) -> Vec<OsString> {

@@ -1,9 +1,10 @@
 //! Live TLS tests (issue 4): real HTTPS clients — curl (shared OpenSSL), wget (GnuTLS),
-//! python (ssl module), node (OpenSSL linked in), Go (crypto/tls) — make a GET and a 256 KiB POST
-//! to nginx over TLS, and the monitor must show both ends of each in plaintext, with the library,
-//! the process and the connection's 5-tuple; `monitor status` must say which processes are
-//! covered and which are not, and why. Clients print `ready` and wait until the status shows them
-//! hooked before they send anything (static binaries are hooked after they start).
+//! python (ssl module; OpenSSL 1.1 and BoringSSL through ctypes), node (OpenSSL linked in), Go
+//! (crypto/tls) — make a GET and a 256 KiB POST to nginx over TLS, and the monitor must show both
+//! ends of each in plaintext, with the library, the process and the connection's 5-tuple;
+//! `monitor status` must say which processes are covered and which are not, and why. Clients
+//! print `ready` and wait until the status shows them hooked before they send anything (static
+//! binaries are hooked after they start).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 use std::{
@@ -301,6 +302,33 @@ fn openssl_1_1_loaded_with_dlopen_seen_from_both_sides() {
         "the status should show the bundled OpenSSL 1.1.1 hooked: {libs:#?} ({doc:?})"
     );
     assert_scripted(&cap, &site, &who, "openssl11", problems);
+}
+
+/// BoringSSL (a shared build from source, see xtask/src/boringssl.rs), loaded by dlopen: told
+/// from OpenSSL by its own symbols, hooked through the same OpenSSL API, and named `boringssl`
+/// in the output and the status.
+#[test]
+fn boringssl_loaded_with_dlopen_seen_from_both_sides() {
+    require_root!();
+    let site = Site::start();
+    let (monitor, file) = start_monitor(&site);
+    let c = Scripted::start("boringssl", &mut client::boringssl(&site, "boringssl"));
+    let doc = status::wait_hooked(&file, c.pid(), "boringssl");
+    let libs = doc
+        .as_ref()
+        .map(|d| libraries(d, c.pid()))
+        .unwrap_or_default();
+    let (who, problems) = scripted_run(&file, c, "boringssl", "boringssl", &site);
+    let cap = monitor.stop();
+    let libssl = Path::new(client::BORINGSSL_DIR).join("libssl.so");
+    assert!(
+        libs.iter().any(|l| l["state"] == "hooked"
+            && l["library"] == "boringssl"
+            && l["path"] == libssl.to_str().expect("utf-8 path")),
+        "the status should show {} hooked as boringssl: {libs:#?} ({doc:?})",
+        libssl.display()
+    );
+    assert_scripted(&cap, &site, &who, "boringssl", problems);
 }
 
 #[test]

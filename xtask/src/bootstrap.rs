@@ -1,7 +1,7 @@
 //! Installs what building and testing need, idempotently and quickly when already done:
 //! the pinned nightly with rust-src (for the eBPF crate), bpf-linker built from crates.io against
 //! that nightly's own libLLVM (so their LLVM versions always match), and Debian packages used by
-//! the tests and benchmarks.
+//! the tests and benchmarks. (The tests' BoringSSL is built by boringssl.rs.)
 
 use std::{
     ffi::OsString,
@@ -28,6 +28,9 @@ const PACKAGES: &[(&str, &str)] = &[
     ("go", "golang-go"),
     ("openssl", "openssl"),
     ("unshare", "util-linux"),
+    // Build the BoringSSL the TLS tests load (see boringssl.rs).
+    ("cmake", "cmake"),
+    ("ninja", "ninja-build"),
 ];
 
 pub fn all(root: &Path, system_packages: bool) -> Result<()> {

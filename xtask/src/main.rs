@@ -3,6 +3,7 @@
 
 mod bench;
 mod bootstrap;
+mod boringssl;
 mod fuzz;
 
 use std::{
@@ -22,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Install the eBPF toolchain (pinned nightly + rust-src, bpf-linker) and test packages.
+    /// Install the eBPF toolchain (pinned nightly + rust-src, bpf-linker) and test packages, and
+    /// build the BoringSSL the TLS tests load (as root, once).
     Bootstrap,
     /// Bootstrap, then build the monitor (release).
     Build,
@@ -54,7 +56,10 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let root = workspace_root()?;
     match cli.task {
-        Task::Bootstrap => bootstrap::all(&root, true),
+        Task::Bootstrap => {
+            bootstrap::all(&root, true)?;
+            boringssl::ensure()
+        }
         Task::Build => {
             bootstrap::all(&root, false)?;
             build(&root)
@@ -66,6 +71,7 @@ fn main() -> Result<()> {
         }
         Task::Test => {
             bootstrap::all(&root, true)?;
+            boringssl::ensure()?;
             test(&root)
         }
         Task::Bench { which } => {

@@ -1,6 +1,7 @@
 //! The HTTPS clients of the TLS tests. curl and wget run to completion; the scripted clients
-//! (python, node, Go: tests/fixtures/tls/) print `ready` and wait for a line on stdin before
-//! their requests, so a test can first make sure the monitor hooked them.
+//! (python, python driving OpenSSL 1.1 or BoringSSL through ctypes, node, Go: tests/fixtures/tls/)
+//! print `ready` and wait for a line on stdin before their requests, so a test can first make
+//! sure the monitor hooked them.
 
 use std::{
     ffi::OsString,
@@ -89,12 +90,24 @@ pub fn python_exe() -> &'static Path {
     })
 }
 
-/// The OpenSSL 1.1 client (`openssl11_client.py`): python loading libssl 1.1 with dlopen once
-/// running. The library comes from psycopg2-binary's wheel (it bundles OpenSSL 1.1.1), fetched
-/// once per test process; the machine has only OpenSSL 3.
+/// tests/fixtures/tls/ctypes_client.py: python loading `libcrypto` and `libssl` with dlopen once
+/// running, driving the OpenSSL API through ctypes.
+fn ctypes_client(libcrypto: &Path, libssl: &Path, site: &Site, name: &str) -> Command {
+    let mut cmd = Command::new(python_exe());
+    cmd.arg(fixture("tls/ctypes_client.py"))
+        .arg(libcrypto)
+        .arg(libssl)
+        .arg(site.port.to_string())
+        .arg(name)
+        .arg(&site.post_file);
+    cmd
+}
+
+/// The OpenSSL 1.1 client: [`ctypes_client`] with the libraries of psycopg2-binary's wheel (it
+/// bundles OpenSSL 1.1.1), fetched once per test process; the machine has only OpenSSL 3.
 pub fn openssl11(site: &Site, name: &str) -> Command {
-    static LIBS: OnceLock<PathBuf> = OnceLock::new();
-    let libs = LIBS.get_or_init(|| {
+    static LIBS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    let (libcrypto, libssl) = LIBS.get_or_init(|| {
         let dir = crate::scratch("openssl11");
         let fetched = output_within(
             Command::new(python_exe())
@@ -116,15 +129,40 @@ pub fn openssl11(site: &Site, name: &str) -> Command {
             CLIENT_TIMEOUT,
         );
         assert!(unpacked.status.success(), "cannot unpack the wheel");
-        dir.join("psycopg2_binary.libs")
+        let libs = dir.join("psycopg2_binary.libs");
+        // The bundled copies are named libcrypto-HASH.so.1.1 and libssl-HASH.so.1.1.
+        let find = |prefix: &str| {
+            std::fs::read_dir(&libs)
+                .expect("the wheel's psycopg2_binary.libs")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".so.1.1"))
+                })
+                .unwrap_or_else(|| panic!("no {prefix}*.so.1.1 in {}", libs.display()))
+        };
+        (find("libcrypto-"), find("libssl-"))
     });
-    let mut cmd = Command::new(python_exe());
-    cmd.arg(fixture("tls/openssl11_client.py"))
-        .arg(libs)
-        .arg(site.port.to_string())
-        .arg(name)
-        .arg(&site.post_file);
-    cmd
+    ctypes_client(libcrypto, libssl, site, name)
+}
+
+/// Where `cargo xtask bootstrap` builds BoringSSL's shared libssl and libcrypto (keep in step
+/// with `DIR` in xtask/src/boringssl.rs).
+pub const BORINGSSL_DIR: &str = "/var/cache/monitor-tests/boring-sys-5.4.0";
+
+/// The BoringSSL client: [`ctypes_client`] with the shared BoringSSL that `cargo xtask bootstrap`
+/// builds from source. Panics, saying how to build it, when it is missing.
+pub fn boringssl(site: &Site, name: &str) -> Command {
+    let dir = Path::new(BORINGSSL_DIR);
+    let (libcrypto, libssl) = (dir.join("libcrypto.so"), dir.join("libssl.so"));
+    assert!(
+        libcrypto.is_file() && libssl.is_file(),
+        "BoringSSL is not built: {} lacks libssl.so and libcrypto.so. Run `cargo xtask bootstrap` \
+         as root (it builds them from source with cmake and ninja, about 3 minutes)",
+        dir.display()
+    );
+    ctypes_client(&libcrypto, &libssl, site, name)
 }
 
 fn script_args(site: &Site, name: &str) -> Vec<OsString> {

@@ -9,7 +9,7 @@ use super::{
     view::{Response, View},
 };
 
-/// Methods only MCP uses; `initialize` and `ping` are everyone's and need more evidence.
+/// Methods only MCP uses.
 const METHODS: &[&str] = &[
     "tools/list",
     "tools/call",
@@ -31,6 +31,8 @@ const METHODS: &[&str] = &[
     "tasks/cancel",
 ];
 const NOTIFICATIONS: &str = "notifications/";
+/// MCP methods other JSON-RPC protocols have too.
+const SHARED: &[&str] = &["initialize", "ping"];
 
 pub fn recognise(v: &View<'_>) -> Option<AiCall> {
     let requests = messages(v.request.as_ref());
@@ -43,11 +45,18 @@ pub fn recognise(v: &View<'_>) -> Option<AiCall> {
     let endpoint_event = v
         .stream()
         .is_some_and(|s| s.events.first().is_some_and(|e| e.is("endpoint")));
-    let mut all = requests.iter().chain(&responses);
+    let all = || requests.iter().chain(&responses);
+    // Another protocol's method rules MCP out, even at an MCP-looking endpoint.
+    if all()
+        .filter_map(|m| method(m))
+        .any(|m| !is_mcp_method(m) && !SHARED.contains(&m))
+    {
+        return None;
+    }
     let speaks_mcp = endpoint_event
-        || all.clone().any(|m| method(m).is_some_and(is_mcp_method))
-        || all.any(|m| is_initialize(m))
-        || ((!requests.is_empty() || !responses.is_empty()) && has_mcp_context(v));
+        || all().any(|m| method(m).is_some_and(is_mcp_method))
+        || all().any(|m| is_initialize(m))
+        || (all().next().is_some() && has_mcp_context(v));
     if !speaks_mcp {
         return None;
     }

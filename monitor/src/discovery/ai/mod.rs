@@ -37,7 +37,7 @@ pub struct Exchange<'a> {
     pub request_body: &'a [u8],
     /// `None` when the response was not captured.
     pub status: Option<u16>,
-    pub response_content_type: Option<&'a str>,
+    /// Its `content-type` says whether the body is a stream.
     pub response_headers: &'a Headers,
     /// De-chunked and decompressed; maybe cut short.
     pub response_body: &'a [u8],

@@ -102,7 +102,11 @@ fn response(x: &Exchange<'_>) -> Response {
     if body.is_empty() {
         return Response::Absent;
     }
-    let ct = x.response_content_type.unwrap_or("").to_ascii_lowercase();
+    let ct = x
+        .response_headers
+        .get_str("content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let sse_start = [&b"data:"[..], b"event:", b"id:", b":"]
         .iter()
         .any(|p| body.starts_with(p));

@@ -127,3 +127,17 @@ fn mcp_ping_counts_only_at_an_mcp_endpoint() {
         None
     );
 }
+
+#[test]
+fn other_json_rpc_at_an_mcp_path_is_not_mcp() {
+    let case = Case {
+        request_headers: &[("mcp-session-id", "1868a90c")],
+        ..Case::new(
+            "/mcp",
+            fixture!("negative_jsonrpc.req.json"),
+            JSON,
+            fixture!("negative_jsonrpc.resp.json"),
+        )
+    };
+    assert_eq!(case.recognise(), None);
+}

@@ -51,16 +51,16 @@ impl<'a> Case<'a> {
             fields.iter().for_each(|(n, v)| h.push(n, v.as_bytes()));
             h
         };
-        let (request_headers, response_headers) = (
-            headers(self.request_headers),
-            headers(self.response_headers),
-        );
+        let request_headers = headers(self.request_headers);
+        let mut response_headers = headers(self.response_headers);
+        if let Some(ct) = self.content_type {
+            response_headers.push("Content-Type", ct.as_bytes());
+        }
         recognise(&Exchange {
             path: self.path,
             request_headers: &request_headers,
             request_body: self.request,
             status: self.status,
-            response_content_type: self.content_type,
             response_headers: &response_headers,
             response_body: self.response,
         })
@@ -156,6 +156,32 @@ fn error_responses_do_not_decide_the_shape() {
     assert_eq!(
         case.recognise().map(|c| (c.api, c.input_tokens)),
         Some((AiApi::OpenaiChatCompletions, None))
+    );
+}
+
+#[test]
+fn calls_serialize_without_their_prompt_text() {
+    let case = Case::new(
+        "/mcp",
+        fixture!("mcp_tools_call.req.json"),
+        SSE,
+        fixture!("mcp_tools_call.resp.sse"),
+    );
+    let json = serde_json::to_value(case.recognise()).unwrap_or_default();
+    assert_eq!(
+        json,
+        serde_json::json!({"api":"mcp","streaming":true,"mcp":{"method":"tools/call","tool":"get_weather"}})
+    );
+    let case = Case::new(
+        "/v1/chat/completions",
+        fixture!("openai_chat_stream.req.json"),
+        SSE,
+        fixture!("openai_chat_stream.resp.sse"),
+    );
+    let json = serde_json::to_value(case.recognise()).unwrap_or_default();
+    assert_eq!(
+        json,
+        serde_json::json!({"api":"openai_chat_completions","model":"gpt-4o-mini","streaming":true,"input_tokens":9,"output_tokens":2})
     );
 }
 

@@ -1,5 +1,6 @@
 //! API discovery: what endpoints exist and what they carry.
 
+pub mod ai;
 pub mod inventory;
 pub mod latency;
 pub mod template;

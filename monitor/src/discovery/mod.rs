@@ -1,0 +1,3 @@
+//! API discovery: what endpoints exist and what they carry.
+
+pub mod sensitive;

@@ -19,7 +19,7 @@ pub(crate) fn luhn_ok(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Issuer prefix ranges of the major networks: (low, high, prefix digits, allowed lengths as a

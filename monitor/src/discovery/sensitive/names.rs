@@ -37,9 +37,11 @@ impl NameHints {
         let mut bits = 0;
         let mut last_word = Word::default();
         let mut pager = false;
+        let mut words = 0;
         for_each_word(
             name,
             |w| {
+                words += 1;
                 let w = w.as_str();
                 bits |= match w {
                     "pwd" => Self::PASSWORD,
@@ -90,11 +92,10 @@ impl NameHints {
             bits |= Self::PHONE;
         }
         let last = last_word.as_str();
-        if matches!(
-            last,
-            "id" | "ids" | "uuid" | "guid" | "number" | "num" | "no" | "ref" | "reference"
-        ) || (norm.len() > 2 && norm.ends_with(b"id"))
-        {
+        // A bare `number` is neutral (`card.number` is a card); `order_number` is an id.
+        let id_word = matches!(last, "id" | "ids" | "uuid" | "guid" | "ref" | "reference")
+            || (words >= 2 && matches!(last, "number" | "num" | "no"));
+        if id_word || (norm.len() > 2 && norm.ends_with(b"id")) {
             bits |= Self::ID;
         }
         NameHints(bits)

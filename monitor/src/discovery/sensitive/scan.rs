@@ -250,7 +250,7 @@ fn ibans(bytes: &[u8], found: &mut ClassSet) {
             if c.is_ascii_uppercase() || c.is_ascii_digit() {
                 compact[n] = c;
                 n += 1;
-            } else if !(c == b' ' && n % 4 == 0 && n > 0) {
+            } else if !(c == b' ' && n.is_multiple_of(4) && n > 0) {
                 break;
             }
             j += 1;

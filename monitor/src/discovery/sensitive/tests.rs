@@ -96,6 +96,19 @@ fn card_rule_depends_on_field_name_and_type() {
         set(&[CreditCard])
     );
     assert_eq!(classify_field(Some("pan"), luhn_visa), set(&[CreditCard]));
+    // A bare "number" says nothing (`card.number`); "order_no" is an id.
+    assert_eq!(
+        classify_field(Some("number"), luhn_visa),
+        set(&[CreditCard])
+    );
+    assert_eq!(
+        classify_field(Some("order_no"), luhn_visa),
+        ClassSet::empty()
+    );
+    assert_eq!(
+        classify_field(Some("card[number]"), luhn_visa),
+        set(&[CreditCard])
+    );
     // JSON numbers: only under a card-like name.
     assert_eq!(
         classify_number(Some("amount"), luhn_visa),

@@ -13,6 +13,8 @@ mod tests;
 pub use class::{ClassSet, SensitiveClass};
 pub use scan::MAX_SCAN;
 
+pub(crate) use checks::{is_email, is_uuid};
+
 use checks::{is_card_digits, is_uuid as uuid, looks_random, ssn_digits_ok};
 use names::NameHints;
 

@@ -3,4 +3,6 @@
 pub mod ai;
 pub mod inventory;
 pub mod latency;
+pub mod schema;
+pub mod sensitive;
 pub mod template;

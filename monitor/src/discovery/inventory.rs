@@ -13,7 +13,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
+    ai::{AiApi, AiCall, Provider},
     latency::LatencyHistogram,
+    schema::{BodyModel, Observed},
+    sensitive::{ClassSet, classify_field},
     template::{PathTemplater, SegmentKind, Template, TemplaterLimits},
 };
 use crate::{conn::Role, session::actor::AuthScheme};
@@ -103,17 +106,104 @@ pub struct Observation<'a> {
     pub response_type: Option<&'a str>,
     pub role: Role,
     pub ts_ns: u64,
+    /// Bodies as sent (de-chunked, decoded), maybe cut short.
+    pub request_body: &'a [u8],
+    pub response_body: &'a [u8],
+    /// The AI/LLM or MCP call this is, when recognised.
+    pub ai: Option<&'a AiCall>,
 }
 
-/// The endpoint a transaction was counted under.
+/// The endpoint a transaction was counted under, and the sensitive data its bodies and query
+/// carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointRef {
     pub method: String,
     pub template: String,
+    pub request_classes: ClassSet,
+    pub response_classes: ClassSet,
+}
+
+/// What the AI/LLM or MCP calls of an endpoint showed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+pub struct AiSummary {
+    pub apis: BTreeSet<AiApi>,
+    pub providers: BTreeSet<Provider>,
+    /// Models named (at most 16).
+    pub models: BTreeSet<String>,
+    pub calls: u64,
+    pub streaming_calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// MCP JSON-RPC method → calls (at most 32).
+    pub mcp_methods: BTreeMap<String, u64>,
+    /// MCP tools called → calls (at most 32).
+    pub mcp_tools: BTreeMap<String, u64>,
+}
+
+const MAX_AI_NAMES: usize = 16;
+const MAX_MCP_NAMES: usize = 32;
+
+impl AiSummary {
+    fn add(&mut self, call: &AiCall) {
+        self.calls += 1;
+        self.apis.insert(call.api);
+        if let Some(p) = call.provider {
+            self.providers.insert(p);
+        }
+        if let Some(model) = &call.model {
+            if self.models.len() < MAX_AI_NAMES && model.len() <= 128 {
+                self.models.insert(model.clone());
+            }
+        }
+        self.streaming_calls += u64::from(call.streaming);
+        self.input_tokens += call.input_tokens.unwrap_or(0);
+        self.output_tokens += call.output_tokens.unwrap_or(0);
+        if let Some(mcp) = &call.mcp {
+            for (map, name) in [
+                (&mut self.mcp_methods, &mcp.method),
+                (&mut self.mcp_tools, &mcp.tool),
+            ] {
+                if let Some(name) = name.as_ref().filter(|n| n.len() <= 128) {
+                    let room = map.len() < MAX_MCP_NAMES;
+                    match map.get_mut(name) {
+                        Some(n) => *n += 1,
+                        None if room => {
+                            map.insert(name.clone(), 1);
+                        }
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: AiSummary) {
+        self.apis.extend(other.apis);
+        self.providers.extend(other.providers);
+        for m in other.models {
+            if self.models.len() < MAX_AI_NAMES {
+                self.models.insert(m);
+            }
+        }
+        self.calls += other.calls;
+        self.streaming_calls += other.streaming_calls;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        for (into, from) in [
+            (&mut self.mcp_methods, other.mcp_methods),
+            (&mut self.mcp_tools, other.mcp_tools),
+        ] {
+            for (k, n) in from {
+                if into.len() < MAX_MCP_NAMES || into.contains_key(&k) {
+                    *into.entry(k).or_default() += n;
+                }
+            }
+        }
+    }
 }
 
 /// What the inventory knows of one endpoint.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Endpoint {
     pub method: String,
     pub template: Template,
@@ -132,6 +222,13 @@ pub struct Endpoint {
     pub response_types: BTreeSet<String>,
     pub auth: BTreeSet<AuthScheme>,
     pub latency: LatencyHistogram,
+    /// Request and response bodies: schema, media types, sensitive fields.
+    pub request: BodyModel,
+    pub response: BodyModel,
+    /// Sensitive data in query parameters, by name.
+    pub query_sensitive: BTreeMap<String, ClassSet>,
+    /// AI/LLM or MCP calls, when recognised.
+    pub ai: Option<AiSummary>,
     /// Templates merged into this one since it was last reported.
     pub replaced: Vec<String>,
 }
@@ -233,7 +330,7 @@ impl Inventory {
             ));
         }
         let endpoint = service.endpoints.get_mut(&key)?;
-        endpoint.add(o);
+        let (request, response) = endpoint.add(o);
         self.counters.endpoints = self
             .services
             .values()
@@ -242,6 +339,8 @@ impl Inventory {
         Some(EndpointRef {
             method: key.0,
             template: key.1,
+            request_classes: request.classes,
+            response_classes: response.classes,
         })
     }
 
@@ -353,12 +452,19 @@ impl Endpoint {
             response_types: BTreeSet::new(),
             auth: BTreeSet::new(),
             latency: LatencyHistogram::default(),
+            request: BodyModel::default(),
+            response: BodyModel::default(),
+            query_sensitive: BTreeMap::new(),
+            ai: None,
             replaced: Vec::new(),
         }
     }
 
-    fn add(&mut self, o: &Observation) {
+    /// Counts `o`; gives what its bodies showed (the query's sensitive data counted with the
+    /// request's).
+    fn add(&mut self, o: &Observation) -> (Observed, Observed) {
         self.calls += 1;
+        let mut query_classes = ClassSet::default();
         match o.role {
             Role::Server => self.calls_as_server += 1,
             Role::Client => self.calls_as_client += 1,
@@ -371,7 +477,24 @@ impl Endpoint {
         }
         if let Some(query) = o.query {
             for pair in query.split('&') {
-                let name = pair.split('=').next().unwrap_or(pair);
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let found = if value.is_empty() {
+                    ClassSet::default()
+                } else {
+                    let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+                    classify_field(Some(name), &value)
+                };
+                query_classes |= found;
+                if !found.is_empty() && name.len() <= 128 {
+                    let room = self.query_sensitive.len() < MAX_QUERY_PARAMS;
+                    match self.query_sensitive.get_mut(name) {
+                        Some(set) => *set |= found,
+                        None if room => {
+                            self.query_sensitive.insert(name.to_owned(), found);
+                        }
+                        None => {}
+                    }
+                }
                 if !name.is_empty() && name.len() <= 128 {
                     let room = self.query_params.len() < MAX_QUERY_PARAMS;
                     match self.query_params.get_mut(name) {
@@ -398,6 +521,13 @@ impl Endpoint {
         if let Some(ns) = o.latency_ns {
             self.latency.record(ns);
         }
+        if let Some(call) = o.ai {
+            self.ai.get_or_insert_with(AiSummary::default).add(call);
+        }
+        let mut request = self.request.observe(o.request_type, o.request_body);
+        request.classes |= query_classes;
+        let response = self.response.observe(o.response_type, o.response_body);
+        (request, response)
     }
 
     /// Takes in `other`'s counts (an endpoint merged under this template).
@@ -427,6 +557,25 @@ impl Endpoint {
         }
         self.auth.extend(other.auth);
         self.latency.merge(&other.latency);
+        // Body models do not merge: the one that saw more bodies is kept.
+        if other.request.counts().observations > self.request.counts().observations {
+            self.request = other.request;
+        }
+        if other.response.counts().observations > self.response.counts().observations {
+            self.response = other.response;
+        }
+        for (name, classes) in other.query_sensitive {
+            if self.query_sensitive.len() < MAX_QUERY_PARAMS
+                || self.query_sensitive.contains_key(&name)
+            {
+                *self.query_sensitive.entry(name).or_default() |= classes;
+            }
+        }
+        match (&mut self.ai, other.ai) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
         for r in replaced.into_iter().chain(other.replaced) {
             if self.replaced.len() < MAX_REPLACED && !self.replaced.contains(&r) {
                 self.replaced.push(r);

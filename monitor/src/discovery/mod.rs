@@ -3,6 +3,7 @@
 pub mod ai;
 pub mod inventory;
 pub mod latency;
+pub mod openapi;
 pub mod schema;
 pub mod sensitive;
 pub mod template;

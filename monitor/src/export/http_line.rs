@@ -61,6 +61,9 @@ impl HttpEvent<'_> {
         o.opt_str("auth", insight.auth.map(|a| a.name()));
         o.opt_str("session_id", insight.session_id.as_deref());
         o.opt_str("path_template", insight.path_template.as_deref());
+        // Rare and small (a few names): serde writes them, as the reference does.
+        raw_or_null(o.key("sensitive"), insight.sensitive.as_ref());
+        raw_or_null(o.key("ai"), insight.ai.as_ref());
         o.end();
     }
 }
@@ -144,6 +147,14 @@ impl HeaderView<'_> {
             }
         }
         o.end();
+    }
+}
+
+/// `value` as serde writes it, or null when absent (or, impossibly, unserializable).
+fn raw_or_null<T: serde::Serialize>(out: &mut Vec<u8>, value: Option<&T>) {
+    match value.map(serde_json::to_vec) {
+        Some(Ok(bytes)) => out.extend_from_slice(&bytes),
+        _ => json_text::null(out),
     }
 }
 

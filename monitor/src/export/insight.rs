@@ -9,7 +9,9 @@ use serde::Serialize;
 use crate::{
     clock::{Clock, rfc3339},
     discovery::{
-        inventory::{Endpoint, EndpointChange, ServiceKey},
+        ai::AiCall,
+        inventory::{AiSummary, Endpoint, EndpointChange, ServiceKey},
+        sensitive::ClassSet,
         template::SegmentKind,
     },
     session::{
@@ -64,6 +66,8 @@ pub struct EndpointEvent {
     pub calls: u64,
     #[schemars(extend("format" = "date-time"))]
     pub first_seen: String,
+    /// AI/LLM or MCP calls seen at this endpoint so far.
+    pub ai: Option<AiSummary>,
 }
 
 impl EndpointEvent {
@@ -92,6 +96,7 @@ impl EndpointEvent {
             replaces: e.replaced.clone(),
             calls: e.calls,
             first_seen: rfc3339(clock.unix_ns(e.first_ns)),
+            ai: e.ai.clone(),
         }
     }
 }
@@ -172,4 +177,15 @@ pub struct HttpInsight {
     pub session_id: Option<String>,
     /// The learned template the request was counted under (`/users/{userId}`).
     pub path_template: Option<String>,
+    /// Sensitive data classes found in the request (body, query) and the response body.
+    pub sensitive: Option<SensitiveOut>,
+    /// The AI/LLM or MCP call this is, recognised by the shape of its traffic.
+    pub ai: Option<AiCall>,
+}
+
+/// Sensitive data classes (`email`, `credit_card`, `jwt`, `password`…) found in a transaction.
+#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema)]
+pub struct SensitiveOut {
+    pub request: ClassSet,
+    pub response: ClassSet,
 }

@@ -8,17 +8,18 @@ use crate::{
     clock::Clock,
     config::Config,
     conn::{ConnMeta, Role},
+    discovery::ai,
     discovery::inventory::{DiscoveryCounters, EndpointChange, Inventory, Observation, ServiceKey},
     export::{
         OutputEvent,
         http::split_target,
-        insight::{EndpointEvent, HttpInsight, SessionEvent, session_text},
+        insight::{EndpointEvent, HttpInsight, SensitiveOut, SessionEvent, session_text},
     },
     session::{
         actor::ActorResolver,
         tracker::{SessionCounters, SessionSummary, SessionTracker, Touch},
     },
-    transaction::HttpTransaction,
+    transaction::{Headers, HttpTransaction, body},
 };
 
 pub struct Insight {
@@ -30,6 +31,10 @@ pub struct Insight {
     changes: Vec<(ServiceKey, String, String, EndpointChange)>,
     /// Events ready to be written, in order.
     events: Vec<OutputEvent>,
+    /// Decoded body bytes inspected per message.
+    max_decoded: usize,
+    /// Headers of a response that was not captured.
+    no_headers: Headers,
 }
 
 impl Insight {
@@ -42,6 +47,8 @@ impl Insight {
             ended: Vec::new(),
             changes: Vec::new(),
             events: Vec::new(),
+            max_decoded: config.http.max_decoded_bytes,
+            no_headers: Headers::default(),
         }
     }
 
@@ -53,6 +60,30 @@ impl Insight {
         let (server, client) = sides(&t.meta);
         let identity = self.actors.identify(request, client.map(|c| c.ip()));
         let (path, query) = split_target(&request.target);
+        let response = t.response.as_ref();
+        let request_body = body::decoded(
+            &request.body.captured,
+            request.headers.get_str("content-encoding"),
+            self.max_decoded,
+        );
+        let response_body = response.map(|r| {
+            body::decoded(
+                &r.body.captured,
+                r.headers.get_str("content-encoding"),
+                self.max_decoded,
+            )
+        });
+        let response_body: &[u8] = response_body.as_deref().unwrap_or(&[]);
+        let ai = path.and_then(|path| {
+            ai::recognise(&ai::Exchange {
+                path,
+                request_headers: &request.headers,
+                request_body: &request_body,
+                status: response.map(|r| r.status),
+                response_headers: response.map_or(&self.no_headers, |r| &r.headers),
+                response_body,
+            })
+        });
         let endpoint = path.filter(|p| p.starts_with('/')).and_then(|path| {
             let service = ServiceKey::new(
                 server,
@@ -73,6 +104,9 @@ impl Insight {
                     .and_then(|r| r.headers.get_str("content-type")),
                 role: t.meta.role,
                 ts_ns: t.start_ts_ns,
+                request_body: &request_body,
+                response_body,
+                ai: ai.as_ref(),
             };
             self.inventory.observe(&observation, &mut self.changes)
         });
@@ -98,7 +132,12 @@ impl Insight {
             client_ip: identity.client_ip.map(|ip| ip.to_string()),
             auth: Some(identity.auth),
             session_id: Some(session_text(session, &self.clock)),
+            sensitive: endpoint.as_ref().map(|e| SensitiveOut {
+                request: e.request_classes,
+                response: e.response_classes,
+            }),
             path_template: endpoint.map(|e| e.template),
+            ai,
         }
     }
 

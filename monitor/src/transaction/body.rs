@@ -96,6 +96,25 @@ pub fn render_body(
     }
 }
 
+/// The captured body decoded (gzip, deflate, br; at most `max_decoded` bytes), or as captured
+/// when it has no known coding or does not decode: what inspection (discovery) reads.
+pub fn decoded<'a>(
+    captured: &'a [u8],
+    content_encoding: Option<&str>,
+    max_decoded: usize,
+) -> Cow<'a, [u8]> {
+    let codings = content_encoding
+        .map(|value| value.trim().to_ascii_lowercase())
+        .filter(|value| !value.is_empty());
+    match codings {
+        Some(codings) if !captured.is_empty() => match decode(&codings, captured, max_decoded) {
+            Outcome::Decoded { bytes, .. } => Cow::Owned(bytes),
+            Outcome::NotDecoded | Outcome::Failed => Cow::Borrowed(captured),
+        },
+        _ => Cow::Borrowed(captured),
+    }
+}
+
 /// Whether `bytes` are shown as text: a textual content type and valid UTF-8, or no content type
 /// and valid UTF-8 without control characters other than tab, CR and LF. A UTF-8 sequence cut at
 /// the very end (the capture limit fell inside a character) still counts as text.

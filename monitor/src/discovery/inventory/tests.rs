@@ -20,6 +20,9 @@ fn obs<'a>(s: &'a ServiceKey, method: &'a str, path: &'a str, ts: u64) -> Observ
         response_type: Some("application/json; charset=utf-8"),
         role: Role::Server,
         ts_ns: ts,
+        request_body: b"",
+        response_body: br#"{"id":1,"email":"ann@example.com"}"#,
+        ai: None,
     }
 }
 
@@ -71,6 +74,13 @@ fn endpoints_are_reported_once_and_merged_when_a_position_generalizes() {
     );
     assert_eq!(e.status_codes, BTreeMap::from([(200, 4)]));
     assert_eq!(e.latency.count(), 4);
+    let fields: Vec<String> = e
+        .response
+        .sensitive_fields()
+        .iter()
+        .map(|f| format!("{} {:?}", f.path, f.classes.names()))
+        .collect();
+    assert_eq!(fields, vec![r#"email ["email"]"#]);
     assert_eq!(inv.endpoints().len(), 2);
     assert_eq!(inv.counters().generalizations, 1);
 }

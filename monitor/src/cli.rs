@@ -1,4 +1,4 @@
-//! Command line: `monitor run`, `record`, `replay`, `check`, `schema` and `status`. Parsing only; `main`
+//! Command line: `monitor run`, `record`, `replay`, `check`, `schema`, `status` and `openapi`. Parsing only; `main`
 //! wires the rest.
 
 use std::path::PathBuf;
@@ -33,6 +33,88 @@ pub enum Command {
     /// Show what a running monitor covers: per process, the TLS library found and whether it
     /// is hooked; TLS traffic not covered and why.
     Status(StatusArgs),
+    /// Print the discovered API as OpenAPI 3.1 (from a running monitor, or from a replay), or
+    /// with --diff, what differs from a published spec.
+    Openapi(Box<OpenapiArgs>),
+}
+
+/// Where discovered OpenAPI documents are kept by default.
+pub const DEFAULT_OPENAPI_FILE: &str = "/run/monitor/openapi.json";
+
+#[derive(Debug, Args)]
+pub struct OpenapiArgs {
+    /// Build the inventory from this recording (or `--raw` JSON lines) instead of reading the
+    /// running monitor's file.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// The document a running monitor keeps (its --openapi-file).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_OPENAPI_FILE)]
+    pub file: PathBuf,
+    /// Only services whose label (`host (address:port)`) contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub service: Option<String>,
+    /// Compare with this OpenAPI 3.x spec (YAML or JSON): print shadow endpoints (seen, not in
+    /// the spec) and unused ones (in the spec, never seen) as JSON.
+    #[arg(long, value_name = "SPEC")]
+    pub diff: Option<PathBuf>,
+    #[command(flatten)]
+    pub discovery: DiscoveryArgs,
+}
+
+/// Sessions and discovery (live and in replay).
+#[derive(Debug, Args)]
+pub struct DiscoveryArgs {
+    /// Do not track actors, sessions and endpoints (http events then carry none).
+    #[arg(long)]
+    pub no_discovery: bool,
+    /// A proxy (address or CIDR) whose X-Forwarded-For / Forwarded headers are believed;
+    /// repeatable.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A session ends after this many seconds without a transaction.
+    #[arg(long, value_name = "SECS")]
+    pub session_idle_timeout: Option<u64>,
+    /// Seconds between reports of a lasting session (0: only when it ends).
+    #[arg(long, value_name = "SECS")]
+    pub session_report_interval: Option<u64>,
+    /// Distinct words at one path position from which it may become a parameter.
+    #[arg(long, value_name = "N")]
+    pub param_threshold: Option<usize>,
+}
+
+impl DiscoveryArgs {
+    fn apply(&self, c: &mut Config) {
+        c.discovery.enabled = !self.no_discovery;
+        c.actors.trusted_proxies = self.trusted_proxies.clone();
+        if let Some(v) = self.session_idle_timeout {
+            c.sessions.idle_timeout_secs = v;
+        }
+        if let Some(v) = self.session_report_interval {
+            c.sessions.report_interval_secs = v;
+        }
+        if let Some(v) = self.param_threshold {
+            c.discovery.param_threshold = v;
+        }
+    }
+}
+
+impl OpenapiArgs {
+    pub fn to_config(&self) -> Config {
+        let mut c = Config::default();
+        self.discovery.apply(&mut c);
+        c.discovery.enabled = true;
+        c
+    }
+}
+
+/// An address (`10.0.0.1`) or a CIDR range (`10.0.0.0/8`).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    if let Ok(net) = s.parse::<ipnet::IpNet>() {
+        return Ok(net);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +135,11 @@ pub struct RunArgs {
     pub streams: StreamArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub discovery: DiscoveryArgs,
+    /// Where to keep the discovered API as OpenAPI 3.1, for `monitor openapi`.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_OPENAPI_FILE)]
+    pub openapi_file: PathBuf,
     /// Also record the raw capture events to FILE (see `monitor replay`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -76,6 +163,8 @@ pub struct ReplayArgs {
     pub streams: StreamArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub discovery: DiscoveryArgs,
 }
 
 /// What the kernel captures.
@@ -223,6 +312,8 @@ impl RunArgs {
         self.capture.apply(&mut c);
         self.streams.apply(&mut c);
         self.output.apply(&mut c);
+        self.discovery.apply(&mut c);
+        c.discovery.openapi_file = Some(self.openapi_file.clone());
         c
     }
 }
@@ -240,6 +331,7 @@ impl ReplayArgs {
         let mut c = Config::default();
         self.streams.apply(&mut c);
         self.output.apply(&mut c);
+        self.discovery.apply(&mut c);
         c
     }
 }

@@ -11,8 +11,9 @@ use std::{
 use clap::{Parser, error::ErrorKind};
 use monitor::{
     check,
-    cli::{Cli, Command, OutputArgs, RecordArgs, ReplayArgs, RunArgs, StatusArgs},
+    cli::{Cli, Command, OpenapiArgs, OutputArgs, RecordArgs, ReplayArgs, RunArgs, StatusArgs},
     config::Config,
+    discovery::openapi,
     pipeline::{
         Run, RunError,
         live::Outputs,
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay_file(*args),
         Command::Schema => print_schema(),
         Command::Status(args) => print_status(&args),
+        Command::Openapi(args) => print_openapi(&args),
     }
 }
 
@@ -67,6 +69,91 @@ fn print_status(args: &StatusArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(format_args!("cannot write the status: {err}")),
     }
+}
+
+/// `monitor openapi`: the discovered API (from a replay or a running monitor's file), or its
+/// differences from a spec.
+fn print_openapi(args: &OpenapiArgs) -> ExitCode {
+    let config = args.to_config();
+    if let Err(err) = config.validate() {
+        return fail(format_args!("invalid configuration: {err}"));
+    }
+    let doc = match &args.replay {
+        Some(file) => {
+            let input = match std::fs::File::open(file) {
+                Ok(f) => f,
+                Err(err) => return fail(format_args!("cannot open {}: {err}", file.display())),
+            };
+            // Actor ids are not part of the document: any key will do.
+            let service = args.service.as_deref();
+            match replay::replay_openapi(io::BufReader::new(input), &config, [0; 32], service) {
+                Ok((summary, Some(doc))) => {
+                    log::info!("{summary}");
+                    doc
+                }
+                Ok((_, None)) => return fail("discovery is off"),
+                Err(err) => return fail(format_args!("{}: {err}", file.display())),
+            }
+        }
+        None => match std::fs::read(&args.file) {
+            Ok(text) => match serde_json::from_slice::<serde_json::Value>(&text) {
+                Ok(doc) => match &args.service {
+                    Some(s) => filter_service(doc, s),
+                    None => doc,
+                },
+                Err(err) => {
+                    return fail(format_args!("{} is not JSON: {err}", args.file.display()));
+                }
+            },
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return fail(format_args!(
+                    "no monitor is running here: {} does not exist (start `monitor run`, or use --replay FILE)",
+                    args.file.display()
+                ));
+            }
+            Err(err) => return fail(format_args!("cannot read {}: {err}", args.file.display())),
+        },
+    };
+    let out = match &args.diff {
+        Some(spec_path) => {
+            let text = match std::fs::read_to_string(spec_path) {
+                Ok(t) => t,
+                Err(err) => {
+                    return fail(format_args!("cannot read {}: {err}", spec_path.display()));
+                }
+            };
+            let spec = match openapi::parse_spec(&text) {
+                Ok(s) => s,
+                Err(err) => return fail(format_args!("{}: {err}", spec_path.display())),
+            };
+            serde_json::to_value(openapi::diff(&doc, &spec)).unwrap_or_default()
+        }
+        None => doc,
+    };
+    match serde_json::to_string_pretty(&out) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(err),
+    }
+}
+
+/// Keeps the operations whose `x-service` contains `service`.
+fn filter_service(mut doc: serde_json::Value, service: &str) -> serde_json::Value {
+    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for item in paths.values_mut() {
+            if let Some(ops) = item.as_object_mut() {
+                ops.retain(|_, op| {
+                    op.get("x-service")
+                        .and_then(|s| s.as_str())
+                        .is_some_and(|s| s.contains(service))
+                });
+            }
+        }
+        paths.retain(|_, item| item.as_object().is_some_and(|o| !o.is_empty()));
+    }
+    doc
 }
 
 fn print_schema() -> ExitCode {

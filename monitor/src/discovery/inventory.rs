@@ -34,6 +34,9 @@ pub struct DiscoveryConfig {
     pub max_endpoints_per_service: usize,
     /// Path-tree nodes per service; beyond it unseen segments become parameters (counted).
     pub max_template_nodes: usize,
+    /// Where a running monitor keeps the inventory as OpenAPI 3.1 (rewritten with every stats
+    /// event and at exit) for `monitor openapi`; none: not written.
+    pub openapi_file: Option<std::path::PathBuf>,
 }
 
 impl Default for DiscoveryConfig {
@@ -45,6 +48,7 @@ impl Default for DiscoveryConfig {
             max_services: 1_000,
             max_endpoints_per_service: 5_000,
             max_template_nodes: limits.max_nodes,
+            openapi_file: None,
         }
     }
 }

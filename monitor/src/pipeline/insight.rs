@@ -2,14 +2,14 @@
 //! (`session::actor`), which session it is part of (`session::tracker`), which endpoint it
 //! called (`discovery::inventory`); and the `endpoint` and `session` events these produce.
 
-use std::net::SocketAddr;
+use std::{fs, io, net::SocketAddr, path::Path};
 
 use crate::{
     clock::Clock,
     config::Config,
     conn::{ConnMeta, Role},
-    discovery::ai,
     discovery::inventory::{DiscoveryCounters, EndpointChange, Inventory, Observation, ServiceKey},
+    discovery::{ai, openapi},
     export::{
         OutputEvent,
         http::split_target,
@@ -162,8 +162,21 @@ impl Insight {
         (self.inventory.counters(), self.sessions.counters())
     }
 
-    pub fn inventory(&self) -> &Inventory {
-        &self.inventory
+    /// The inventory as an OpenAPI 3.1 document (services whose label contains `service`).
+    pub fn openapi(&self, service: Option<&str>) -> serde_json::Value {
+        openapi::document(&self.inventory, &self.clock, service)
+    }
+
+    /// Replaces `path` with the OpenAPI document in one rename, so a reader never sees half.
+    pub fn write_openapi(&self, path: &Path) -> io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let text = serde_json::to_vec_pretty(&self.openapi(None)).map_err(io::Error::other)?;
+        fs::write(&tmp, text)?;
+        fs::rename(&tmp, path)
     }
 
     fn queue_changes(&mut self, ts_ns: u64) {

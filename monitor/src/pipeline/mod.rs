@@ -41,6 +41,7 @@ pub struct Stages {
     insight: Option<insight::Insight>,
     /// `shutdown` ran: sessions end once the last transactions are written.
     stopping: bool,
+    openapi_file: Option<std::path::PathBuf>,
     pub agent: AgentStats,
     events: Vec<StreamEvent>,
     transactions: Vec<HttpTransaction>,
@@ -71,6 +72,7 @@ impl Stages {
             insight: (!config.output.raw && config.discovery.enabled)
                 .then(|| insight::Insight::new(config, redaction_key, clock)),
             stopping: false,
+            openapi_file: config.discovery.openapi_file.clone(),
             agent: AgentStats::default(),
             events: Vec::new(),
             transactions: Vec::new(),
@@ -184,6 +186,20 @@ impl Stages {
         };
         self.writer.write(&OutputEvent::Stats(stats))?;
         self.agent.events_written = self.writer.written;
+        if let (Some(insight), Some(path)) = (&self.insight, &self.openapi_file) {
+            if let Err(err) = insight.write_openapi(path) {
+                // The JSON lines go on; the file is a convenience for `monitor openapi`.
+                log::warn!(
+                    "cannot write the OpenAPI document {}: {err}",
+                    path.display()
+                );
+            }
+        }
         self.writer.flush()
+    }
+
+    /// The endpoint inventory as OpenAPI 3.1 (None with `--raw` or `--no-discovery`).
+    pub fn openapi(&self, service: Option<&str>) -> Option<serde_json::Value> {
+        self.insight.as_ref().map(|i| i.openapi(service))
     }
 }

@@ -64,6 +64,37 @@ pub fn replay(
     redaction_key: [u8; 32],
     open: impl FnOnce() -> io::Result<Box<dyn io::Write + Send>>,
 ) -> Result<ReplaySummary, ReplayError> {
+    replay_then(input, config, redaction_key, open, |_| {})
+}
+
+/// `replay`, then the endpoint inventory as OpenAPI 3.1 (services whose label contains
+/// `service`); the JSON lines go to `sink`.
+pub fn replay_openapi(
+    input: impl io::Read,
+    config: &Config,
+    redaction_key: [u8; 32],
+    service: Option<&str>,
+) -> Result<(ReplaySummary, Option<serde_json::Value>), ReplayError> {
+    let mut doc = None;
+    let summary = replay_then(
+        input,
+        config,
+        redaction_key,
+        || Ok(Box::new(io::sink())),
+        |stages| doc = stages.openapi(service),
+    )?;
+    Ok((summary, doc))
+}
+
+/// `replay`, handing the stages to `at_end` once everything is written.
+fn replay_then(
+    input: impl io::Read,
+    config: &Config,
+    redaction_key: [u8; 32],
+    open: impl FnOnce() -> io::Result<Box<dyn io::Write + Send>>,
+    at_end: impl FnOnce(&Stages),
+) -> Result<ReplaySummary, ReplayError> {
+    let mut at_end = Some(at_end);
     let mut summary = ReplaySummary::default();
     let input = ReplayInput::open(input)?;
     let out = open().map_err(ReplayError::Output)?;
@@ -109,6 +140,9 @@ pub fn replay(
                 stages.write().map_err(ReplayError::Output)?;
             }
             finish(&mut stages, &clock, first.unwrap_or(now), now, &mut summary)?;
+            if let Some(f) = at_end.take() {
+                f(&stages);
+            }
         }
         ReplayInput::RawJson(mut reader) => {
             summary.complete = true;
@@ -133,6 +167,9 @@ pub fn replay(
                 stages.write().map_err(ReplayError::Output)?;
             }
             finish(&mut stages, &clock, first.unwrap_or(now), now, &mut summary)?;
+            if let Some(f) = at_end.take() {
+                f(&stages);
+            }
         }
     }
     Ok(summary)

@@ -154,10 +154,11 @@ impl AiSummary {
         if let Some(p) = call.provider {
             self.providers.insert(p);
         }
-        if let Some(model) = &call.model {
-            if self.models.len() < MAX_AI_NAMES && model.len() <= 128 {
-                self.models.insert(model.clone());
-            }
+        if let Some(model) = &call.model
+            && self.models.len() < MAX_AI_NAMES
+            && model.len() <= 128
+        {
+            self.models.insert(model.clone());
         }
         self.streaming_calls += u64::from(call.streaming);
         self.input_tokens += call.input_tokens.unwrap_or(0);
@@ -515,10 +516,11 @@ impl Endpoint {
             (&mut self.request_types, o.request_type),
             (&mut self.response_types, o.response_type),
         ] {
-            if let Some(media) = media.map(media_type).filter(|m| !m.is_empty()) {
-                if set.len() < MAX_MEDIA_TYPES && !set.contains(media.as_str()) {
-                    set.insert(media);
-                }
+            if let Some(media) = media.map(media_type).filter(|m| !m.is_empty())
+                && set.len() < MAX_MEDIA_TYPES
+                && !set.contains(media.as_str())
+            {
+                set.insert(media);
             }
         }
         self.auth.insert(o.auth);

@@ -186,14 +186,14 @@ impl Stages {
         };
         self.writer.write(&OutputEvent::Stats(stats))?;
         self.agent.events_written = self.writer.written;
-        if let (Some(insight), Some(path)) = (&self.insight, &self.openapi_file) {
-            if let Err(err) = insight.write_openapi(path) {
-                // The JSON lines go on; the file is a convenience for `monitor openapi`.
-                log::warn!(
-                    "cannot write the OpenAPI document {}: {err}",
-                    path.display()
-                );
-            }
+        if let (Some(insight), Some(path)) = (&self.insight, &self.openapi_file)
+            && let Err(err) = insight.write_openapi(path)
+        {
+            // The JSON lines go on; the file is a convenience for `monitor openapi`.
+            log::warn!(
+                "cannot write the OpenAPI document {}: {err}",
+                path.display()
+            );
         }
         self.writer.flush()
     }

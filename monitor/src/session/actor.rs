@@ -345,10 +345,10 @@ impl ActorResolver {
                 };
                 for element in line.split(',') {
                     for pair in element.split(';') {
-                        if let Some((k, v)) = pair.trim().split_once('=') {
-                            if k.trim().eq_ignore_ascii_case("for") {
-                                hops.extend(parse_hop(v.trim().trim_matches('"')));
-                            }
+                        if let Some((k, v)) = pair.trim().split_once('=')
+                            && k.trim().eq_ignore_ascii_case("for")
+                        {
+                            hops.extend(parse_hop(v.trim().trim_matches('"')));
                         }
                     }
                 }

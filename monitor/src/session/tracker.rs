@@ -150,10 +150,8 @@ impl SessionTracker {
             .sessions
             .peek(&key)
             .is_some_and(|s| touch.start_ns.saturating_sub(s.summary.last_ns) >= self.idle_ns);
-        if expired {
-            if let Some(live) = self.sessions.pop(&key) {
-                self.end(live, SessionState::Idle, out);
-            }
+        if expired && let Some(live) = self.sessions.pop(&key) {
+            self.end(live, SessionState::Idle, out);
         }
         if !self.sessions.contains(&key) {
             let live = Live {
@@ -269,22 +267,22 @@ impl SessionSummary {
             }
         }
         *self.status.entry(status_class(t.status)).or_default() += 1;
-        if let Some(ip) = t.client_ip {
-            if !self.client_ips.contains(&ip) {
-                if self.client_ips.len() < MAX_SESSION_IPS {
-                    self.client_ips.push(ip);
-                } else {
-                    self.client_ips_dropped += 1;
-                }
+        if let Some(ip) = t.client_ip
+            && !self.client_ips.contains(&ip)
+        {
+            if self.client_ips.len() < MAX_SESSION_IPS {
+                self.client_ips.push(ip);
+            } else {
+                self.client_ips_dropped += 1;
             }
         }
-        if let Some(ua) = t.user_agent {
-            if !self.user_agents.iter().any(|u| u == ua) {
-                if self.user_agents.len() < MAX_SESSION_USER_AGENTS {
-                    self.user_agents.push(ua.to_owned());
-                } else {
-                    self.user_agents_dropped += 1;
-                }
+        if let Some(ua) = t.user_agent
+            && !self.user_agents.iter().any(|u| u == ua)
+        {
+            if self.user_agents.len() < MAX_SESSION_USER_AGENTS {
+                self.user_agents.push(ua.to_owned());
+            } else {
+                self.user_agents_dropped += 1;
             }
         }
         self.request_bytes += t.request_bytes;

@@ -174,6 +174,10 @@ pub struct Call {
     /// Extra request header lines (`Name: value`).
     pub headers: Vec<String>,
     pub client: (String, u16),
+    /// A JSON request body instead of the default one (POST and PATCH get a small one).
+    pub body: Option<String>,
+    /// (content type, body) of the response instead of the default JSON one.
+    pub response: Option<(String, String)>,
 }
 
 /// `n` calls over the routes by weight, by `actors` bearer-token users from a few addresses.
@@ -215,6 +219,8 @@ pub fn calls(n: usize, seed: u64, actors: usize) -> Vec<Call> {
                 path,
                 headers,
                 client,
+                body: None,
+                response: None,
             }
         })
         .collect()
@@ -239,10 +245,10 @@ pub fn raw_lines(calls: &[Call]) -> String {
             request.push_str(h);
             request.push_str("\r\n");
         }
-        let req_body = if c.method == "POST" || c.method == "PATCH" {
-            r#"{"name":"x","quantity":2}"#
-        } else {
-            ""
+        let req_body = match &c.body {
+            Some(body) => body.as_str(),
+            None if c.method == "POST" || c.method == "PATCH" => r#"{"name":"x","quantity":2}"#,
+            None => "",
         };
         if !req_body.is_empty() {
             request.push_str(&format!(
@@ -252,9 +258,15 @@ pub fn raw_lines(calls: &[Call]) -> String {
         }
         request.push_str("\r\n");
         request.push_str(req_body);
-        let body = format!(r#"{{"ok":true,"route":{},"id":{i}}}"#, c.route);
+        let (content_type, body) = match &c.response {
+            Some((t, b)) => (t.clone(), b.clone()),
+            None => (
+                "application/json".to_owned(),
+                format!(r#"{{"ok":true,"route":{},"id":{i}}}"#, c.route),
+            ),
+        };
         let response = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         let line = |v: serde_json::Value, out: &mut String| {

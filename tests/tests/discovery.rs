@@ -175,7 +175,66 @@ fn call(path: &str, headers: &[&str], ip: &str) -> Call {
         path: path.into(),
         headers: headers.iter().map(|h| (*h).to_owned()).collect(),
         client: (ip.into(), 50_000),
+        body: None,
+        response: None,
     }
+}
+
+#[test]
+fn llm_and_mcp_calls_are_tagged_in_http_events_and_the_inventory() {
+    let chat = r#"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"my card is 4111 1111 1111 1111"}]}"#;
+    let sse = concat!(
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n",
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[],\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":3,\"total_tokens\":24}}\n\n",
+        "data: [DONE]\n\n"
+    );
+    let mcp = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"search_docs","arguments":{"q":"x"}}}"#;
+    let mcp_answer =
+        r#"{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"ok"}]}}"#;
+    let mut llm = call(
+        "/proxy/llm",
+        &["Authorization: Bearer sk-proj-abc"],
+        "192.0.2.9",
+    );
+    llm.method = "POST";
+    llm.body = Some(chat.into());
+    llm.response = Some(("text/event-stream".into(), sse.into()));
+    let mut tool = call("/mcp", &[], "192.0.2.9");
+    tool.method = "POST";
+    tool.body = Some(mcp.into());
+    tool.response = Some(("application/json".into(), mcp_answer.into()));
+    let plain = call("/v1/users/1", &[], "192.0.2.9");
+    let file = write_raw("ai", &[llm, tool, plain]);
+    let out = scratch("ai").join("out.jsonl");
+    let res = replay(&[file.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert_success(&res, "monitor replay");
+    let cap = Capture::parse(&std::fs::read_to_string(&out).unwrap());
+    let http = cap.http();
+    assert_eq!(
+        http[0]["ai"],
+        serde_json::json!({"api": "openai_chat_completions", "model": "gpt-4o-mini",
+                           "streaming": true, "input_tokens": 21, "output_tokens": 3})
+    );
+    assert_eq!(
+        http[0]["sensitive"]["request"],
+        serde_json::json!(["credit_card"])
+    );
+    assert_eq!(http[1]["ai"]["api"], "mcp");
+    assert_eq!(http[1]["ai"]["mcp"]["method"], "tools/call");
+    assert_eq!(http[1]["ai"]["mcp"]["tool"], "search_docs");
+    assert_eq!(http[2]["ai"], Value::Null);
+    let endpoint = cap
+        .of_type("endpoint")
+        .find(|e| e["path_template"] == "/proxy/llm")
+        .unwrap();
+    assert_eq!(
+        endpoint["ai"]["apis"],
+        serde_json::json!(["openai_chat_completions"])
+    );
+    let doc = openapi(&file, &[]);
+    let op = &doc["paths"]["/proxy/llm"]["post"];
+    assert_eq!(op["x-ai"]["output_tokens"], 3);
+    assert_eq!(op["x-ai"]["models"], serde_json::json!(["gpt-4o-mini"]));
 }
 
 #[test]

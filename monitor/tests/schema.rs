@@ -400,3 +400,29 @@ fn schema_rejects_broken_raw_and_stats_events() {
         assert!(!v.is_valid(&bad), "schema accepted an event with {what}");
     }
 }
+
+/// The committed replay output holds every line type a default run writes (`http` with its
+/// actor, session and endpoint; `endpoint`; `session`; `stats` with discovery counters): all
+/// of it validates.
+#[test]
+fn a_replay_output_with_discovery_validates() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = manifest
+        .parent()
+        .unwrap()
+        .join("tests/fixtures/recordings/keepalive.expected.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let v = validator();
+    let mut types = std::collections::BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        types.insert(event["type"].as_str().unwrap().to_owned());
+        let errs = errors(&v, &event);
+        assert!(errs.is_empty(), "line {}: {errs:?}", i + 1);
+    }
+    assert_eq!(
+        types.into_iter().collect::<Vec<_>>(),
+        ["endpoint", "http", "session", "stats"]
+    );
+    assert!(text.contains(r#""actor":{"id":"#));
+}

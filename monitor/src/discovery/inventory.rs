@@ -65,7 +65,7 @@ const MAX_REPLACED: usize = 16;
 )]
 pub struct ServiceKey {
     /// The server's address, when known.
-    pub address: Option<String>,
+    pub address: Option<std::net::IpAddr>,
     pub port: Option<u16>,
     /// The Host header (or absolute-form authority), lowercased, when sent.
     pub host: Option<String>,
@@ -74,7 +74,7 @@ pub struct ServiceKey {
 impl ServiceKey {
     pub fn new(server: Option<SocketAddr>, host: Option<&str>) -> Self {
         Self {
-            address: server.map(|s| s.ip().to_string()),
+            address: server.map(|s| s.ip()),
             port: server.map(|s| s.port()),
             host: host
                 .map(|h| h.trim().to_ascii_lowercase())
@@ -85,7 +85,7 @@ impl ServiceKey {
     /// `host (address:port)`, for people.
     pub fn label(&self) -> String {
         let addr = match (&self.address, self.port) {
-            (Some(a), Some(p)) if a.contains(':') => format!("[{a}]:{p}"),
+            (Some(a), Some(p)) if a.is_ipv6() => format!("[{a}]:{p}"),
             (Some(a), Some(p)) => format!("{a}:{p}"),
             _ => "unknown".to_owned(),
         };

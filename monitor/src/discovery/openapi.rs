@@ -62,7 +62,7 @@ pub fn document(inventory: &Inventory, clock: &Clock, service: Option<&str>) -> 
 fn server_url(key: &ServiceKey) -> String {
     let authority = match (&key.host, &key.address, key.port) {
         (Some(host), _, _) => host.clone(),
-        (None, Some(a), Some(p)) if a.contains(':') => format!("[{a}]:{p}"),
+        (None, Some(a), Some(p)) if a.is_ipv6() => format!("[{a}]:{p}"),
         (None, Some(a), Some(p)) => format!("{a}:{p}"),
         _ => "unknown".to_owned(),
     };

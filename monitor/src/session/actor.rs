@@ -85,10 +85,14 @@ pub struct ActorId(pub [u8; 8]);
 
 impl std::fmt::Display for ActorId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
+        // Once per transaction: one write, not one per byte.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 16];
+        for (i, b) in self.0.iter().enumerate() {
+            text[2 * i] = HEX[usize::from(b >> 4)];
+            text[2 * i + 1] = HEX[usize::from(b & 0x0f)];
         }
-        Ok(())
+        f.write_str(std::str::from_utf8(&text).unwrap_or(""))
     }
 }
 
@@ -157,7 +161,15 @@ impl Default for ActorConfig {
 pub struct ActorResolver {
     config: ActorConfig,
     mac: Hmac<Sha256>,
+    /// Ids of recent identities: a client sends the same credential with every request, and
+    /// the keyed hash is the costliest step here. Bounded: starts over when full.
+    memo: std::cell::RefCell<foldhash::HashMap<Box<[u8]>, ActorId>>,
 }
+
+/// Identities whose id is remembered.
+const ACTOR_MEMO: usize = 4096;
+/// Longer material is hashed every time.
+const ACTOR_MEMO_MAX_LEN: usize = 512;
 
 impl std::fmt::Debug for ActorResolver {
     // The keyed state stays out of logs.
@@ -181,6 +193,7 @@ impl ActorResolver {
         Self {
             config: config.clone(),
             mac: <Hmac<Sha256> as KeyInit>::new(&block.into()),
+            memo: Default::default(),
         }
     }
 
@@ -221,6 +234,25 @@ impl ActorResolver {
     }
 
     fn hash(&self, kind: ActorKind, material: &[u8]) -> ActorId {
+        if material.len() > ACTOR_MEMO_MAX_LEN {
+            return self.hash_uncached(kind, material);
+        }
+        let mut key = Vec::with_capacity(material.len() + 1);
+        key.push(kind as u8);
+        key.extend_from_slice(material);
+        if let Some(id) = self.memo.borrow().get(key.as_slice()) {
+            return *id;
+        }
+        let id = self.hash_uncached(kind, material);
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() >= ACTOR_MEMO {
+            memo.clear();
+        }
+        memo.insert(key.into_boxed_slice(), id);
+        id
+    }
+
+    fn hash_uncached(&self, kind: ActorKind, material: &[u8]) -> ActorId {
         let mut mac = self.mac.clone();
         mac.update(b"actor/v1\0");
         mac.update(kind.name().as_bytes());

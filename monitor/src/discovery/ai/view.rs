@@ -2,7 +2,9 @@
 //! JSON value or as a stream of events. Bodies that cannot be AI traffic are not parsed at all:
 //! this runs on every transaction.
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use serde_json::Value;
 
 use super::{Exchange, json::parse_prefix, ndjson, stream::Stream};
@@ -48,6 +50,13 @@ const RESPONSE_KEYS: &[&[u8]] = &[
     b"\"created_at\"",
 ];
 
+/// The key lists as automatons, built once: one pass over a body finds any of them (a
+/// searcher per key and call cost more than the rest of the recognition).
+static REQUEST_FINDER: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| AhoCorasick::new(REQUEST_KEYS).ok());
+static RESPONSE_FINDER: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| AhoCorasick::new(RESPONSE_KEYS).ok());
+
 impl<'a> View<'a> {
     pub fn new(x: &Exchange<'a>) -> View<'a> {
         let path = x.path.split(['?', '#']).next().unwrap_or(x.path);
@@ -55,7 +64,7 @@ impl<'a> View<'a> {
             path,
             request_headers: x.request_headers,
             response_headers: x.response_headers,
-            request: json_with_any(x.request_body, REQUEST_KEYS),
+            request: json_with_any(x.request_body, &REQUEST_FINDER),
             response: response(x),
         }
     }
@@ -82,12 +91,13 @@ impl<'a> View<'a> {
     }
 }
 
-fn json_with_any(body: &[u8], keys: &[&[u8]]) -> Option<Value> {
+fn json_with_any(body: &[u8], keys: &Option<AhoCorasick>) -> Option<Value> {
     let start = body.trim_ascii_start();
     if !matches!(start.first(), Some(b'{' | b'[')) {
         return None;
     }
-    if !keys.iter().any(|k| memmem::find(start, k).is_some()) {
+    // Built from constant patterns, the automaton cannot fail; if it did, every body is parsed.
+    if keys.as_ref().is_some_and(|k| !k.is_match(start)) {
         return None;
     }
     parse_prefix(start)
@@ -116,7 +126,7 @@ fn response(x: &Exchange<'_>) -> Response {
     if ct.contains("ndjson") || ct.contains("jsonl") || ndjson::looks_like_ndjson(body) {
         return Response::Stream(Stream::ndjson(body));
     }
-    match json_with_any(body, RESPONSE_KEYS) {
+    match json_with_any(body, &RESPONSE_FINDER) {
         Some(v) => Response::Json(v),
         None => Response::Absent,
     }

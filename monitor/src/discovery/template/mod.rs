@@ -4,8 +4,6 @@
 pub mod segment;
 pub mod trie;
 
-use std::fmt::Write as _;
-
 pub use segment::{KindSet, SegmentKind, classify};
 pub use trie::{Learned, Part, PathTemplater, TemplaterLimits};
 
@@ -44,7 +42,9 @@ impl Template {
                         name = format!("{base}{n}");
                         n += 1;
                     }
-                    let _ = write!(text, "{{{name}}}");
+                    text.push('{');
+                    text.push_str(&name);
+                    text.push('}');
                     params.push((name, *kinds));
                     previous = None;
                 }
@@ -85,7 +85,9 @@ fn id_name(word: &str) -> String {
     } else {
         camel
     };
-    format!("{singular}Id")
+    let mut name = singular;
+    name.push_str("Id");
+    name
 }
 
 #[cfg(test)]

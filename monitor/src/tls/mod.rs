@@ -10,4 +10,6 @@ pub mod library;
 pub mod maps;
 pub mod scan;
 pub mod status;
+#[cfg(test)]
+mod test_child;
 pub mod verdict;

@@ -1,14 +1,10 @@
 //! The bookkeeping of hooks over real processes (children scanned through /proc); the hooker
 //! records what would be attached, since attaching itself needs root and is tested live.
 
-use std::{
-    cell::RefCell,
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    rc::Rc,
-};
+use std::{cell::RefCell, rc::Rc};
 
 use super::*;
+use crate::tls::test_child::Running;
 
 #[derive(Default)]
 struct Calls {
@@ -46,43 +42,6 @@ fn coverage(fail: bool) -> (Coverage<Recorder>, Rc<RefCell<Calls>>) {
         fail,
     };
     (Coverage::new("/proc", hooker), calls)
-}
-
-/// A child killed and reaped however the test ends.
-struct Running(Child);
-
-impl Running {
-    /// Starts a python that has loaded `module`, once it says so.
-    fn python(module: &str) -> Self {
-        let code = format!("import {module}, time; print('ready', flush=True); time.sleep(30)");
-        let mut child = Command::new("python3")
-            .args(["-c", &code])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready");
-        Self(child)
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    fn stop(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn process(c: &TlsCoverage, pid: u32) -> &ProcessCoverage {

@@ -1,43 +1,13 @@
 //! Scans real child processes through /proc: no stand-ins for what is being tested.
 
-use std::{
-    io::{BufRead, BufReader},
-    os::unix::fs::MetadataExt,
-    process::{Child, Command, Stdio},
-};
+use std::{os::unix::fs::MetadataExt, process::Command};
 
 use super::*;
 use crate::tls::elf;
+use crate::tls::test_child::Running;
 
 const PROC: &str = "/proc";
 const LIBSSL: &str = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
-
-/// A child killed and reaped however the test ends.
-struct Running(Child);
-
-impl Running {
-    /// Starts `cmd` and waits for its first line on stdout, so its libraries are mapped.
-    fn start(cmd: &mut Command) -> Self {
-        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready");
-        Self(child)
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn python_with_ssl() -> Running {
     Running::start(Command::new("python3").args([

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use monitor_common::event::{
     AF_INET, AF_INET6, CLOSE_EVENT_LEN, DATA_HEADER_LEN, FLAG_EGRESS, FLAG_IN_FLIGHT,
     FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, FLAG_STEPS_EXHAUSTED, FLAG_TLS, FLAG_TUPLE_KNOWN,
@@ -110,7 +110,11 @@ impl TryFrom<&[u8]> for RawEvent {
     fn try_from(buf: &[u8]) -> Result<Self, DecodeError> {
         let kind = Reader::new(buf).u16(0)?;
         match kind {
-            KIND_DATA => decode_data(buf).map(RawEvent::Data),
+            KIND_DATA => {
+                let (mut event, payload) = decode_data(buf)?;
+                event.payload = Bytes::copy_from_slice(&buf[payload]);
+                Ok(RawEvent::Data(event))
+            }
             KIND_CLOSE => decode_close(buf).map(RawEvent::Close),
             KIND_TLS_SEEN => decode_tls_seen(buf).map(RawEvent::TlsSeen),
             other => Err(DecodeError::UnknownKind(other)),
@@ -118,7 +122,24 @@ impl TryFrom<&[u8]> for RawEvent {
     }
 }
 
-fn decode_data(buf: &[u8]) -> Result<DataEvent, DecodeError> {
+impl RawEvent {
+    /// Decodes a record the caller already owns (a replayed recording): a data event's payload
+    /// is the record's own tail, not a copy of it.
+    pub fn decode_owned(mut buf: Bytes) -> Result<Self, DecodeError> {
+        if Reader::new(&buf).u16(0)? != KIND_DATA {
+            return Self::try_from(&buf[..]);
+        }
+        let (mut event, payload) = decode_data(&buf)?;
+        // Truncating and advancing a buffer nothing else holds moves its bounds, not its bytes.
+        buf.truncate(payload.end);
+        buf.advance(payload.start);
+        event.payload = buf;
+        Ok(RawEvent::Data(event))
+    }
+}
+
+/// The event without its payload, and where in `buf` the payload is.
+fn decode_data(buf: &[u8]) -> Result<(DataEvent, std::ops::Range<usize>), DecodeError> {
     let r = Reader::new(buf);
     r.need(DATA_HEADER_LEN)?;
     let syscall_id = r.u16(2)?;
@@ -144,7 +165,7 @@ fn decode_data(buf: &[u8]) -> Result<DataEvent, DecodeError> {
     } else {
         UncapturedCause::Truncated
     };
-    Ok(DataEvent {
+    let event = DataEvent {
         syscall,
         direction: if flags & FLAG_EGRESS != 0 {
             Direction::Egress
@@ -165,8 +186,9 @@ fn decode_data(buf: &[u8]) -> Result<DataEvent, DecodeError> {
         comm: comm(&buf[72..88]),
         endpoints: endpoints(&r, 88, flags)?,
         tls_library,
-        payload: Bytes::copy_from_slice(&buf[DATA_HEADER_LEN..DATA_HEADER_LEN + captured]),
-    })
+        payload: Bytes::new(),
+    };
+    Ok((event, DATA_HEADER_LEN..DATA_HEADER_LEN + captured))
 }
 
 fn decode_close(buf: &[u8]) -> Result<CloseRecord, DecodeError> {

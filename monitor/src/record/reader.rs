@@ -257,7 +257,10 @@ mod tests {
                 any::<u64>(),
                 proptest::collection::vec(any::<u8>(), 0..2000)
             )
-                .prop_map(|(now_ns, bytes)| Record::Kernel { now_ns, bytes }),
+                .prop_map(|(now_ns, bytes)| Record::Kernel {
+                    now_ns,
+                    bytes: bytes.into(),
+                }),
             any::<u64>().prop_map(|now_ns| Record::Tick { now_ns }),
             (
                 any::<u32>(),
@@ -325,7 +328,7 @@ mod tests {
             },
             Record::Kernel {
                 now_ns: 8,
-                bytes: b"tiny".to_vec(),
+                bytes: bytes::Bytes::from_static(b"tiny"),
             },
             Record::End { now_ns: 9 },
         ]
@@ -486,7 +489,7 @@ mod tests {
         let mut w = RecordWriter::new(Vec::new(), &header()).unwrap();
         let huge = Record::Kernel {
             now_ns: 0,
-            bytes: vec![0; 1 << 20],
+            bytes: vec![0; 1 << 20].into(),
         };
         let e = w.write(&huge).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);

@@ -86,9 +86,24 @@ impl Headers {
 
     /// Whether some name comes on more than one line.
     pub fn has_repeated_names(&self) -> bool {
-        self.iter()
-            .enumerate()
-            .any(|(i, (name, _))| self.iter().take(i).any(|(n, _)| n == name))
+        // On the offsets: names of another length (most) are not even sliced.
+        let names = self.names.as_bytes();
+        let mut start = 0usize;
+        for (i, &(end, _)) in self.ends.iter().enumerate() {
+            let name = names.get(start..end as usize).unwrap_or(&[]);
+            let mut other_start = 0usize;
+            for &(other_end, _) in self.ends.iter().take(i) {
+                let other_end = other_end as usize;
+                if other_end - other_start == name.len()
+                    && names.get(other_start..other_end) == Some(name)
+                {
+                    return true;
+                }
+                other_start = other_end;
+            }
+            start = end as usize;
+        }
+        false
     }
 
     /// Every value of `name` (case-insensitive), in order.

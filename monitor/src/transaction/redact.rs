@@ -204,7 +204,8 @@ impl Redactor {
     /// One header value. Authorization and Proxy-Authorization keep their scheme
     /// (`Bearer <redacted:…>`), Cookie keeps cookie names, Set-Cookie keeps its attributes.
     pub fn header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
-        if !self.enabled || value.trim().is_empty() || self.headers.find(name.as_bytes()).is_none()
+        // The name first: most headers are not secret, and their values need no trimming.
+        if !self.enabled || self.headers.find(name.as_bytes()).is_none() || value.trim().is_empty()
         {
             return Cow::Borrowed(value);
         }

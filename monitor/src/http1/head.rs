@@ -135,8 +135,7 @@ pub fn parse(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
     // and whitespace before a colon, which are all it looks for besides bare LFs. Anything else
     // takes the full path below, which gives the same answer for these heads, in two passes.
     if !matches!(head.first(), Some(b'\r' | b'\n'))
-        && !memchr::memchr_iter(b'\n', head).any(|nl| nl == 0 || head[nl - 1] != b'\r')
-        && let Ok(parsed) = parse_normal(head, request, Flags::empty())
+        && let Ok(parsed) = parse_normal(head, request, Flags::empty(), true)
     {
         return Ok(parsed);
     }
@@ -156,18 +155,27 @@ fn parse_irregular(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(0);
-    parse_normal(&bytes[start..], request, flags)
+    parse_normal(&bytes[start..], request, flags, false)
 }
 
 /// Parses a head with CRLF line ends and no leading empty line; `flags` are those found so far.
-fn parse_normal(bytes: &[u8], request: bool, flags: Flags) -> Result<(Head, Flags), Flags> {
+/// `check_crlf`: the line ends are not known to be CRLF; a head with another is refused
+/// (an `Err` without meaning: the caller takes the full path).
+fn parse_normal(
+    bytes: &[u8],
+    request: bool,
+    flags: Flags,
+    check_crlf: bool,
+) -> Result<(Head, Flags), Flags> {
     let invalid = flags.with(Flag::InvalidHead);
     if request {
         // Left uninitialised: httparse fills what it returns (requests have this entry point).
         let mut storage = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut []);
         match req.parse_with_uninit_headers(bytes, &mut storage) {
-            Ok(httparse::Status::Complete(_)) => {}
+            Ok(httparse::Status::Complete(n))
+                if !check_crlf || crlf_lines(bytes, n, req.headers) => {}
+            Ok(httparse::Status::Complete(_)) => return Err(flags),
             Err(httparse::Error::TooManyHeaders) => return Err(flags.with(Flag::HeaderTooLarge)),
             _ => return Err(invalid),
         }
@@ -185,9 +193,10 @@ fn parse_normal(bytes: &[u8], request: bool, flags: Flags) -> Result<(Head, Flag
         ))
     } else {
         let mut few = [httparse::EMPTY_HEADER; FEW_HEADERS];
-        parse_response(bytes, &mut few, flags).unwrap_or_else(|| {
+        parse_response(bytes, &mut few, flags, check_crlf).unwrap_or_else(|| {
             let mut all = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            parse_response(bytes, &mut all, flags).unwrap_or(Err(flags.with(Flag::HeaderTooLarge)))
+            parse_response(bytes, &mut all, flags, check_crlf)
+                .unwrap_or(Err(flags.with(Flag::HeaderTooLarge)))
         })
     }
 }
@@ -197,11 +206,13 @@ fn parse_response<'b>(
     bytes: &'b [u8],
     storage: &mut [httparse::Header<'b>],
     flags: Flags,
+    check_crlf: bool,
 ) -> Option<Result<(Head, Flags), Flags>> {
     let invalid = flags.with(Flag::InvalidHead);
     let mut res = httparse::Response::new(storage);
     match res.parse(bytes) {
-        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Complete(n)) if !check_crlf || crlf_lines(bytes, n, res.headers) => {}
+        Ok(httparse::Status::Complete(_)) => return Some(Err(flags)),
         Err(httparse::Error::TooManyHeaders) => return None,
         _ => return Some(Err(invalid)),
     }
@@ -217,6 +228,24 @@ fn parse_response<'b>(
         }),
         flags,
     )))
+}
+
+/// Whether a head httparse read whole (`parsed` bytes of `bytes`) ends every line with CRLF.
+/// Every LF in such a head ends a line (httparse takes no LF inside a start line or a value), and
+/// its lines are the start line, one per field (starting at the field's name: no folds), and the
+/// blank line; so it is enough to look for the CR before each field line's LF, and at the end.
+fn crlf_lines(bytes: &[u8], parsed: usize, fields: &[httparse::Header<'_>]) -> bool {
+    let base = bytes.as_ptr() as usize;
+    let cr_before = |line_start: usize| {
+        line_start >= 2 && bytes.get(line_start - 2..line_start) == Some(b"\r\n")
+    };
+    parsed == bytes.len()
+        && bytes.ends_with(b"\r\n")
+        && cr_before(bytes.len() - 2)
+        // A name is a slice of `bytes`: its address less the head's is where its line starts.
+        && fields
+            .iter()
+            .all(|f| cr_before((f.name.as_ptr() as usize).wrapping_sub(base)))
 }
 
 /// How a message's body is delimited, from its own header fields (RFC 9112 §6.3).

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::percent_decode_str;
+use percent_encoding::percent_decode;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -318,22 +318,28 @@ impl Redactor {
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut start = 0;
-        for pair in input.split('&') {
+        // On bytes, with memchr: `&`, `=` and `%` are ASCII, so every cut is a char boundary.
+        for pair in input.as_bytes().split(|&b| b == b'&') {
             let pair_start = start;
             start += pair.len() + 1;
             // No `=` or an empty value: nothing to hide.
-            let Some((name, value)) = pair.split_once('=') else {
+            let Some(eq) = memchr::memchr(b'=', pair) else {
                 continue;
             };
+            let (name, value) = (&pair[..eq], &pair[eq + 1..]);
             if value.is_empty() {
                 continue;
             }
-            let name: Cow<[u8]> = percent_decode_str(name).into();
+            let name: Cow<[u8]> = if memchr::memchr(b'%', name).is_none() {
+                Cow::Borrowed(name)
+            } else {
+                percent_decode(name).into()
+            };
             if !is_secret(&name) {
                 continue;
             }
             let value_start = pair_start + pair.len() - value.len();
-            let decoded: Cow<[u8]> = percent_decode_str(value).into();
+            let decoded: Cow<[u8]> = percent_decode(value).into();
             let out = out.get_or_insert_with(|| String::with_capacity(input.len() + 32));
             out.push_str(&input[copied..value_start]);
             self.fingerprint_into(&decoded, out);

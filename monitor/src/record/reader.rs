@@ -173,15 +173,16 @@ impl<R: Read> RecordReader<R> {
         Ok(n)
     }
 
-    /// Appends up to `len` bytes to `buf` (read into its spare room, which is not zeroed first:
-    /// a calloc per record was a visible part of a replay); returns how many were read.
+    /// Appends up to `len` bytes to `buf`; returns how many were read. The room is zeroed in
+    /// place (no calloc), then read over: `read_to_end` cost more, growing in steps and
+    /// probing for the end of the input after every record.
     fn fill_vec(&mut self, buf: &mut Vec<u8>, len: u32) -> Result<usize, RecordError> {
         let before = buf.len();
-        let result = (&mut self.input).take(u64::from(len)).read_to_end(buf);
-        let n = buf.len() - before;
-        self.offset += n as u64;
-        result.map_err(RecordError::Io)?;
-        Ok(n)
+        buf.resize(before + len as usize, 0);
+        let result = self.fill(&mut buf[before..]);
+        let n = *result.as_ref().unwrap_or(&0);
+        buf.truncate(before + n);
+        result
     }
 
     fn truncated(&self, start: u64, part: &'static str) -> RecordError {

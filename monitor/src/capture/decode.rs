@@ -1,7 +1,10 @@
 //! Validating decode of ring-buffer records into typed events. Field by field, little endian,
 //! no transmute: a record that does not fit its declared layout is an error the caller counts.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+};
 
 use bytes::{Buf, Bytes};
 use monitor_common::event::{
@@ -55,7 +58,8 @@ pub struct DataEvent {
     pub uncaptured_len: u64,
     pub uncaptured_cause: UncapturedCause,
     pub cgroup_id: u64,
-    pub comm: String,
+    /// Shared: one process's events all carry the same name (see `shared_comm`).
+    pub comm: Arc<str>,
     pub endpoints: Option<Endpoints>,
     /// The TLS library whose hook captured this plaintext; `None`: bytes from the socket.
     pub tls_library: Option<&'static str>,
@@ -183,7 +187,7 @@ fn decode_data(buf: &[u8]) -> Result<(DataEvent, std::ops::Range<usize>), Decode
         uncaptured_len: r.u32(56)? as u64,
         uncaptured_cause,
         cgroup_id: r.u64(64)?,
-        comm: comm(&buf[72..88]),
+        comm: shared_comm(&buf[72..88]),
         endpoints: endpoints(&r, 88, flags)?,
         tls_library,
         payload: Bytes::new(),
@@ -236,6 +240,25 @@ fn role(flags: u32) -> Role {
     } else {
         Role::Unknown
     }
+}
+
+/// A data event's task name, shared with the previous event's when the raw bytes are the
+/// same (they mostly are): a String per event was an allocation, a lossy UTF-8 conversion and
+/// a free for every read and write captured. One entry per thread: decoding stays a function
+/// of the bytes alone.
+fn shared_comm(raw: &[u8]) -> Arc<str> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Vec<u8>, Arc<str>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((seen, name)) if seen.as_slice() == raw => name.clone(),
+        _ => {
+            let name: Arc<str> = comm(raw).into();
+            *last = Some((raw.to_vec(), name.clone()));
+            name
+        }
+    })
 }
 
 /// NUL-terminated task name.
@@ -394,7 +417,7 @@ pub mod tests {
         assert_eq!(d.role, Role::Client);
         assert_eq!(d.offset, 100);
         assert_eq!(d.pid, 42);
-        assert_eq!(d.comm, "curl");
+        assert_eq!(&*d.comm, "curl");
         assert_eq!(&d.payload[..], b"GET / HTTP/1.1\r\n");
         let ep = d.endpoints.unwrap();
         assert_eq!(ep.local.to_string(), "127.0.0.1:40000");

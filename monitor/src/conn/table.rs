@@ -309,7 +309,7 @@ impl ConnectionTable {
         let meta = Arc::new(ConnMeta {
             id: d.conn_id,
             pid: d.pid,
-            comm: d.comm.clone(),
+            comm: d.comm.to_string(),
             fd: d.fd,
             cgroup_id: d.cgroup_id,
             endpoints,

@@ -121,7 +121,7 @@ fn generate(out: &str, total: u64, conns: u64) -> io::Result<()> {
                 *off += ev.payload.len() as u64;
                 w.write(&Record::Kernel {
                     now_ns: now,
-                    bytes: encode_data(&ev),
+                    bytes: encode_data(&ev).into(),
                 })?;
             }
             c.done += 1;
@@ -146,7 +146,7 @@ fn generate(out: &str, total: u64, conns: u64) -> io::Result<()> {
         };
         w.write(&Record::Kernel {
             now_ns: now,
-            bytes: encode_close(&close),
+            bytes: encode_close(&close).into(),
         })?;
     }
     open.clear();

@@ -76,6 +76,11 @@ impl Rfc3339Text {
         // fallback cannot happen.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
+
+    /// The text's bytes, without `as_str`'s UTF-8 check (they are ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Rfc3339Text {

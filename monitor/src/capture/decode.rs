@@ -1,9 +1,12 @@
 //! Validating decode of ring-buffer records into typed events. Field by field, little endian,
 //! no transmute: a record that does not fit its declared layout is an error the caller counts.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use monitor_common::event::{
     AF_INET, AF_INET6, CLOSE_EVENT_LEN, DATA_HEADER_LEN, FLAG_EGRESS, FLAG_IN_FLIGHT,
     FLAG_ROLE_CLIENT, FLAG_ROLE_SERVER, FLAG_STEPS_EXHAUSTED, FLAG_TLS, FLAG_TUPLE_KNOWN,
@@ -55,7 +58,8 @@ pub struct DataEvent {
     pub uncaptured_len: u64,
     pub uncaptured_cause: UncapturedCause,
     pub cgroup_id: u64,
-    pub comm: String,
+    /// Shared: one process's events all carry the same name (see `shared_comm`).
+    pub comm: Arc<str>,
     pub endpoints: Option<Endpoints>,
     /// The TLS library whose hook captured this plaintext; `None`: bytes from the socket.
     pub tls_library: Option<&'static str>,
@@ -110,7 +114,11 @@ impl TryFrom<&[u8]> for RawEvent {
     fn try_from(buf: &[u8]) -> Result<Self, DecodeError> {
         let kind = Reader::new(buf).u16(0)?;
         match kind {
-            KIND_DATA => decode_data(buf).map(RawEvent::Data),
+            KIND_DATA => {
+                let (mut event, payload) = decode_data(buf)?;
+                event.payload = Bytes::copy_from_slice(&buf[payload]);
+                Ok(RawEvent::Data(event))
+            }
             KIND_CLOSE => decode_close(buf).map(RawEvent::Close),
             KIND_TLS_SEEN => decode_tls_seen(buf).map(RawEvent::TlsSeen),
             other => Err(DecodeError::UnknownKind(other)),
@@ -118,7 +126,24 @@ impl TryFrom<&[u8]> for RawEvent {
     }
 }
 
-fn decode_data(buf: &[u8]) -> Result<DataEvent, DecodeError> {
+impl RawEvent {
+    /// Decodes a record the caller already owns (a replayed recording): a data event's payload
+    /// is the record's own tail, not a copy of it.
+    pub fn decode_owned(mut buf: Bytes) -> Result<Self, DecodeError> {
+        if Reader::new(&buf).u16(0)? != KIND_DATA {
+            return Self::try_from(&buf[..]);
+        }
+        let (mut event, payload) = decode_data(&buf)?;
+        // Truncating and advancing a buffer nothing else holds moves its bounds, not its bytes.
+        buf.truncate(payload.end);
+        buf.advance(payload.start);
+        event.payload = buf;
+        Ok(RawEvent::Data(event))
+    }
+}
+
+/// The event without its payload, and where in `buf` the payload is.
+fn decode_data(buf: &[u8]) -> Result<(DataEvent, std::ops::Range<usize>), DecodeError> {
     let r = Reader::new(buf);
     r.need(DATA_HEADER_LEN)?;
     let syscall_id = r.u16(2)?;
@@ -144,7 +169,7 @@ fn decode_data(buf: &[u8]) -> Result<DataEvent, DecodeError> {
     } else {
         UncapturedCause::Truncated
     };
-    Ok(DataEvent {
+    let event = DataEvent {
         syscall,
         direction: if flags & FLAG_EGRESS != 0 {
             Direction::Egress
@@ -162,11 +187,12 @@ fn decode_data(buf: &[u8]) -> Result<DataEvent, DecodeError> {
         uncaptured_len: r.u32(56)? as u64,
         uncaptured_cause,
         cgroup_id: r.u64(64)?,
-        comm: comm(&buf[72..88]),
+        comm: shared_comm(&buf[72..88]),
         endpoints: endpoints(&r, 88, flags)?,
         tls_library,
-        payload: Bytes::copy_from_slice(&buf[DATA_HEADER_LEN..DATA_HEADER_LEN + captured]),
-    })
+        payload: Bytes::new(),
+    };
+    Ok((event, DATA_HEADER_LEN..DATA_HEADER_LEN + captured))
 }
 
 fn decode_close(buf: &[u8]) -> Result<CloseRecord, DecodeError> {
@@ -214,6 +240,25 @@ fn role(flags: u32) -> Role {
     } else {
         Role::Unknown
     }
+}
+
+/// A data event's task name, shared with the previous event's when the raw bytes are the
+/// same (they mostly are): a String per event was an allocation, a lossy UTF-8 conversion and
+/// a free for every read and write captured. One entry per thread: decoding stays a function
+/// of the bytes alone.
+fn shared_comm(raw: &[u8]) -> Arc<str> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Vec<u8>, Arc<str>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((seen, name)) if seen.as_slice() == raw => name.clone(),
+        _ => {
+            let name: Arc<str> = comm(raw).into();
+            *last = Some((raw.to_vec(), name.clone()));
+            name
+        }
+    })
 }
 
 /// NUL-terminated task name.
@@ -372,7 +417,7 @@ pub mod tests {
         assert_eq!(d.role, Role::Client);
         assert_eq!(d.offset, 100);
         assert_eq!(d.pid, 42);
-        assert_eq!(d.comm, "curl");
+        assert_eq!(&*d.comm, "curl");
         assert_eq!(&d.payload[..], b"GET / HTTP/1.1\r\n");
         let ep = d.endpoints.unwrap();
         assert_eq!(ep.local.to_string(), "127.0.0.1:40000");

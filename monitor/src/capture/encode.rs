@@ -242,7 +242,7 @@ mod tests {
                     uncaptured_len: uncaptured as u64,
                     uncaptured_cause: cause,
                     cgroup_id: cgroup,
-                    comm,
+                    comm: comm.into(),
                     endpoints,
                     // Every library id, and none, from a field the case already varies.
                     tls_library: monitor_common::event::library_name((cgroup % 5) as u32),

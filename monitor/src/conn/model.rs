@@ -73,7 +73,7 @@ pub struct ConnMeta {
 pub struct Origin {
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    pub comm: Arc<str>,
     pub syscall: Syscall,
 }
 

@@ -87,6 +87,8 @@ pub struct ConnectionTable {
     resolver: Box<dyn Resolve + Send>,
     buffered: usize,
     counters: StreamCounters,
+    /// Reused for each data event's pieces (empty between events): one allocation less each.
+    pieces: Vec<Piece>,
 }
 
 impl ConnectionTable {
@@ -100,6 +102,7 @@ impl ConnectionTable {
             resolver,
             buffered: 0,
             counters: StreamCounters::default(),
+            pieces: Vec::new(),
         }
     }
 
@@ -132,37 +135,46 @@ impl ConnectionTable {
             return;
         }
         // Learn what the first events did not tell: the fd (a syscall in flight at start has
-        // none), the addresses (from the kernel, or /proc once the fd is known).
-        let mut meta = (*conn.meta).clone();
-        let mut changed = false;
-        if meta.fd < 0 && d.fd >= 0 {
-            meta.fd = d.fd;
-            meta.pid = d.pid;
-            changed = true;
-        }
-        if d.tls_library.is_some() && meta.tls_library != d.tls_library {
-            // Plaintext from a TLS hook: the connection is TLS from here on.
-            meta.tls_library = d.tls_library;
-            changed = true;
-        }
-        if meta.endpoints.is_none() {
-            if let Some(ep) = d.endpoints {
-                learn_from_kernel(&mut meta, ep, d.role, self.resolver.as_mut());
+        // none), the addresses (from the kernel, or /proc once the fd is known). Usually there
+        // is nothing to learn: the metadata (and its comm) is only copied when it may change.
+        let known = &conn.meta;
+        let may_learn = (known.fd < 0 && d.fd >= 0)
+            || (d.tls_library.is_some() && known.tls_library != d.tls_library)
+            || (known.endpoints.is_none()
+                && (d.endpoints.is_some()
+                    || ((known.fd >= 0 || d.fd >= 0) && !conn.resolve_tried)));
+        if may_learn {
+            let mut meta = (*conn.meta).clone();
+            let mut changed = false;
+            if meta.fd < 0 && d.fd >= 0 {
+                meta.fd = d.fd;
+                meta.pid = d.pid;
                 changed = true;
-            } else if meta.fd >= 0 && !conn.resolve_tried {
-                conn.resolve_tried = true;
-                if let Some((ep, role)) = self.resolver.resolve(d.pid, meta.fd) {
-                    meta.endpoints = Some(ep);
-                    meta.attribution = Attribution::Proc;
-                    if meta.role == Role::Unknown {
-                        meta.role = role;
-                    }
+            }
+            if d.tls_library.is_some() && meta.tls_library != d.tls_library {
+                // Plaintext from a TLS hook: the connection is TLS from here on.
+                meta.tls_library = d.tls_library;
+                changed = true;
+            }
+            if meta.endpoints.is_none() {
+                if let Some(ep) = d.endpoints {
+                    learn_from_kernel(&mut meta, ep, d.role, self.resolver.as_mut());
                     changed = true;
+                } else if meta.fd >= 0 && !conn.resolve_tried {
+                    conn.resolve_tried = true;
+                    if let Some((ep, role)) = self.resolver.resolve(d.pid, meta.fd) {
+                        meta.endpoints = Some(ep);
+                        meta.attribution = Attribution::Proc;
+                        if meta.role == Role::Unknown {
+                            meta.role = role;
+                        }
+                        changed = true;
+                    }
                 }
             }
-        }
-        if changed {
-            conn.meta = Arc::new(meta);
+            if changed {
+                conn.meta = Arc::new(meta);
+            }
         }
         if conn.held.is_some() && Self::decidable(&self.ports, &conn.meta) {
             conn.filtered = Self::excluded(&self.ports, &conn.meta);
@@ -193,7 +205,7 @@ impl ConnectionTable {
         };
         let stream = &mut conn.dirs[dir.index()];
         let before = stream.pending_bytes();
-        let mut pieces = Vec::new();
+        let mut pieces = std::mem::take(&mut self.pieces);
         stream.push(chunk, now_ns, window, &mut pieces);
         if self.buffered + stream.pending_bytes() > self.config.max_buffered_bytes + before {
             // Over the global budget: give up this direction's holes rather than grow.
@@ -211,15 +223,16 @@ impl ConnectionTable {
                         Piece::Gap { .. } => 0,
                     })
                     .sum::<usize>();
-                Self::emit(&mut self.counters, &meta, dir, pieces, held);
+                Self::emit(&mut self.counters, &meta, dir, pieces.drain(..), held);
                 if conn.held_bytes > window {
                     // Still unknown after a window's worth of bytes: decide with what is known.
                     conn.filtered = Self::excluded(&self.ports, &conn.meta);
                     Self::release(&mut self.counters, conn, out);
                 }
             }
-            None => Self::emit(&mut self.counters, &meta, dir, pieces, out),
+            None => Self::emit(&mut self.counters, &meta, dir, pieces.drain(..), out),
         }
+        self.pieces = pieces;
         let complete = conn.closing.as_ref().is_some_and(|(c, _)| {
             conn.dirs[0].next_offset() >= c.tx_bytes && conn.dirs[1].next_offset() >= c.rx_bytes
         });
@@ -296,7 +309,7 @@ impl ConnectionTable {
         let meta = Arc::new(ConnMeta {
             id: d.conn_id,
             pid: d.pid,
-            comm: d.comm.clone(),
+            comm: d.comm.to_string(),
             fd: d.fd,
             cgroup_id: d.cgroup_id,
             endpoints,
@@ -479,7 +492,7 @@ impl ConnectionTable {
         counters: &mut StreamCounters,
         meta: &Arc<ConnMeta>,
         direction: Direction,
-        pieces: Vec<Piece>,
+        pieces: impl IntoIterator<Item = Piece>,
         out: &mut Vec<StreamEvent>,
     ) {
         for p in pieces {

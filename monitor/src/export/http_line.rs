@@ -12,11 +12,11 @@ impl HttpEvent<'_> {
     /// Appends the event as it is written, tagged `"type":"http"`, without the newline.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = Object::begin(out);
-        o.str("type", "http");
+        o.plain_str("type", "http");
         o.uint("schema_version", self.schema_version);
-        o.str("ts", self.ts.0.as_str());
+        o.plain_str("ts", self.ts.0.as_bytes());
         o.uint("ts_unix_ns", self.ts_unix_ns);
-        o.str("end_ts", self.end_ts.0.as_str());
+        o.plain_str("end_ts", self.end_ts.0.as_bytes());
         o.uint("end_ts_unix_ns", self.end_ts_unix_ns);
         match self.duration_ns {
             Some(ns) => o.uint("duration_ns", ns),
@@ -43,7 +43,7 @@ impl HttpEvent<'_> {
             Some(response) => response.write_json(o.key("response")),
             None => json_text::null(o.key("response")),
         }
-        o.str("outcome", self.outcome.name());
+        o.plain_str("outcome", self.outcome.name());
         o.opt_str("reason", self.reason.map(|r| r.name()));
         write_flags(o.key("flags"), self.flags);
         o.bool("smuggling_risk", self.smuggling_risk);
@@ -75,7 +75,7 @@ impl RequestOut<'_> {
         o.str("target", &self.target);
         o.opt_str("path", self.path);
         o.opt_str("query", self.query.as_deref());
-        o.str("version", self.version);
+        o.plain_str("version", self.version);
         self.headers.write_json(o.key("headers"));
         if !self.trailers.is_empty() {
             self.trailers.write_json(o.key("trailers"));
@@ -90,7 +90,7 @@ impl ResponseOut<'_> {
         let mut o = Object::begin(out);
         o.uint("status_code", self.status_code);
         o.str("reason", self.reason);
-        o.str("version", self.version);
+        o.plain_str("version", self.version);
         self.headers.write_json(o.key("headers"));
         if !self.trailers.is_empty() {
             self.trailers.write_json(o.key("trailers"));
@@ -170,7 +170,7 @@ fn write_flags(out: &mut Vec<u8>, flags: Flags) {
     names.sort_unstable();
     let mut array = Array::begin(out);
     for name in names.iter() {
-        json_text::string(array.item(), name);
+        json_text::plain_string(array.item(), name);
     }
     array.end();
 }

@@ -13,25 +13,71 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut copied = 0;
-    while let Some(at) = next_escape(bytes, copied) {
-        out.extend_from_slice(&bytes[copied..at]);
-        escape(out, bytes[at]);
-        copied = at + 1;
+    let Some(first) = next_escape(bytes, 0) else {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    };
+    out.extend_from_slice(&bytes[..first]);
+    let rest = &bytes[first..];
+    if rest.len() <= DENSE {
+        // Short text with escapes (a JSON body, say) has them close together: one pass byte by
+        // byte costs less than a search and a copy between each two.
+        for &byte in rest {
+            if needs_escape(byte) {
+                escape(out, byte);
+            } else {
+                out.push(byte);
+            }
+        }
+    } else {
+        let mut copied = first;
+        while let Some(at) = next_escape(bytes, copied) {
+            copy(out, &bytes[copied..at]);
+            escape(out, bytes[at]);
+            copied = at + 1;
+        }
+        copy(out, &bytes[copied..]);
     }
-    out.extend_from_slice(&bytes[copied..]);
     out.push(b'"');
 }
 
+/// Text left after its first escape up to which it is escaped byte by byte.
+const DENSE: usize = 256;
+
+/// Appends `text`, UTF-8 that needs no escaping (names of enum values, timestamps), quoted.
+#[inline]
+pub fn plain_string(out: &mut Vec<u8>, text: impl AsRef<[u8]>) {
+    let text = text.as_ref();
+    debug_assert!(std::str::from_utf8(text).is_ok() && !text.iter().any(|&b| needs_escape(b)));
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text);
+    out.push(b'"');
+}
+
+/// Appends a run of bytes; short runs (between escapes in JSON text, say) byte by byte, which
+/// costs less than a call to memcpy.
+#[inline]
+fn copy(out: &mut Vec<u8>, run: &[u8]) {
+    if run.len() <= 8 {
+        for &byte in run {
+            out.push(byte);
+        }
+    } else {
+        out.extend_from_slice(run);
+    }
+}
+
 /// The index of the first byte at or after `from` that needs escaping. Eight bytes at a time
-/// (most strings need no escaping at all), the last few one by one.
+/// (most strings need no escaping at all); the last few in one more word overlapping bytes
+/// already checked, or one by one when fewer than eight bytes are left to check.
+#[inline]
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     let mut words = bytes.get(from..)?.chunks_exact(8);
     let mut at = from;
     for word in words.by_ref() {
-        let mut chunk = [0u8; 8];
-        chunk.copy_from_slice(word);
-        let mask = escape_mask(u64::from_le_bytes(chunk));
+        let mask = escape_mask(word_at(word));
         if mask != 0 {
             // The lowest flagged byte is always a true one (see `escape_mask`).
             return Some(at + mask.trailing_zeros() as usize / 8);
@@ -39,7 +85,26 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
         at += 8;
     }
     let tail = words.remainder();
-    tail.iter().position(|&b| needs_escape(b)).map(|i| at + i)
+    if tail.is_empty() {
+        return None;
+    }
+    match bytes.len().checked_sub(8).filter(|&last| last >= from) {
+        // The word's bytes before the tail were checked above and need no escaping, so none is
+        // flagged and nothing above them falsely: the lowest flagged byte is exact.
+        Some(last) => {
+            let mask = escape_mask(word_at(&bytes[last..]));
+            (mask != 0).then(|| last + mask.trailing_zeros() as usize / 8)
+        }
+        None => tail.iter().position(|&b| needs_escape(b)).map(|i| at + i),
+    }
+}
+
+/// The first eight bytes of `bytes` (which has at least eight) as a little-endian word.
+#[inline]
+fn word_at(bytes: &[u8]) -> u64 {
+    let mut chunk = [0u8; 8];
+    chunk.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(chunk)
 }
 
 /// The high bit of each byte of `word` (little-endian) that needs escaping: below 0x20, `"` or
@@ -97,7 +162,7 @@ pub struct Object<'b> {
 }
 
 impl<'b> Object<'b> {
-    #[inline]
+    #[inline(always)]
     pub fn begin(out: &'b mut Vec<u8>) -> Self {
         out.push(b'{');
         Self { out, empty: true }
@@ -106,7 +171,7 @@ impl<'b> Object<'b> {
     /// Writes the name of the next member; its value is written to the buffer returned.
     /// `name` is written as it is: field names are plain ASCII (dynamic names go through
     /// `dynamic_key`).
-    #[inline]
+    #[inline(always)] // so that the name's length is known where it is copied
     pub fn key(&mut self, name: &'static str) -> &mut Vec<u8> {
         debug_assert!(!name.bytes().any(needs_escape));
         self.separator();
@@ -125,12 +190,18 @@ impl<'b> Object<'b> {
         self.out
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn str(&mut self, name: &'static str, value: &str) {
         string(self.key(name), value);
     }
 
-    #[inline]
+    /// A value that needs no escaping (see `plain_string`).
+    #[inline(always)]
+    pub fn plain_str(&mut self, name: &'static str, value: impl AsRef<[u8]>) {
+        plain_string(self.key(name), value);
+    }
+
+    #[inline(always)]
     pub fn opt_str(&mut self, name: &'static str, value: Option<&str>) {
         let out = self.key(name);
         match value {
@@ -139,12 +210,12 @@ impl<'b> Object<'b> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn uint(&mut self, name: &'static str, value: impl itoa::Integer) {
         uint(self.key(name), value);
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn bool(&mut self, name: &'static str, value: bool) {
         boolean(self.key(name), value);
     }
@@ -154,7 +225,7 @@ impl<'b> Object<'b> {
         self.out.push(b'}');
     }
 
-    #[inline]
+    #[inline(always)]
     fn separator(&mut self) {
         if !self.empty {
             self.out.push(b',');
@@ -256,6 +327,18 @@ mod tests {
         fn any_bytes_escape_like_serde_json(
             text in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..0x80], 0..40)
         ) {
+            let s = String::from_utf8(text).unwrap();
+            prop_assert_eq!(quoted(&s), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn escapes_anywhere_in_any_length_are_found(
+            len in 0usize..40, at in 0usize..40, byte in prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20]
+        ) {
+            let mut text = vec![b'a'; len];
+            if at < len {
+                text[at] = byte;
+            }
             let s = String::from_utf8(text).unwrap();
             prop_assert_eq!(quoted(&s), serde_json::to_string(&s).unwrap());
         }

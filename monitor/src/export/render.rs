@@ -51,7 +51,7 @@ impl Renderer {
                     process: Process {
                         pid: origin.pid,
                         tid: Some(origin.tid),
-                        comm: origin.comm.clone(),
+                        comm: origin.comm.to_string(),
                     },
                     fd: meta.fd,
                     syscall: origin.syscall.name(),

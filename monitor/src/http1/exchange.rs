@@ -6,7 +6,8 @@ use std::{collections::VecDeque, sync::Arc};
 use super::{
     head::{BodyFraming, Head},
     reader::{
-        Budget, Decision, Framer, Framing, Limits, Message, MessageReader, ReadOut, StopReason,
+        Budget, Decision, Framer, Framing, Limits, Message, MessageReader, MethodKind, ReadOut,
+        StopReason,
     },
 };
 use crate::{
@@ -32,7 +33,7 @@ pub struct ExchangeEvents {
 
 #[derive(Debug)]
 struct Pending {
-    method: String,
+    method: MethodKind,
     first_ts: u64,
     request: Option<(HttpRequest, Flags)>,
     interim: Vec<u16>,
@@ -113,10 +114,10 @@ impl Pairs {
         let framing = if status == 101 {
             p.end = Some(Outcome::Upgraded);
             Framing::Stop(StopReason::Upgraded)
-        } else if p.method.eq_ignore_ascii_case("CONNECT") && (200..300).contains(&status) {
+        } else if p.method == MethodKind::Connect && (200..300).contains(&status) {
             p.end = Some(Outcome::Tunnel);
             Framing::Stop(StopReason::Tunnel)
-        } else if p.method.eq_ignore_ascii_case("HEAD") {
+        } else if p.method == MethodKind::Head {
             Framing::NoBody
         } else {
             own_framing(status, declared)
@@ -302,7 +303,7 @@ impl Exchange {
                 let request = p.request.take();
                 p.emitted = true;
                 let detached = Pending {
-                    method: String::new(),
+                    method: MethodKind::Other,
                     first_ts: p.first_ts,
                     request,
                     interim: std::mem::take(&mut p.interim),
@@ -404,7 +405,7 @@ impl Exchange {
                 },
                 Some(Target::Orphan) | None => {
                     let orphan = Pending {
-                        method: String::new(),
+                        method: MethodKind::Other,
                         first_ts: resp.first_ts_ns,
                         request: None,
                         interim: Vec::new(),

@@ -75,7 +75,7 @@ pub struct Message {
 pub enum ReadOut {
     /// A request head was parsed (its body may follow): responses can now be framed.
     RequestHead {
-        method: String,
+        method: MethodKind,
         first_ts: u64,
     },
     Message(Box<Message>),
@@ -85,6 +85,29 @@ pub enum ReadOut {
         ts: u64,
     },
     Stopped(StopReason),
+}
+
+/// What a request's method means for its response's framing: all the connection needs of it
+/// (the method itself stays with the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodKind {
+    /// The response has no body.
+    Head,
+    /// A 2xx response turns the connection into a tunnel.
+    Connect,
+    Other,
+}
+
+impl MethodKind {
+    pub fn of(method: &str) -> Self {
+        if method.eq_ignore_ascii_case("HEAD") {
+            MethodKind::Head
+        } else if method.eq_ignore_ascii_case("CONNECT") {
+            MethodKind::Connect
+        } else {
+            MethodKind::Other
+        }
+    }
 }
 
 /// Bytes scanned for a message start before a connection that never had one is declared not HTTP.
@@ -193,7 +216,7 @@ impl MessageReader {
     pub fn stop_now(&mut self, ts: u64, out: &mut Vec<ReadOut>) {
         if let State::Body(mut msg, _) = std::mem::replace(&mut self.state, State::Stopped) {
             msg.body.incomplete = true;
-            self.finish(*msg, ts, out);
+            self.finish(msg, ts, out);
         }
         self.buf = Vec::new();
     }
@@ -254,7 +277,7 @@ impl MessageReader {
                 if len < rem {
                     State::Body(msg, BodyState::Length(rem - len))
                 } else {
-                    self.finish(*msg, ts, out);
+                    self.finish(msg, ts, out);
                     self.resync_after_gap(len > rem)
                 }
             }
@@ -270,13 +293,12 @@ impl MessageReader {
                 }
                 _ => {
                     lose(&mut msg, 0);
-                    self.finish(*msg, ts, out);
+                    self.finish(msg, ts, out);
                     self.resync_after_gap(true)
                 }
             },
-            State::Blocked(msg, _) => {
+            State::Blocked(mut msg, _) => {
                 // The body behind a blocked head is cut: keep the head, the body is incomplete.
-                let mut msg = *msg;
                 msg.body.incomplete = true;
                 msg.flags.set(Flag::BodyGap);
                 self.buf.clear();
@@ -307,17 +329,17 @@ impl MessageReader {
                     Decision::Wait => Framing::UntilClose,
                 };
                 self.state = State::Head;
-                self.begin_body(*msg, framing, ts, out);
+                self.begin_body(msg, framing, ts, out);
                 let buf = std::mem::take(&mut self.buf);
                 let used = self.process(&buf, ts, budget, framer, out);
                 self.buf = buf[used.min(buf.len())..].to_vec();
             }
         }
         match std::mem::replace(&mut self.state, State::Stopped) {
-            State::Body(msg, BodyState::UntilClose) => self.finish(*msg, ts, out),
+            State::Body(msg, BodyState::UntilClose) => self.finish(msg, ts, out),
             State::Body(mut msg, _) => {
                 msg.body.incomplete = true;
-                self.finish(*msg, ts, out);
+                self.finish(msg, ts, out);
             }
             State::Head if !self.buf.is_empty() => out.push(ReadOut::Malformed {
                 flags: Flags::empty().with(Flag::InvalidHead),
@@ -431,7 +453,7 @@ impl MessageReader {
                             self.seen_message = true;
                             if let Head::Request(r) = &head {
                                 out.push(ReadOut::RequestHead {
-                                    method: r.method.clone(),
+                                    method: MethodKind::of(&r.method),
                                     first_ts,
                                 });
                             }
@@ -524,22 +546,23 @@ impl MessageReader {
 
     fn unblock(&mut self, framing: Framing, ts: u64, out: &mut Vec<ReadOut>) {
         if let State::Blocked(msg, _) = std::mem::replace(&mut self.state, State::Head) {
-            self.begin_body(*msg, framing, ts, out);
+            self.begin_body(msg, framing, ts, out);
         }
     }
 
-    fn begin_body(&mut self, msg: Message, framing: Framing, ts: u64, out: &mut Vec<ReadOut>) {
+    /// Messages stay in their one box from head to hand-over: re-boxing cost an allocation and
+    /// a copy of the whole message at each step.
+    fn begin_body(&mut self, msg: Box<Message>, framing: Framing, ts: u64, out: &mut Vec<ReadOut>) {
         self.state = match framing {
             Framing::NoBody | Framing::Length(0) => {
                 self.finish(msg, ts, out);
                 State::Head
             }
-            Framing::Length(n) => State::Body(Box::new(msg), BodyState::Length(n)),
-            Framing::Chunked => State::Body(
-                Box::new(msg),
-                BodyState::Chunked(Chunked::new(self.limits.max_head)),
-            ),
-            Framing::UntilClose => State::Body(Box::new(msg), BodyState::UntilClose),
+            Framing::Length(n) => State::Body(msg, BodyState::Length(n)),
+            Framing::Chunked => {
+                State::Body(msg, BodyState::Chunked(Chunked::new(self.limits.max_head)))
+            }
+            Framing::UntilClose => State::Body(msg, BodyState::UntilClose),
             Framing::Stop(reason) => {
                 self.finish(msg, ts, out);
                 out.push(ReadOut::Stopped(reason));
@@ -551,12 +574,12 @@ impl MessageReader {
 
     fn complete(&mut self, ts: u64, out: &mut Vec<ReadOut>) {
         if let State::Body(msg, _) = std::mem::replace(&mut self.state, State::Head) {
-            self.finish(*msg, ts, out);
+            self.finish(msg, ts, out);
         }
     }
 
-    fn finish(&mut self, msg: Message, _ts: u64, out: &mut Vec<ReadOut>) {
-        out.push(ReadOut::Message(Box::new(msg)));
+    fn finish(&mut self, msg: Box<Message>, _ts: u64, out: &mut Vec<ReadOut>) {
+        out.push(ReadOut::Message(msg));
     }
 
     fn stop(&mut self, reason: StopReason, out: &mut Vec<ReadOut>) {

@@ -36,7 +36,10 @@ impl Recorder {
     /// A kernel record, after the connection table ingested it: the answers it caused go first.
     pub fn kernel(&mut self, now_ns: u64, bytes: Vec<u8>) -> io::Result<()> {
         self.write_answers()?;
-        self.write(&Record::Kernel { now_ns, bytes })
+        self.write(&Record::Kernel {
+            now_ns,
+            bytes: bytes.into(),
+        })
     }
 
     pub fn tick(&mut self, now_ns: u64) -> io::Result<()> {

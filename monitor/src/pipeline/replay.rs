@@ -116,7 +116,7 @@ fn replay_then(
                     Record::Kernel { now_ns, bytes } => {
                         now = now_ns;
                         first.get_or_insert(now_ns);
-                        match RawEvent::try_from(&bytes[..]) {
+                        match RawEvent::decode_owned(bytes) {
                             Ok(ev) => stages.ingest(ev, now_ns),
                             Err(_) => {
                                 summary.undecodable += 1;

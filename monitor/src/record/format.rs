@@ -3,6 +3,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
+use bytes::{Buf, Bytes};
+
 use crate::{capture::Endpoints, conn::Role};
 
 pub const MAGIC: [u8; 8] = *b"APIMREC\0";
@@ -58,7 +60,7 @@ impl FileHeader {
 pub enum Record {
     /// A ring-buffer record as the kernel wrote it, and the CLOCK_MONOTONIC time the agent
     /// ingested it (the connection table's timeouts use it, so replay decides the same).
-    Kernel { now_ns: u64, bytes: Vec<u8> },
+    Kernel { now_ns: u64, bytes: Bytes },
     /// The agent's periodic timer fired.
     Tick { now_ns: u64 },
     /// An answer of `Resolve::resolve` (/proc lookup of a connection's addresses).
@@ -200,17 +202,15 @@ pub fn check_frame(kind: u8, len: u32) -> Result<(), FieldError> {
 }
 
 /// A payload whose kind and length passed [`check_frame`] and whose CRC matched.
-pub fn decode_record(kind: u8, mut payload: Vec<u8>) -> Result<Record, FieldError> {
+pub fn decode_record(kind: u8, payload: Vec<u8>) -> Result<Record, FieldError> {
     let mut f = Fields::new(&payload);
     let record = match kind {
         KIND_KERNEL => {
             let now_ns = f.u64()?;
-            // The kernel bytes are the rest of the payload; moved, not copied byte by byte.
-            payload.drain(..8);
-            return Ok(Record::Kernel {
-                now_ns,
-                bytes: payload,
-            });
+            // The kernel bytes are the rest of the payload: the same buffer, not a copy.
+            let mut bytes = Bytes::from(payload);
+            bytes.advance(8);
+            return Ok(Record::Kernel { now_ns, bytes });
         }
         KIND_TICK => Record::Tick { now_ns: f.u64()? },
         KIND_END => Record::End { now_ns: f.u64()? },

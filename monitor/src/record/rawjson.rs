@@ -273,7 +273,7 @@ fn event(
             let origin = Origin {
                 pid: need(p.pid, line, "process.pid")?,
                 tid: need(p.tid, line, "process.tid")?,
-                comm: need(p.comm, line, "process.comm")?,
+                comm: need(p.comm, line, "process.comm")?.into(),
                 syscall: syscall_from_name(&need(l.syscall, line, "syscall")?)
                     .ok_or_else(|| bad(line, "syscall", "not a syscall this monitor names"))?,
             };
@@ -294,7 +294,7 @@ fn event(
                 // A file cut before conn_open: the chunk's mover stands for the owner.
                 id,
                 pid: origin.pid,
-                comm: origin.comm.clone(),
+                comm: origin.comm.to_string(),
                 fd,
                 cgroup_id: 0,
                 endpoints: None,
@@ -616,7 +616,7 @@ mod tests {
             origin: Origin {
                 pid,
                 tid: pid + 1,
-                comm: format!("p{pid}"),
+                comm: format!("p{pid}").into(),
                 syscall,
             },
             bytes: Bytes::copy_from_slice(bytes),
@@ -733,7 +733,10 @@ mod tests {
         let StreamEvent::Data { meta, origin, .. } = &back[0] else {
             panic!("not data")
         };
-        assert_eq!((meta.pid, &meta.comm, meta.fd), (100, &origin.comm, 5));
+        assert_eq!(
+            (meta.pid, meta.comm.as_str(), meta.fd),
+            (100, &*origin.comm, 5)
+        );
         assert_eq!(meta.cgroup_id, 0);
         let StreamEvent::Gap { meta, .. } = &back[1] else {
             panic!("not a gap")
@@ -836,7 +839,7 @@ mod tests {
                             origin: Origin {
                                 pid,
                                 tid,
-                                comm,
+                                comm: comm.into(),
                                 syscall,
                             },
                             bytes: Bytes::from(bytes),

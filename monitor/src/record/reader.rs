@@ -173,15 +173,16 @@ impl<R: Read> RecordReader<R> {
         Ok(n)
     }
 
-    /// Appends up to `len` bytes to `buf` (read into its spare room, which is not zeroed first:
-    /// a calloc per record was a visible part of a replay); returns how many were read.
+    /// Appends up to `len` bytes to `buf`; returns how many were read. The room is zeroed in
+    /// place (no calloc), then read over: `read_to_end` cost more, growing in steps and
+    /// probing for the end of the input after every record.
     fn fill_vec(&mut self, buf: &mut Vec<u8>, len: u32) -> Result<usize, RecordError> {
         let before = buf.len();
-        let result = (&mut self.input).take(u64::from(len)).read_to_end(buf);
-        let n = buf.len() - before;
-        self.offset += n as u64;
-        result.map_err(RecordError::Io)?;
-        Ok(n)
+        buf.resize(before + len as usize, 0);
+        let result = self.fill(&mut buf[before..]);
+        let n = *result.as_ref().unwrap_or(&0);
+        buf.truncate(before + n);
+        result
     }
 
     fn truncated(&self, start: u64, part: &'static str) -> RecordError {
@@ -257,7 +258,10 @@ mod tests {
                 any::<u64>(),
                 proptest::collection::vec(any::<u8>(), 0..2000)
             )
-                .prop_map(|(now_ns, bytes)| Record::Kernel { now_ns, bytes }),
+                .prop_map(|(now_ns, bytes)| Record::Kernel {
+                    now_ns,
+                    bytes: bytes.into(),
+                }),
             any::<u64>().prop_map(|now_ns| Record::Tick { now_ns }),
             (
                 any::<u32>(),
@@ -325,7 +329,7 @@ mod tests {
             },
             Record::Kernel {
                 now_ns: 8,
-                bytes: b"tiny".to_vec(),
+                bytes: bytes::Bytes::from_static(b"tiny"),
             },
             Record::End { now_ns: 9 },
         ]
@@ -486,7 +490,7 @@ mod tests {
         let mut w = RecordWriter::new(Vec::new(), &header()).unwrap();
         let huge = Record::Kernel {
             now_ns: 0,
-            bytes: vec![0; 1 << 20],
+            bytes: vec![0; 1 << 20].into(),
         };
         let e = w.write(&huge).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);

@@ -86,27 +86,55 @@ impl Headers {
 
     /// Whether some name comes on more than one line.
     pub fn has_repeated_names(&self) -> bool {
-        self.iter()
-            .enumerate()
-            .any(|(i, (name, _))| self.iter().take(i).any(|(n, _)| n == name))
+        // On the offsets: names of another length (most) are not even sliced.
+        let names = self.names.as_bytes();
+        let mut start = 0usize;
+        for (i, &(end, _)) in self.ends.iter().enumerate() {
+            let name = names.get(start..end as usize).unwrap_or(&[]);
+            let mut other_start = 0usize;
+            for &(other_end, _) in self.ends.iter().take(i) {
+                let other_end = other_end as usize;
+                if other_end - other_start == name.len()
+                    && names.get(other_start..other_end) == Some(name)
+                {
+                    return true;
+                }
+                other_start = other_end;
+            }
+            start = end as usize;
+        }
+        false
     }
 
-    /// Every value of `name` (case-insensitive), in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+    /// Every value of `name` (case-insensitive), in order. On the offsets: fields whose name has
+    /// another length (most) are skipped without slicing anything.
+    pub fn get_all<'a, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
+        let names = self.names.as_bytes();
+        let (mut name_start, mut value_start) = (0usize, 0usize);
+        self.ends.iter().filter_map(move |&(name_end, value_end)| {
+            let (n, v) = (name_end as usize, value_end as usize);
+            let hit = n.wrapping_sub(name_start) == name.len()
+                && names
+                    .get(name_start..n)
+                    .is_some_and(|this| this.eq_ignore_ascii_case(name.as_bytes()));
+            let value = hit.then(|| self.values.get(value_start..v).unwrap_or(&[]));
+            (name_start, value_start) = (n, v);
+            value
+        })
     }
 
     /// The first value of `name`, as text when it is UTF-8.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+        self.get_all(name)
+            .next()
+            .and_then(|v| std::str::from_utf8(v).ok())
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.get_all(name).next().is_some()
     }
 }
 

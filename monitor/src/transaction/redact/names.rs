@@ -22,14 +22,40 @@ pub(super) struct NameList {
     /// Names already matched: the same few header, parameter and field names come in every
     /// message, and matching against every pattern is a large part of rendering them.
     memo: std::cell::RefCell<foldhash::HashMap<Box<[u8]>, Option<Strength>>>,
+    /// In front of `memo`: the last verdicts by a cheap hash of the name, found with one or two
+    /// comparisons (hashing the whole name and probing the map cost more than the
+    /// rest of a header's rendering).
+    recent: std::cell::RefCell<Vec<Option<Verdict>>>,
 }
+
+/// A name and how it matched.
+type Verdict = (Box<[u8]>, Option<Strength>);
 
 /// Names a `NameList` remembers; beyond it the memo starts over.
 const MEMO: usize = 1024;
 
+/// Slots of `NameList::recent` (a power of two).
+const RECENT: usize = 256;
+
+/// A slot of `NameList::recent` for `name`: its length and five of its bytes, mixed.
+fn recent_slot(name: &[u8]) -> usize {
+    let byte = |i: usize| u64::from(name.get(i).copied().unwrap_or(0));
+    let len = name.len();
+    let key = len as u64
+        | byte(0) << 8
+        | byte(1) << 16
+        | byte(len / 2) << 24
+        | byte(len.wrapping_sub(2)) << 32
+        | byte(len.wrapping_sub(1)) << 40;
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
+}
+
 impl NameList {
     pub(super) fn new(patterns: &[String]) -> Self {
-        let mut list = Self::default();
+        let mut list = Self {
+            recent: std::cell::RefCell::new(vec![None; RECENT]),
+            ..Self::default()
+        };
         for pattern in patterns {
             let pattern = pattern.trim();
             let (leading, rest) = match pattern.strip_prefix('*') {
@@ -54,6 +80,35 @@ impl NameList {
     }
 
     pub(super) fn find(&self, name: &[u8]) -> Option<Strength> {
+        // Two slots per name (a pair), so two names of one pair do not keep evicting each other.
+        let slot = recent_slot(name);
+        let pair = [slot, slot ^ 1];
+        {
+            let recent = self.recent.borrow();
+            for at in pair {
+                if let Some(Some((seen, hit))) = recent.get(at)
+                    && **seen == *name
+                {
+                    return *hit;
+                }
+            }
+        }
+        let hit = self.find_memo(name);
+        if name.len() <= NAME_BUF {
+            let mut recent = self.recent.borrow_mut();
+            let at = if matches!(recent.get(slot), Some(Some(_))) {
+                slot ^ 1
+            } else {
+                slot
+            };
+            if let Some(entry) = recent.get_mut(at) {
+                *entry = Some((name.into(), hit));
+            }
+        }
+        hit
+    }
+
+    fn find_memo(&self, name: &[u8]) -> Option<Strength> {
         if let Some(hit) = self.memo.borrow().get(name) {
             return *hit;
         }

@@ -35,6 +35,10 @@ pub enum Bench {
         /// Keep-alive connections they are spread over.
         #[arg(long, default_value_t = 256)]
         connections: u64,
+        /// Replays per mode, alternating modes; the best and the median are printed (a shared
+        /// machine's neighbours only ever slow a run down).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+        runs: u32,
     },
     /// TLS capture overhead (uprobes on OpenSSL) on a local HTTPS nginx under wrk.
     Tls {
@@ -56,7 +60,8 @@ pub fn run(root: &Path, which: Bench) -> Result<()> {
         Bench::Replay {
             transactions,
             connections,
-        } => replay::run(root, transactions, connections),
+            runs,
+        } => replay::run(root, transactions, connections, runs),
         Bench::Tls {
             seconds,
             connections,

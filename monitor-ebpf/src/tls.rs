@@ -288,11 +288,7 @@ fn deliver(id: u64, call: &TlsCall, n: u64) {
     let (sk, fd, conn_id) = if call.sk != 0 {
         (call.sk, call.fd, 0)
     } else {
-        let key = TlsSessionKey {
-            tgid,
-            _pad: 0,
-            session: call.session,
-        };
+        let key = session_key(id, call);
         // SAFETY: plain values copied out.
         match unsafe { TLS_SESSIONS.get(&key) } {
             Some(s) => (s.sk, s.fd, s.conn_id),
@@ -353,11 +349,7 @@ pub fn in_call(id: u64, inflight: &Inflight, moved: i64) -> bool {
     let tgid = (id >> 32) as u32;
     call.sk = inflight.sk;
     call.fd = inflight.fd;
-    let key = TlsSessionKey {
-        tgid,
-        _pad: 0,
-        session: call.session,
-    };
+    let key = session_key(id, call);
     // The send's plaintext goes out with its first ciphertext, not at the call's return: a
     // reader thread may get the peer's answer and return first (Go's client always reads on
     // another goroutine), and the request must precede its response.

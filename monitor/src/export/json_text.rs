@@ -13,11 +13,12 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let Some(first) = next_escape(bytes, 0) else {
+    if !has_escape(bytes) {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
-    };
+    }
+    let first = next_escape(bytes, 0).unwrap_or(bytes.len());
     out.extend_from_slice(&bytes[..first]);
     let rest = &bytes[first..];
     if rest.len() <= DENSE {
@@ -40,6 +41,27 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         copy(out, &bytes[copied..]);
     }
     out.push(b'"');
+}
+
+/// Whether any byte needs escaping. Most strings (header names and values, paths) need none,
+/// and are short: asking only whether, not where, lets the words overlap and the loop run
+/// without a branch per word.
+#[inline]
+fn has_escape(bytes: &[u8]) -> bool {
+    if bytes.len() < 8 {
+        return bytes.iter().any(|&byte| needs_escape(byte));
+    }
+    let mut words = bytes.chunks_exact(8);
+    let mut flagged = 0;
+    for word in words.by_ref() {
+        flagged |= escape_mask(word_at(word));
+    }
+    if !words.remainder().is_empty() {
+        // The last eight bytes, overlapping some already checked.
+        flagged |= escape_mask(word_at(&bytes[bytes.len() - 8..]));
+    }
+    // A flagged byte is never a false one unless a true one is below it (`escape_mask`).
+    flagged != 0
 }
 
 /// Text left after its first escape up to which it is escaped byte by byte.
@@ -358,6 +380,11 @@ mod tests {
         #[test]
         fn any_string_escapes_like_serde_json(s in "(?s).{0,80}") {
             prop_assert_eq!(quoted(&s), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn has_escape_is_any_byte_needing_it(text in proptest::collection::vec(any::<u8>(), 0..40)) {
+            prop_assert_eq!(has_escape(&text), text.iter().any(|&b| needs_escape(b)));
         }
 
         #[test]

@@ -166,7 +166,7 @@ pub struct BodyOut<'a> {
     pub encoding: Option<ContentRepr>,
     /// The kept bytes (decoded when `decoded`) as `encoding` says, redacted; absent without
     /// body bytes.
-    pub content: Option<String>,
+    pub content: Option<Cow<'a, str>>,
 }
 
 /// Header fields shown as an object of lowercase name → values, redacted while written.
@@ -463,12 +463,15 @@ impl HttpRenderer {
             flags.set(Flag::DecodeTruncated);
         }
         out.decoded = view.decoded;
-        out.content = Some(match view.repr {
-            ContentRepr::Text => match self.redactor.body(content_type, &view.content) {
-                Cow::Borrowed(_) => view.content,
-                Cow::Owned(masked) => masked,
-            },
-            ContentRepr::Base64 => view.content,
+        out.content = Some(match (view.repr, view.content) {
+            (ContentRepr::Text, Cow::Borrowed(text)) => self.redactor.body(content_type, text),
+            (ContentRepr::Text, Cow::Owned(text)) => {
+                match self.redactor.body(content_type, &text) {
+                    Cow::Borrowed(_) => Cow::Owned(text),
+                    Cow::Owned(masked) => Cow::Owned(masked),
+                }
+            }
+            (ContentRepr::Base64, content) => content,
         });
         out.encoding = Some(view.repr);
         out

@@ -4,7 +4,7 @@
 
 use super::{
     http::{BodyOut, HeaderView, HttpEvent, RequestOut, ResponseOut},
-    json_text::{self, Array, Object},
+    json_text::{self, Array, Object, key},
 };
 use crate::transaction::{Flag, Flags};
 
@@ -12,58 +12,58 @@ impl HttpEvent<'_> {
     /// Appends the event as it is written, tagged `"type":"http"`, without the newline.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = Object::begin(out);
-        o.plain_str("type", "http");
-        o.uint("schema_version", self.schema_version);
-        o.plain_str("ts", self.ts.0.as_bytes());
-        o.uint("ts_unix_ns", self.ts_unix_ns);
-        o.plain_str("end_ts", self.end_ts.0.as_bytes());
-        o.uint("end_ts_unix_ns", self.end_ts_unix_ns);
+        o.plain_str(key!("type"), "http");
+        o.uint(key!("schema_version"), self.schema_version);
+        o.plain_str(key!("ts"), self.ts.0.as_bytes());
+        o.uint(key!("ts_unix_ns"), self.ts_unix_ns);
+        o.plain_str(key!("end_ts"), self.end_ts.0.as_bytes());
+        o.uint(key!("end_ts_unix_ns"), self.end_ts_unix_ns);
         match self.duration_ns {
-            Some(ns) => o.uint("duration_ns", ns),
-            None => json_text::null(o.key("duration_ns")),
+            Some(ns) => o.uint(key!("duration_ns"), ns),
+            None => json_text::null(o.key(key!("duration_ns"))),
         }
-        let mut process = Object::begin(o.key("process"));
-        process.uint("pid", self.process.pid);
-        process.str("comm", self.process.comm);
+        let mut process = Object::begin(o.key(key!("process")));
+        process.uint(key!("pid"), self.process.pid);
+        process.str(key!("comm"), self.process.comm);
         process.end();
-        o.key("connection")
+        o.key(key!("connection"))
             .extend_from_slice(self.connection.json().as_bytes());
-        for (name, side) in [("server", self.server), ("client", self.client)] {
-            let out = o.key(name);
+        for (key, side) in [(key!("server"), self.server), (key!("client"), self.client)] {
+            let out = o.key(key);
             match side {
                 Some(side) => out.extend_from_slice(side.json().as_bytes()),
                 None => json_text::null(out),
             }
         }
         match &self.request {
-            Some(request) => request.write_json(o.key("request")),
-            None => json_text::null(o.key("request")),
+            Some(request) => request.write_json(o.key(key!("request"))),
+            None => json_text::null(o.key(key!("request"))),
         }
         match &self.response {
-            Some(response) => response.write_json(o.key("response")),
-            None => json_text::null(o.key("response")),
+            Some(response) => response.write_json(o.key(key!("response"))),
+            None => json_text::null(o.key(key!("response"))),
         }
-        o.plain_str("outcome", self.outcome.name());
-        o.opt_str("reason", self.reason.map(|r| r.name()));
-        write_flags(o.key("flags"), self.flags);
-        o.bool("smuggling_risk", self.smuggling_risk);
+        o.plain_str(key!("outcome"), self.outcome.name());
+        o.opt_str(key!("reason"), self.reason.map(|r| r.name()));
+        write_flags(o.key(key!("flags")), self.flags);
+        o.bool(key!("smuggling_risk"), self.smuggling_risk);
         let insight = self.insight;
         match &insight.actor {
             Some(actor) => {
-                let mut a = Object::begin(o.key("actor"));
-                a.str("id", &actor.id);
-                a.str("kind", actor.kind.name());
+                let mut a = Object::begin(o.key(key!("actor")));
+                a.str(key!("id"), &actor.id);
+                a.str(key!("kind"), actor.kind.name());
                 a.end();
             }
-            None => json_text::null(o.key("actor")),
+            None => json_text::null(o.key(key!("actor"))),
         }
-        o.opt_str("client_ip", insight.client_ip.as_deref());
-        o.opt_str("auth", insight.auth.map(|a| a.name()));
-        o.opt_str("session_id", insight.session_id.as_deref());
-        o.opt_str("path_template", insight.path_template.as_deref());
+        o.opt_str(key!("client_ip"), insight.client_ip.as_deref());
+        o.opt_str(key!("auth"), insight.auth.map(|a| a.name()));
+        o.opt_str(key!("session_id"), insight.session_id.as_deref());
+        o.opt_str(key!("path_template"), insight.path_template.as_deref());
         // Rare and small (a few names): serde writes them, as the reference does.
-        raw_or_null(o.key("sensitive"), insight.sensitive.as_ref());
-        raw_or_null(o.key("ai"), insight.ai.as_ref());
+        raw_or_null(o.key(key!("sensitive")), insight.sensitive.as_ref());
+        raw_or_null(o.key(key!("ai")), insight.ai.as_ref());
         o.end();
     }
 }
@@ -71,16 +71,16 @@ impl HttpEvent<'_> {
 impl RequestOut<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = Object::begin(out);
-        o.str("method", self.method);
-        o.str("target", &self.target);
-        o.opt_str("path", self.path);
-        o.opt_str("query", self.query.as_deref());
-        o.plain_str("version", self.version);
-        self.headers.write_json(o.key("headers"));
+        o.str(key!("method"), self.method);
+        o.str(key!("target"), &self.target);
+        o.opt_str(key!("path"), self.path);
+        o.opt_str(key!("query"), self.query.as_deref());
+        o.plain_str(key!("version"), self.version);
+        self.headers.write_json(o.key(key!("headers")));
         if !self.trailers.is_empty() {
-            self.trailers.write_json(o.key("trailers"));
+            self.trailers.write_json(o.key(key!("trailers")));
         }
-        self.body.write_json(o.key("body"));
+        self.body.write_json(o.key(key!("body")));
         o.end();
     }
 }
@@ -88,15 +88,15 @@ impl RequestOut<'_> {
 impl ResponseOut<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = Object::begin(out);
-        o.uint("status_code", self.status_code);
-        o.str("reason", self.reason);
-        o.plain_str("version", self.version);
-        self.headers.write_json(o.key("headers"));
+        o.uint(key!("status_code"), self.status_code);
+        o.str(key!("reason"), self.reason);
+        o.plain_str(key!("version"), self.version);
+        self.headers.write_json(o.key(key!("headers")));
         if !self.trailers.is_empty() {
-            self.trailers.write_json(o.key("trailers"));
+            self.trailers.write_json(o.key(key!("trailers")));
         }
-        self.body.write_json(o.key("body"));
-        let mut interim = Array::begin(o.key("interim"));
+        self.body.write_json(o.key(key!("body")));
+        let mut interim = Array::begin(o.key(key!("interim")));
         for status in self.interim {
             json_text::uint(interim.item(), *status);
         }
@@ -108,14 +108,14 @@ impl ResponseOut<'_> {
 impl BodyOut<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = Object::begin(out);
-        o.uint("size", self.size);
-        o.uint("captured", self.captured);
-        o.bool("truncated", self.truncated);
-        o.bool("complete", self.complete);
-        o.opt_str("content_encoding", self.content_encoding.as_deref());
-        o.bool("decoded", self.decoded);
-        o.opt_str("encoding", self.encoding.map(|e| e.name()));
-        o.opt_str("content", self.content.as_deref());
+        o.uint(key!("size"), self.size);
+        o.uint(key!("captured"), self.captured);
+        o.bool(key!("truncated"), self.truncated);
+        o.bool(key!("complete"), self.complete);
+        o.opt_str(key!("content_encoding"), self.content_encoding.as_deref());
+        o.bool(key!("decoded"), self.decoded);
+        o.opt_str(key!("encoding"), self.encoding.map(|e| e.name()));
+        o.opt_str(key!("content"), self.content.as_deref());
         o.end();
     }
 }

@@ -13,11 +13,12 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let Some(first) = next_escape(bytes, 0) else {
+    if !has_escape(bytes) {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
-    };
+    }
+    let first = next_escape(bytes, 0).unwrap_or(bytes.len());
     out.extend_from_slice(&bytes[..first]);
     let rest = &bytes[first..];
     if rest.len() <= DENSE {
@@ -40,6 +41,27 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         copy(out, &bytes[copied..]);
     }
     out.push(b'"');
+}
+
+/// Whether any byte needs escaping. Most strings (header names and values, paths) need none,
+/// and are short: asking only whether, not where, lets the words overlap and the loop run
+/// without a branch per word.
+#[inline]
+fn has_escape(bytes: &[u8]) -> bool {
+    if bytes.len() < 8 {
+        return bytes.iter().any(|&byte| needs_escape(byte));
+    }
+    let mut words = bytes.chunks_exact(8);
+    let mut flagged = 0;
+    for word in words.by_ref() {
+        flagged |= escape_mask(word_at(word));
+    }
+    if !words.remainder().is_empty() {
+        // The last eight bytes, overlapping some already checked.
+        flagged |= escape_mask(word_at(&bytes[bytes.len() - 8..]));
+    }
+    // A flagged byte is never a false one unless a true one is below it (`escape_mask`).
+    flagged != 0
 }
 
 /// Text left after its first escape up to which it is escaped byte by byte.
@@ -155,55 +177,87 @@ pub fn null(out: &mut Vec<u8>) {
     out.extend_from_slice(b"null");
 }
 
-/// An object being written: `{`, then `key` before each value, then `end`.
+/// A member name with its punctuation, `,"name":`, so that writing it is one copy of a
+/// constant (there are some eighty per line). Made by `key!`.
+#[derive(Debug, Clone, Copy)]
+pub struct Key(&'static str);
+
+impl Key {
+    /// `run` is `,"name":` with a plain ASCII name; `key!` builds it.
+    #[doc(hidden)]
+    pub const fn from_run(run: &'static str) -> Self {
+        Self(run)
+    }
+}
+
+/// The `Key` of a member named `$name` (a string literal of plain ASCII).
+macro_rules! key {
+    ($name:literal) => {
+        $crate::export::json_text::Key::from_run(concat!(",\"", $name, "\":"))
+    };
+}
+pub(crate) use key;
+
+/// An object being written: `begin`, then `key` before each value, then `end`.
+///
+/// Every member is written with a leading `,`; the first one's is overwritten with the `{`
+/// (so a key stays one copy, without a branch on which of two runs to copy).
 pub struct Object<'b> {
     out: &'b mut Vec<u8>,
+    /// Where the object starts: the first member's `,` becomes the `{`.
+    start: usize,
     empty: bool,
 }
 
 impl<'b> Object<'b> {
     #[inline(always)]
     pub fn begin(out: &'b mut Vec<u8>) -> Self {
-        out.push(b'{');
-        Self { out, empty: true }
+        let start = out.len();
+        Self {
+            out,
+            start,
+            empty: true,
+        }
     }
 
     /// Writes the name of the next member; its value is written to the buffer returned.
-    /// `name` is written as it is: field names are plain ASCII (dynamic names go through
-    /// `dynamic_key`).
-    #[inline(always)] // so that the name's length is known where it is copied
-    pub fn key(&mut self, name: &'static str) -> &mut Vec<u8> {
-        debug_assert!(!name.bytes().any(needs_escape));
-        self.separator();
-        self.out.push(b'"');
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b"\":");
+    #[inline(always)] // so that the key's length is known where it is copied
+    pub fn key(&mut self, key: Key) -> &mut Vec<u8> {
+        debug_assert!(
+            key.0
+                .strip_prefix(",\"")
+                .and_then(|rest| rest.strip_suffix("\":"))
+                .is_some_and(|name| !name.bytes().any(needs_escape))
+        );
+        self.out.extend_from_slice(key.0.as_bytes());
+        self.opened();
         self.out
     }
 
     /// A member name that may need escaping (a header name as sent).
     #[inline]
     pub fn dynamic_key(&mut self, name: &str) -> &mut Vec<u8> {
-        self.separator();
+        self.out.push(b',');
+        self.opened();
         string(self.out, name);
         self.out.push(b':');
         self.out
     }
 
     #[inline(always)]
-    pub fn str(&mut self, name: &'static str, value: &str) {
-        string(self.key(name), value);
+    pub fn str(&mut self, key: Key, value: &str) {
+        string(self.key(key), value);
     }
 
     /// A value that needs no escaping (see `plain_string`).
     #[inline(always)]
-    pub fn plain_str(&mut self, name: &'static str, value: impl AsRef<[u8]>) {
-        plain_string(self.key(name), value);
+    pub fn plain_str(&mut self, key: Key, value: impl AsRef<[u8]>) {
+        plain_string(self.key(key), value);
     }
 
     #[inline(always)]
-    pub fn opt_str(&mut self, name: &'static str, value: Option<&str>) {
-        let out = self.key(name);
+    pub fn opt_str(&mut self, key: Key, value: Option<&str>) {
+        let out = self.key(key);
         match value {
             Some(value) => string(out, value),
             None => null(out),
@@ -211,26 +265,32 @@ impl<'b> Object<'b> {
     }
 
     #[inline(always)]
-    pub fn uint(&mut self, name: &'static str, value: impl itoa::Integer) {
-        uint(self.key(name), value);
+    pub fn uint(&mut self, key: Key, value: impl itoa::Integer) {
+        uint(self.key(key), value);
     }
 
     #[inline(always)]
-    pub fn bool(&mut self, name: &'static str, value: bool) {
-        boolean(self.key(name), value);
+    pub fn bool(&mut self, key: Key, value: bool) {
+        boolean(self.key(key), value);
     }
 
     #[inline]
     pub fn end(self) {
+        if self.empty {
+            self.out.push(b'{');
+        }
         self.out.push(b'}');
     }
 
+    /// After a member's leading `,` is written: the first one's becomes the `{`.
     #[inline(always)]
-    fn separator(&mut self) {
-        if !self.empty {
-            self.out.push(b',');
+    fn opened(&mut self) {
+        if self.empty {
+            if let Some(comma) = self.out.get_mut(self.start) {
+                *comma = b'{';
+            }
+            self.empty = false;
         }
-        self.empty = false;
     }
 }
 
@@ -293,27 +353,38 @@ mod tests {
     fn objects_and_arrays() {
         let mut out = Vec::new();
         let mut o = Object::begin(&mut out);
-        o.str("a", "x");
-        o.uint("n", u64::MAX);
-        o.opt_str("none", None);
-        o.bool("t", true);
-        let mut a = Array::begin(o.key("list"));
+        o.str(key!("a"), "x");
+        o.uint(key!("n"), u64::MAX);
+        o.opt_str(key!("none"), None);
+        o.bool(key!("t"), true);
+        let mut a = Array::begin(o.key(key!("list")));
         uint(a.item(), 1u16);
         uint(a.item(), 2u16);
         a.end();
         string(o.dynamic_key("odd\"name"), "v");
-        Object::begin(o.key("empty")).end();
+        Object::begin(o.key(key!("empty"))).end();
         o.end();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#"{"a":"x","n":18446744073709551615,"none":null,"t":true,"list":[1,2],"odd\"name":"v","empty":{}}"#
         );
+        let mut out = Vec::new();
+        let mut o = Object::begin(&mut out);
+        string(o.dynamic_key("h"), "v");
+        o.end();
+        Object::begin(&mut out).end();
+        assert_eq!(out, br#"{"h":"v"}{}"#);
     }
 
     proptest! {
         #[test]
         fn any_string_escapes_like_serde_json(s in "(?s).{0,80}") {
             prop_assert_eq!(quoted(&s), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn has_escape_is_any_byte_needing_it(text in proptest::collection::vec(any::<u8>(), 0..40)) {
+            prop_assert_eq!(has_escape(&text), text.iter().any(|&b| needs_escape(b)));
         }
 
         #[test]

@@ -40,10 +40,11 @@ impl ContentRepr {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BodyView {
+pub struct BodyView<'a> {
     pub repr: ContentRepr,
-    /// The text, or the base64 of the bytes.
-    pub content: String,
+    /// The text, or the base64 of the bytes; borrowed from the captured bytes when they are
+    /// shown as they are (most bodies: a copy per body was a measurable part of rendering).
+    pub content: Cow<'a, str>,
     /// The Content-Encoding value as sent, trimmed and lowercased (e.g. "gzip", "gzip, br").
     pub content_encoding: Option<String>,
     /// `content` is the decoded (decompressed) form.
@@ -61,12 +62,12 @@ pub struct BodyView {
 ///
 /// Unknown codings (e.g. zstd, compress) are shown raw with `decoded: false`. The body is
 /// decoded only when every listed coding is known; "identity" is skipped.
-pub fn render_body(
-    captured: &[u8],
+pub fn render_body<'a>(
+    captured: &'a [u8],
     content_type: Option<&str>,
     content_encoding: Option<&str>,
     max_decoded: usize,
-) -> BodyView {
+) -> BodyView<'a> {
     let content_encoding = content_encoding
         .map(|value| value.trim().to_ascii_lowercase())
         .filter(|value| !value.is_empty());
@@ -82,9 +83,15 @@ pub fn render_body(
         Outcome::Decoded { bytes, truncated } => (Cow::Owned(bytes), true, truncated, false),
     };
 
-    let (repr, content) = match as_text(content_type, &bytes) {
-        Some(text) => (ContentRepr::Text, text.to_owned()),
-        None => (ContentRepr::Base64, STANDARD.encode(&bytes)),
+    let (repr, content) = match &bytes {
+        Cow::Borrowed(raw) => match as_text(content_type, raw) {
+            Some(text) => (ContentRepr::Text, Cow::Borrowed(text)),
+            None => (ContentRepr::Base64, Cow::Owned(STANDARD.encode(raw))),
+        },
+        Cow::Owned(decoded) => match as_text(content_type, decoded) {
+            Some(text) => (ContentRepr::Text, Cow::Owned(text.to_owned())),
+            None => (ContentRepr::Base64, Cow::Owned(STANDARD.encode(decoded))),
+        },
     };
     BodyView {
         repr,
@@ -393,16 +400,16 @@ mod tests {
         out
     }
 
-    fn base64_decoded(view: &BodyView) -> Vec<u8> {
+    fn base64_decoded(view: &BodyView<'_>) -> Vec<u8> {
         assert_eq!(view.repr, ContentRepr::Base64);
-        STANDARD.decode(&view.content).unwrap()
+        STANDARD.decode(view.content.as_bytes()).unwrap()
     }
 
-    fn json_view(captured: &[u8], encoding: &str) -> BodyView {
+    fn json_view<'a>(captured: &'a [u8], encoding: &str) -> BodyView<'a> {
         render_body(captured, Some("application/json"), Some(encoding), 1 << 20)
     }
 
-    fn assert_decoded_json(view: &BodyView) {
+    fn assert_decoded_json(view: &BodyView<'_>) {
         assert_eq!(view.repr, ContentRepr::Text);
         assert_eq!(view.content, JSON);
         assert!(view.decoded);
@@ -421,14 +428,16 @@ mod tests {
 
     #[test]
     fn gzip_round_trip() {
-        let view = json_view(&gzip(JSON.as_bytes()), "gzip");
+        let wire = gzip(JSON.as_bytes());
+        let view = json_view(&wire, "gzip");
         assert_decoded_json(&view);
         assert_eq!(view.content_encoding.as_deref(), Some("gzip"));
     }
 
     #[test]
     fn x_gzip_and_header_case() {
-        let view = json_view(&gzip(JSON.as_bytes()), " X-GZip ");
+        let wire = gzip(JSON.as_bytes());
+        let view = json_view(&wire, " X-GZip ");
         assert_decoded_json(&view);
         assert_eq!(view.content_encoding.as_deref(), Some("x-gzip"));
     }
@@ -578,7 +587,7 @@ mod tests {
             assert!(view.decoded, "{encoding}");
             assert!(view.decode_truncated, "{encoding}");
             assert!(!view.decode_failed, "{encoding}");
-            assert!(body.starts_with(&view.content), "{encoding}");
+            assert!(body.starts_with(&*view.content), "{encoding}");
             assert!(view.content.len() < body.len(), "{encoding}");
         }
     }
@@ -697,14 +706,16 @@ mod tests {
     #[test]
     fn decoded_binary_is_base64_of_the_decoded_bytes() {
         let payload: Vec<u8> = (0..=255).collect();
-        let view = render_body(&gzip(&payload), None, Some("gzip"), 1024);
+        let wire = gzip(&payload);
+        let view = render_body(&wire, None, Some("gzip"), 1024);
         assert!(view.decoded);
         assert_eq!(base64_decoded(&view), payload);
     }
 
     #[test]
     fn zero_budget_decodes_nothing() {
-        let view = render_body(&gzip(JSON.as_bytes()), None, Some("gzip"), 0);
+        let wire = gzip(JSON.as_bytes());
+        let view = render_body(&wire, None, Some("gzip"), 0);
         assert!(view.decoded && view.decode_truncated);
         assert_eq!(view.content, "");
     }

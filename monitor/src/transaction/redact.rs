@@ -8,8 +8,10 @@ use percent_encoding::percent_decode;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use common::CommonHeaders;
 use names::NameList;
 
+mod common;
 mod json;
 mod names;
 
@@ -113,6 +115,8 @@ impl Default for RedactionConfig {
 pub struct Redactor {
     enabled: bool,
     headers: NameList,
+    /// `headers`' verdicts on the names of nearly every message, found without a search.
+    common_headers: CommonHeaders,
     query_params: NameList,
     body_fields: NameList,
     /// Keyed once; each fingerprint starts from a clone.
@@ -146,9 +150,11 @@ impl Redactor {
         // same MAC as the 32-byte key, through the constructor that cannot fail.
         let mut block = [0u8; 64];
         block[..32].copy_from_slice(&key);
+        let headers = NameList::new(&config.headers);
         Self {
             enabled: config.enabled,
-            headers: NameList::new(&config.headers),
+            common_headers: CommonHeaders::new(&headers),
+            headers,
             query_params: NameList::new(&config.query_params),
             body_fields: NameList::new(&config.body_fields),
             mac: <Hmac<Sha256> as KeyInit>::new(&block.into()),
@@ -205,8 +211,7 @@ impl Redactor {
     /// (`Bearer <redacted:…>`), Cookie keeps cookie names, Set-Cookie keeps its attributes.
     pub fn header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
         // The name first: most headers are not secret, and their values need no trimming.
-        if !self.enabled || self.headers.find(name.as_bytes()).is_none() || value.trim().is_empty()
-        {
+        if !self.enabled || !self.is_secret_header(name) || value.trim().is_empty() {
             return Cow::Borrowed(value);
         }
         if name.eq_ignore_ascii_case("authorization")
@@ -219,6 +224,13 @@ impl Redactor {
             self.mask_set_cookie(value)
         } else {
             Cow::Owned(self.fingerprint(value.trim().as_bytes()))
+        }
+    }
+
+    fn is_secret_header(&self, name: &str) -> bool {
+        match self.common_headers.is_secret(name) {
+            Some(secret) => secret,
+            None => self.headers.find(name.as_bytes()).is_some(),
         }
     }
 

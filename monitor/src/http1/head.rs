@@ -264,16 +264,17 @@ pub enum BodyFraming {
 /// `request`: requests without a length have no body; responses run until close.
 pub fn declared_framing(headers: &Headers, request: bool) -> (BodyFraming, Flags) {
     let mut flags = Flags::empty();
-    let te: Vec<&[u8]> = headers.get_all("transfer-encoding").collect();
+    // Only the last field decides (no list kept: this runs for every message).
+    let last_te = headers.get_all("transfer-encoding").last();
     let cl = content_length(headers, &mut flags);
-    if !te.is_empty() {
+    if let Some(last_te) = last_te {
         if cl.is_some() || flags.contains(Flag::ConflictingContentLength) {
             flags.set(Flag::ContentLengthWithTransferEncoding);
         }
         // The last coding of the last field must be chunked for the length to be known.
-        let last = te
-            .last()
-            .and_then(|v| v.rsplit(|&b| b == b',').next())
+        let last = last_te
+            .rsplit(|&b| b == b',')
+            .next()
             .map(|c| c.trim_ascii())
             .unwrap_or(b"");
         if last.eq_ignore_ascii_case(b"chunked") {

@@ -264,9 +264,24 @@ pub enum BodyFraming {
 /// `request`: requests without a length have no body; responses run until close.
 pub fn declared_framing(headers: &Headers, request: bool) -> (BodyFraming, Flags) {
     let mut flags = Flags::empty();
-    // Only the last field decides (no list kept: this runs for every message).
-    let last_te = headers.get_all("transfer-encoding").last();
-    let cl = content_length(headers, &mut flags);
+    // One pass over the fields: this runs for every message. Names are stored lowercase.
+    let mut last_te = None;
+    let mut cl = ContentLength::Absent;
+    for (name, value) in headers.iter() {
+        match name {
+            "transfer-encoding" => last_te = Some(value),
+            "content-length" => cl.add(value),
+            _ => {}
+        }
+    }
+    let cl = match cl {
+        ContentLength::Absent => None,
+        ContentLength::Value(n) => Some(n),
+        ContentLength::Refused(flag) => {
+            flags.set(flag);
+            None
+        }
+    };
     if let Some(last_te) = last_te {
         if cl.is_some() || flags.contains(Flag::ConflictingContentLength) {
             flags.set(Flag::ContentLengthWithTransferEncoding);
@@ -298,30 +313,43 @@ pub fn declared_framing(headers: &Headers, request: bool) -> (BodyFraming, Flags
     }
 }
 
-/// The one Content-Length value, if every field (and list member) agrees on it.
-fn content_length(headers: &Headers, flags: &mut Flags) -> Option<u64> {
-    let mut value: Option<u64> = None;
-    for field in headers.get_all("content-length") {
+/// The Content-Length fields seen so far: the one value every field (and list member) agrees
+/// on, or why there is none. The first refusal stands: later fields are not looked at.
+enum ContentLength {
+    Absent,
+    Value(u64),
+    Refused(Flag),
+}
+
+impl ContentLength {
+    fn add(&mut self, field: &[u8]) {
         for member in field.split(|&b| b == b',') {
-            let member = member.trim_ascii();
-            let parsed =
-                (!member.is_empty() && member.len() <= 19 && member.iter().all(u8::is_ascii_digit))
-                    .then(|| std::str::from_utf8(member).ok()?.parse::<u64>().ok())
-                    .flatten();
-            match (parsed, value) {
+            let n = match (digits(member.trim_ascii()), &*self) {
+                (_, ContentLength::Refused(_)) => return,
                 (None, _) => {
-                    flags.set(Flag::InvalidContentLength);
-                    return None;
+                    *self = ContentLength::Refused(Flag::InvalidContentLength);
+                    return;
                 }
-                (Some(n), Some(v)) if n != v => {
-                    flags.set(Flag::ConflictingContentLength);
-                    return None;
+                (Some(n), ContentLength::Value(v)) if n != *v => {
+                    *self = ContentLength::Refused(Flag::ConflictingContentLength);
+                    return;
                 }
-                (Some(n), _) => value = Some(n),
-            }
+                (Some(n), _) => n,
+            };
+            *self = ContentLength::Value(n);
         }
     }
-    value
+}
+
+/// 1 to 19 ASCII digits (so it fits a u64) as a number.
+fn digits(member: &[u8]) -> Option<u64> {
+    if member.is_empty() || member.len() > 19 {
+        return None;
+    }
+    member.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit()
+            .then(|| n * 10 + u64::from(b - b'0'))
+    })
 }
 
 #[cfg(test)]

@@ -120,12 +120,8 @@ fn version(minor: Option<u8>) -> &'static str {
     }
 }
 
-fn collect(headers: &[httparse::Header<'_>], head_len: usize) -> Headers {
-    let mut out = Headers::with_capacity(headers.len(), head_len);
-    for h in headers {
-        out.push(h.name, h.value);
-    }
-    out
+fn collect(headers: &[httparse::Header<'_>]) -> Headers {
+    Headers::from_fields(headers.iter().map(|h| (h.name, h.value)))
 }
 
 /// Parses a complete head (`head` ends with the blank line). Returns the flags found too.
@@ -187,7 +183,7 @@ fn parse_normal(
                 method: method.to_owned(),
                 target: target.to_owned(),
                 version: version(req.version),
-                headers: collect(req.headers, bytes.len()),
+                headers: collect(req.headers),
             }),
             flags,
         ))
@@ -224,7 +220,7 @@ fn parse_response<'b>(
             status,
             reason: res.reason.unwrap_or("").to_owned(),
             version: version(res.version),
-            headers: collect(res.headers, bytes.len()),
+            headers: collect(res.headers),
         }),
         flags,
     )))

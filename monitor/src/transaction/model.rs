@@ -38,11 +38,9 @@ impl Headers {
         I::IntoIter: Clone,
     {
         let fields = fields.into_iter();
-        let (count, names, values) = fields
-            .clone()
-            .fold((0, 0, 0), |(c, n, v), (name, value)| {
-                (c + 1, n + name.len(), v + value.len())
-            });
+        let (count, names, values) = fields.clone().fold((0, 0, 0), |(c, n, v), (name, value)| {
+            (c + 1, n + name.len(), v + value.len())
+        });
         if names > u32::MAX as usize || values > u32::MAX as usize {
             // Beyond the offsets: `push` drops what does not fit.
             let mut out = Self::default();

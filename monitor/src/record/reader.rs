@@ -210,7 +210,7 @@ impl<R: Read> RecordReader<R> {
         self.view = Bytes::new();
         let left = self.end - self.at;
         let size = READ_SIZE.max(want);
-        if !Arc::get_mut(&mut self.block).is_some_and(|b| b.len() >= size) {
+        if Arc::get_mut(&mut self.block).is_none_or(|b| b.len() < size) {
             let mut fresh = vec![0; size];
             fresh[..left].copy_from_slice(self.buffered());
             self.block = Arc::new(fresh);

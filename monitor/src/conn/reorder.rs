@@ -138,11 +138,15 @@ impl DirectionStream {
         }
     }
 
-    fn park(&mut self, chunk: Chunk, now_ns: u64) {
+    fn park(&mut self, mut chunk: Chunk, now_ns: u64) {
         if self.pending.contains_key(&chunk.offset) {
             self.duplicate_bytes += chunk.end() - chunk.offset;
             return;
         }
+        // Its own copy: a parked chunk can wait for the whole timeout, and its payload may be a
+        // slice of a much larger buffer (a replayed recording's read block) that it would keep
+        // alive; the window bounds the bytes parked, not the buffers behind them.
+        chunk.payload = Bytes::copy_from_slice(&chunk.payload);
         self.pending_bytes += chunk.payload.len();
         self.pending.insert(chunk.offset, chunk);
         self.waiting_since.get_or_insert(now_ns);

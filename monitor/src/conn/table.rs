@@ -7,6 +7,7 @@ use std::{
     sync::Arc,
 };
 
+use bytes::Bytes;
 use lru::LruCache;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -216,6 +217,13 @@ impl ConnectionTable {
         let meta = conn.meta.clone();
         match conn.held.as_mut() {
             Some(held) => {
+                // Held until the connection is known, as parked chunks are: own copies, so as
+                // not to keep alive the larger buffers their bytes may be slices of.
+                for p in pieces.iter_mut() {
+                    if let Piece::Data { bytes, .. } = p {
+                        *bytes = Bytes::copy_from_slice(bytes);
+                    }
+                }
                 conn.held_bytes += pieces
                     .iter()
                     .map(|p| match p {

@@ -120,12 +120,8 @@ fn version(minor: Option<u8>) -> &'static str {
     }
 }
 
-fn collect(headers: &[httparse::Header<'_>], head_len: usize) -> Headers {
-    let mut out = Headers::with_capacity(headers.len(), head_len);
-    for h in headers {
-        out.push(h.name, h.value);
-    }
-    out
+fn collect(headers: &[httparse::Header<'_>]) -> Headers {
+    Headers::from_fields(headers.iter().map(|h| (h.name, h.value)))
 }
 
 /// Parses a complete head (`head` ends with the blank line). Returns the flags found too.
@@ -187,7 +183,7 @@ fn parse_normal(
                 method: method.to_owned(),
                 target: target.to_owned(),
                 version: version(req.version),
-                headers: collect(req.headers, bytes.len()),
+                headers: collect(req.headers),
             }),
             flags,
         ))
@@ -224,7 +220,7 @@ fn parse_response<'b>(
             status,
             reason: res.reason.unwrap_or("").to_owned(),
             version: version(res.version),
-            headers: collect(res.headers, bytes.len()),
+            headers: collect(res.headers),
         }),
         flags,
     )))
@@ -264,16 +260,32 @@ pub enum BodyFraming {
 /// `request`: requests without a length have no body; responses run until close.
 pub fn declared_framing(headers: &Headers, request: bool) -> (BodyFraming, Flags) {
     let mut flags = Flags::empty();
-    let te: Vec<&[u8]> = headers.get_all("transfer-encoding").collect();
-    let cl = content_length(headers, &mut flags);
-    if !te.is_empty() {
+    // One pass over the fields: this runs for every message. Names are stored lowercase.
+    let mut last_te = None;
+    let mut cl = ContentLength::Absent;
+    for (name, value) in headers.iter() {
+        match name {
+            "transfer-encoding" => last_te = Some(value),
+            "content-length" => cl.add(value),
+            _ => {}
+        }
+    }
+    let cl = match cl {
+        ContentLength::Absent => None,
+        ContentLength::Value(n) => Some(n),
+        ContentLength::Refused(flag) => {
+            flags.set(flag);
+            None
+        }
+    };
+    if let Some(last_te) = last_te {
         if cl.is_some() || flags.contains(Flag::ConflictingContentLength) {
             flags.set(Flag::ContentLengthWithTransferEncoding);
         }
         // The last coding of the last field must be chunked for the length to be known.
-        let last = te
-            .last()
-            .and_then(|v| v.rsplit(|&b| b == b',').next())
+        let last = last_te
+            .rsplit(|&b| b == b',')
+            .next()
             .map(|c| c.trim_ascii())
             .unwrap_or(b"");
         if last.eq_ignore_ascii_case(b"chunked") {
@@ -297,30 +309,42 @@ pub fn declared_framing(headers: &Headers, request: bool) -> (BodyFraming, Flags
     }
 }
 
-/// The one Content-Length value, if every field (and list member) agrees on it.
-fn content_length(headers: &Headers, flags: &mut Flags) -> Option<u64> {
-    let mut value: Option<u64> = None;
-    for field in headers.get_all("content-length") {
+/// The Content-Length fields seen so far: the one value every field (and list member) agrees
+/// on, or why there is none. The first refusal stands: later fields are not looked at.
+enum ContentLength {
+    Absent,
+    Value(u64),
+    Refused(Flag),
+}
+
+impl ContentLength {
+    fn add(&mut self, field: &[u8]) {
         for member in field.split(|&b| b == b',') {
-            let member = member.trim_ascii();
-            let parsed =
-                (!member.is_empty() && member.len() <= 19 && member.iter().all(u8::is_ascii_digit))
-                    .then(|| std::str::from_utf8(member).ok()?.parse::<u64>().ok())
-                    .flatten();
-            match (parsed, value) {
+            let n = match (digits(member.trim_ascii()), &*self) {
+                (_, ContentLength::Refused(_)) => return,
                 (None, _) => {
-                    flags.set(Flag::InvalidContentLength);
-                    return None;
+                    *self = ContentLength::Refused(Flag::InvalidContentLength);
+                    return;
                 }
-                (Some(n), Some(v)) if n != v => {
-                    flags.set(Flag::ConflictingContentLength);
-                    return None;
+                (Some(n), ContentLength::Value(v)) if n != *v => {
+                    *self = ContentLength::Refused(Flag::ConflictingContentLength);
+                    return;
                 }
-                (Some(n), _) => value = Some(n),
-            }
+                (Some(n), _) => n,
+            };
+            *self = ContentLength::Value(n);
         }
     }
-    value
+}
+
+/// 1 to 19 ASCII digits (so it fits a u64) as a number.
+fn digits(member: &[u8]) -> Option<u64> {
+    if member.is_empty() || member.len() > 19 {
+        return None;
+    }
+    member.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
 }
 
 #[cfg(test)]

@@ -50,6 +50,11 @@ pub struct HttpStage {
     config: ExchangeConfig,
     budget: Budget,
     counters: HttpCounters,
+    /// Per-outcome and per-flag counts, indexed like `Outcome::ALL` and `Flag::ALL`: counted
+    /// for every transaction, so plain slots rather than map entries found by name; they go
+    /// into `counters` when a stats event asks.
+    outcomes: [u64; Outcome::ALL.len()],
+    flags: [u64; Flag::ALL.len()],
 }
 
 impl HttpStage {
@@ -76,11 +81,19 @@ impl HttpStage {
                 cap: config.max_buffered_body_bytes,
             },
             counters,
+            outcomes: [0; Outcome::ALL.len()],
+            flags: [0; Flag::ALL.len()],
         }
     }
 
     pub fn counters(&self) -> HttpCounters {
         let mut c = self.counters.clone();
+        for (o, n) in Outcome::ALL.iter().zip(self.outcomes) {
+            c.outcomes.insert(o.name(), n);
+        }
+        for (f, n) in Flag::ALL.iter().zip(self.flags) {
+            c.flags.insert(f.name(), n);
+        }
         c.body_bytes_held = self.budget.held as u64;
         c
     }
@@ -179,9 +192,10 @@ impl HttpStage {
         let c = &mut self.counters;
         for t in emitted {
             c.transactions += 1;
-            *c.outcomes.entry(t.outcome.name()).or_default() += 1;
+            // `ALL` lists the variants in declaration order: the discriminant is the index.
+            self.outcomes[t.outcome as usize] += 1;
             for f in t.flags.iter() {
-                *c.flags.entry(f.name()).or_default() += 1;
+                self.flags[f as usize] += 1;
             }
             if t.flags.smuggling_risk() {
                 c.smuggling_risk += 1;
@@ -202,4 +216,20 @@ fn exchange<'a>(
         .or_insert_with(|| Exchange::new(meta.clone(), config));
     ex.set_meta(meta);
     ex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_and_flags_are_listed_in_declaration_order() {
+        // `count` indexes its slots by discriminant.
+        for (i, o) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(*o as usize, i);
+        }
+        for (i, f) in Flag::ALL.iter().enumerate() {
+            assert_eq!(*f as usize, i);
+        }
+    }
 }

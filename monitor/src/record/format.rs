@@ -202,13 +202,13 @@ pub fn check_frame(kind: u8, len: u32) -> Result<(), FieldError> {
 }
 
 /// A payload whose kind and length passed [`check_frame`] and whose CRC matched.
-pub fn decode_record(kind: u8, payload: Vec<u8>) -> Result<Record, FieldError> {
+pub fn decode_record(kind: u8, payload: Bytes) -> Result<Record, FieldError> {
     let mut f = Fields::new(&payload);
     let record = match kind {
         KIND_KERNEL => {
             let now_ns = f.u64()?;
             // The kernel bytes are the rest of the payload: the same buffer, not a copy.
-            let mut bytes = Bytes::from(payload);
+            let mut bytes = payload;
             bytes.advance(8);
             return Ok(Record::Kernel { now_ns, bytes });
         }

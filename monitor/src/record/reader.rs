@@ -2,7 +2,12 @@
 //! one, each checked against its CRC. A damaged file gives an error naming the byte offset,
 //! never a wrong record.
 
-use std::io::{self, BufReader, Read};
+use std::{
+    io::{self, Read},
+    sync::Arc,
+};
+
+use bytes::Bytes;
 
 use super::format::{
     FRAME_CRC_LEN, FRAME_HEAD_LEN, FileHeader, MAGIC, PRELUDE_LEN, Record, VERSION, check_frame,
@@ -36,23 +41,51 @@ pub enum RecordError {
 const HEADER: &str = "file header";
 const RECORD: &str = "record";
 
+/// Bytes asked of the input at a time. Records are read out of one block this size, and a
+/// kernel record's payload is a slice of it rather than an allocation and a copy of its own.
+const READ_SIZE: usize = 256 * 1024;
+
+/// A block of the input, shared by the record payloads sliced out of it.
+struct Block(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Block {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 pub struct RecordReader<R: Read> {
-    input: BufReader<R>,
+    input: R,
+    /// The bytes read; `at..end` are not consumed yet. Reused for the next read once no
+    /// payload sliced out of it is alive (the usual case: replay drops each record before
+    /// reading the next), so that the block is zeroed once, not on every read.
+    block: Arc<Vec<u8>>,
+    /// All of `block`, for slicing payloads out of it; empty while the block is being refilled.
+    view: Bytes,
+    at: usize,
+    end: usize,
     /// Bytes consumed so far: where the next record starts.
     offset: u64,
     saw_end: bool,
     /// After an error or the end, `next` returns `None`: the framing is lost past an error.
     done: bool,
+    /// Cloned for each record: `Hasher::new` looks up the CPU's features every time.
+    hasher: crc32fast::Hasher,
 }
 
 impl<R: Read> RecordReader<R> {
     /// Reads and checks the file header.
     pub fn open(r: R) -> Result<(Self, FileHeader), RecordError> {
         let mut reader = Self {
-            input: BufReader::with_capacity(256 * 1024, r),
+            input: r,
+            block: Arc::new(Vec::new()),
+            view: Bytes::new(),
+            at: 0,
+            end: 0,
             offset: 0,
             saw_end: false,
             done: false,
+            hasher: crc32fast::Hasher::new(),
         };
         let header = reader.read_header()?;
         Ok((reader, header))
@@ -83,8 +116,8 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn read_header(&mut self) -> Result<FileHeader, RecordError> {
-        let mut prelude = [0u8; PRELUDE_LEN];
-        let n = self.fill(&mut prelude)?;
+        let n = self.fill(PRELUDE_LEN)?.min(PRELUDE_LEN);
+        let prelude = &self.buffered()[..n];
         let magic = n.min(MAGIC.len());
         if prelude[..magic] != MAGIC[..magic] {
             return Err(RecordError::NotARecording);
@@ -100,54 +133,55 @@ impl<R: Read> RecordReader<R> {
         }
         let len = u32::from_le_bytes([prelude[10], prelude[11], prelude[12], prelude[13]]);
         check_header_len(len).map_err(|reason| RecordError::Corrupt { offset: 10, reason })?;
-        let mut fields = vec![0u8; len as usize];
-        let mut crc = [0u8; FRAME_CRC_LEN];
-        if self.fill(&mut fields)? < fields.len() || self.fill(&mut crc)? < crc.len() {
+        let total = PRELUDE_LEN + len as usize + FRAME_CRC_LEN;
+        if self.fill(total)? < total {
             return Err(self.truncated(0, HEADER));
         }
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&prelude);
-        hasher.update(&fields);
-        if hasher.finalize() != u32::from_le_bytes(crc) {
+        let (checked, crc) = self.buffered()[..total].split_at(total - FRAME_CRC_LEN);
+        if !self.crc_matches(checked, crc) {
             return Err(corrupt(
                 0,
                 "the file header's checksum does not match".into(),
             ));
         }
-        decode_header(&fields).map_err(|reason| corrupt(PRELUDE_LEN as u64, reason))
+        let header = decode_header(&checked[PRELUDE_LEN..])
+            .map_err(|reason| corrupt(PRELUDE_LEN as u64, reason))?;
+        self.consume(total);
+        Ok(header)
     }
 
     fn read_record(&mut self) -> Result<Option<Record>, RecordError> {
         let start = self.offset;
-        let mut head = [0u8; FRAME_HEAD_LEN];
-        let n = self.fill(&mut head)?;
+        let n = self.fill(FRAME_HEAD_LEN)?;
         if n == 0 {
             return Ok(None);
         }
         if self.saw_end {
             return Err(corrupt(start, "bytes follow the End record".into()));
         }
-        if n < head.len() {
+        if n < FRAME_HEAD_LEN {
             return Err(self.truncated(start, RECORD));
         }
+        let head = &self.buffered()[..FRAME_HEAD_LEN];
         let kind = head[0];
         let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
-        // Before allocating: the length is bounded per kind.
+        // Before reading on: the length is bounded per kind, so the buffer is too.
         check_frame(kind, len).map_err(|reason| corrupt(start, reason))?;
-        let mut payload = Vec::with_capacity(len as usize);
-        let mut crc = [0u8; FRAME_CRC_LEN];
-        if self.fill_vec(&mut payload, len)? < len as usize || self.fill(&mut crc)? < crc.len() {
+        let total = FRAME_HEAD_LEN + len as usize + FRAME_CRC_LEN;
+        if self.fill(total)? < total {
             return Err(self.truncated(start, RECORD));
         }
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&head);
-        hasher.update(&payload);
-        if hasher.finalize() != u32::from_le_bytes(crc) {
+        let (checked, crc) = self.buffered()[..total].split_at(total - FRAME_CRC_LEN);
+        if !self.crc_matches(checked, crc) {
             return Err(corrupt(
                 start,
                 "the record's checksum does not match".into(),
             ));
         }
+        let payload = self
+            .view
+            .slice(self.at + FRAME_HEAD_LEN..self.at + total - FRAME_CRC_LEN);
+        self.consume(total);
         let record = decode_record(kind, payload).map_err(|reason| corrupt(start, reason))?;
         if matches!(record, Record::End { .. }) {
             self.saw_end = true;
@@ -155,39 +189,69 @@ impl<R: Read> RecordReader<R> {
         Ok(Some(record))
     }
 
-    /// Reads until `buf` is full or the input ends; returns how many bytes were read.
-    fn fill(&mut self, buf: &mut [u8]) -> Result<usize, RecordError> {
-        let mut n = 0;
-        while n < buf.len() {
-            match self.input.read(&mut buf[n..]) {
+    fn crc_matches(&self, checked: &[u8], crc: &[u8]) -> bool {
+        let mut hasher = self.hasher.clone();
+        hasher.update(checked);
+        crc.try_into().ok().map(u32::from_le_bytes) == Some(hasher.finalize())
+    }
+
+    /// The bytes read and not consumed yet.
+    fn buffered(&self) -> &[u8] {
+        &self.block[self.at..self.end]
+    }
+
+    /// Reads until `want` bytes are buffered or the input ends; returns how many are buffered.
+    fn fill(&mut self, want: usize) -> Result<usize, RecordError> {
+        if self.end - self.at >= want {
+            return Ok(self.end - self.at);
+        }
+        // The unconsumed bytes move to the front of a block with room for `want`: this one if
+        // nothing else holds it, else a new one.
+        self.view = Bytes::new();
+        let left = self.end - self.at;
+        let size = READ_SIZE.max(want);
+        if Arc::get_mut(&mut self.block).is_none_or(|b| b.len() < size) {
+            let mut fresh = vec![0; size];
+            fresh[..left].copy_from_slice(self.buffered());
+            self.block = Arc::new(fresh);
+            self.at = 0;
+        }
+        // Nothing else holds the block now (checked, or just made): `make_mut` copies nothing.
+        let block = Arc::make_mut(&mut self.block);
+        block.copy_within(self.at..self.at + left, 0);
+        (self.at, self.end) = (0, left);
+        let mut result = Ok(());
+        while self.end < want {
+            match self.input.read(&mut block[self.end..]) {
                 Ok(0) => break,
-                Ok(k) => n += k,
+                Ok(k) => self.end += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.offset += n as u64;
-                    return Err(RecordError::Io(e));
+                    result = Err(e);
+                    break;
                 }
             }
         }
+        self.view = Bytes::from_owner(Block(self.block.clone()));
+        match result {
+            Ok(()) => Ok(self.end),
+            Err(e) => {
+                self.offset += self.end as u64;
+                Err(RecordError::Io(e))
+            }
+        }
+    }
+
+    /// Drops `n` checked bytes from the front of the buffer.
+    fn consume(&mut self, n: usize) {
+        self.at += n;
         self.offset += n as u64;
-        Ok(n)
     }
 
-    /// Appends up to `len` bytes to `buf`; returns how many were read. The room is zeroed in
-    /// place (no calloc), then read over: `read_to_end` cost more, growing in steps and
-    /// probing for the end of the input after every record.
-    fn fill_vec(&mut self, buf: &mut Vec<u8>, len: u32) -> Result<usize, RecordError> {
-        let before = buf.len();
-        buf.resize(before + len as usize, 0);
-        let result = self.fill(&mut buf[before..]);
-        let n = *result.as_ref().unwrap_or(&0);
-        buf.truncate(before + n);
-        result
-    }
-
+    /// The input ended inside the part that starts at `start`: every byte it had was read.
     fn truncated(&self, start: u64, part: &'static str) -> RecordError {
         RecordError::Truncated {
-            offset: self.offset,
+            offset: self.offset + (self.end - self.at) as u64,
             start,
             part,
         }

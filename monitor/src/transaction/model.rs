@@ -30,6 +30,40 @@ impl Headers {
         }
     }
 
+    /// The fields of a parsed head, in order: sized once for all of them, names lowered in one
+    /// go rather than field by field.
+    pub fn from_fields<'a, I>(fields: I) -> Self
+    where
+        I: IntoIterator<Item = (&'a str, &'a [u8])>,
+        I::IntoIter: Clone,
+    {
+        let fields = fields.into_iter();
+        let (count, names, values) = fields.clone().fold((0, 0, 0), |(c, n, v), (name, value)| {
+            (c + 1, n + name.len(), v + value.len())
+        });
+        if names > u32::MAX as usize || values > u32::MAX as usize {
+            // Beyond the offsets: `push` drops what does not fit.
+            let mut out = Self::default();
+            for (name, value) in fields {
+                out.push(name, value);
+            }
+            return out;
+        }
+        let mut out = Self {
+            names: String::with_capacity(names),
+            values: Vec::with_capacity(values),
+            ends: Vec::with_capacity(count),
+        };
+        for (name, value) in fields {
+            out.names.push_str(name);
+            out.values.extend_from_slice(value);
+            out.ends
+                .push((out.names.len() as u32, out.values.len() as u32));
+        }
+        out.names.make_ascii_lowercase();
+        out
+    }
+
     /// Adds a field. A field that would not fit the 4 GiB offsets is dropped (heads are limited
     /// to far less).
     pub fn push(&mut self, name: &str, value: &[u8]) {
@@ -290,6 +324,22 @@ impl HttpTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_fields_is_push_by_push() {
+        let fields: [(&str, &[u8]); 4] = [
+            ("Host", b"a"),
+            ("X-\u{e9}T\u{c9}", b"v\xff"),
+            ("", b""),
+            ("host", b"B"),
+        ];
+        let mut pushed = Headers::default();
+        for (n, v) in fields {
+            pushed.push(n, v);
+        }
+        assert_eq!(Headers::from_fields(fields), pushed);
+        assert_eq!(pushed.get_all("HOST").collect::<Vec<_>>(), [b"a", b"B"]);
+    }
 
     #[test]
     fn text_of_values_is_checked_per_field() {

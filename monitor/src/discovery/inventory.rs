@@ -4,6 +4,7 @@
 //! capped; what does not fit is counted.
 
 use std::{
+    borrow::Borrow,
     collections::{BTreeMap, BTreeSet},
     net::SocketAddr,
 };
@@ -168,15 +169,8 @@ impl AiSummary {
                 (&mut self.mcp_methods, &mcp.method),
                 (&mut self.mcp_tools, &mcp.tool),
             ] {
-                if let Some(name) = name.as_ref().filter(|n| n.len() <= 128) {
-                    let room = map.len() < MAX_MCP_NAMES;
-                    match map.get_mut(name) {
-                        Some(n) => *n += 1,
-                        None if room => {
-                            map.insert(name.clone(), 1);
-                        }
-                        None => {}
-                    }
+                if let Some(name) = name.as_deref().filter(|n| n.len() <= 128) {
+                    bump(map, name, MAX_MCP_NAMES);
                 }
             }
         }
@@ -478,7 +472,7 @@ impl Endpoint {
         self.first_ns = self.first_ns.min(o.ts_ns);
         self.last_ns = self.last_ns.max(o.ts_ns);
         if let Some(status) = o.status {
-            bump(&mut self.status_codes, status, MAX_STATUS_CODES);
+            bump(&mut self.status_codes, &status, MAX_STATUS_CODES);
         }
         if let Some(query) = o.query {
             for pair in query.split('&') {
@@ -491,24 +485,12 @@ impl Endpoint {
                 };
                 query_classes |= found;
                 if !found.is_empty() && name.len() <= 128 {
-                    let room = self.query_sensitive.len() < MAX_QUERY_PARAMS;
-                    match self.query_sensitive.get_mut(name) {
-                        Some(set) => *set |= found,
-                        None if room => {
-                            self.query_sensitive.insert(name.to_owned(), found);
-                        }
-                        None => {}
+                    if let Some(set) = slot(&mut self.query_sensitive, name, MAX_QUERY_PARAMS) {
+                        *set |= found;
                     }
                 }
                 if !name.is_empty() && name.len() <= 128 {
-                    let room = self.query_params.len() < MAX_QUERY_PARAMS;
-                    match self.query_params.get_mut(name) {
-                        Some(n) => *n += 1,
-                        None if room => {
-                            self.query_params.insert(name.to_owned(), 1);
-                        }
-                        None => {}
-                    }
+                    bump(&mut self.query_params, name, MAX_QUERY_PARAMS);
                 }
             }
         }
@@ -598,15 +580,32 @@ impl Endpoint {
     }
 }
 
-fn bump(map: &mut BTreeMap<u16, u64>, key: u16, cap: usize) {
-    let room = map.len() < cap;
-    match map.get_mut(&key) {
-        Some(n) => *n += 1,
-        None if room => {
-            map.insert(key, 1);
-        }
-        None => {}
+/// Counts one more under `key` (see [`slot`]).
+fn bump<K, Q>(map: &mut BTreeMap<K, u64>, key: &Q, cap: usize)
+where
+    K: Borrow<Q> + Ord,
+    Q: ToOwned<Owned = K> + Ord + ?Sized,
+{
+    if let Some(n) = slot(map, key, cap) {
+        *n += 1;
     }
+}
+
+/// `key`'s value, a new (default) one only while `map` holds fewer than `cap` keys: a bounded
+/// tally, beyond whose cap new keys are not kept.
+fn slot<'m, K, Q, V>(map: &'m mut BTreeMap<K, V>, key: &Q, cap: usize) -> Option<&'m mut V>
+where
+    K: Borrow<Q> + Ord,
+    Q: ToOwned<Owned = K> + Ord + ?Sized,
+    V: Default,
+{
+    if !map.contains_key(key) {
+        if map.len() >= cap {
+            return None;
+        }
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key)
 }
 
 /// `application/json; charset=utf-8` → `application/json`.

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::format::Formats;
 use crate::discovery::sensitive::{
-    ClassSet, classify_field, classify_number, is_uuid, number_may_be_sensitive,
+    ClassSet, NameClue, classify_number_under, classify_under, is_uuid,
 };
 
 /// JSON types seen (bit set).
@@ -87,6 +87,10 @@ pub(super) struct Node {
     pub(super) items: Option<Box<Node>>,
     /// A limit stopped merging below this place.
     pub(super) truncated: bool,
+    /// What the name of the values here says, read at the first value. A place always sees
+    /// the same name (its key; for array items and map values, the name of the array or map),
+    /// so it is read once, not once per value.
+    clue: Option<NameClue>,
 }
 
 impl Default for Node {
@@ -99,6 +103,7 @@ impl Default for Node {
             object: None,
             items: None,
             truncated: false,
+            clue: None,
         }
     }
 }
@@ -129,17 +134,19 @@ impl Node {
             Value::Bool(_) => self.types |= BOOLEAN,
             Value::Number(n) => {
                 self.types |= if n.is_f64() { NUMBER } else { INTEGER };
-                if let (Some(name), Some(u)) = (name, n.as_u64())
-                    && number_may_be_sensitive(name)
+                let clue = self.clue(name);
+                if let Some(u) = n.as_u64()
+                    && clue.numbers_may_be_sensitive()
                 {
                     let mut buf = itoa::Buffer::new();
-                    self.add_classes(classify_number(Some(name), buf.format(u)), m);
+                    self.add_classes(classify_number_under(clue, buf.format(u)), m);
                 }
             }
             Value::String(s) => {
                 self.types |= STRING;
                 self.formats = self.formats.intersect(Formats::of(s));
-                self.add_classes(classify_field(name, s), m);
+                let clue = self.clue(name);
+                self.add_classes(classify_under(clue, s), m);
             }
             Value::Array(items) => {
                 self.types |= ARRAY;
@@ -188,7 +195,12 @@ impl Node {
             self.formats = self.formats.intersect(Formats::of(value));
         }
         // Classified as text whatever the inferred type: the sender typed it as text.
-        self.add_classes(classify_field(Some(name), value), m);
+        let clue = self.clue(Some(name));
+        self.add_classes(classify_under(clue, value), m);
+    }
+
+    fn clue(&mut self, name: Option<&str>) -> NameClue {
+        *self.clue.get_or_insert_with(|| NameClue::of(name))
     }
 
     fn add_classes(&mut self, classes: ClassSet, m: &mut Merge) {

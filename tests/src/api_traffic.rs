@@ -330,7 +330,9 @@ pub fn normalize(template: &str) -> String {
 /// (METHOD, template with `{}` parameters) of every operation in an OpenAPI document.
 pub fn operations(doc: &Value) -> BTreeSet<(String, String)> {
     let mut ops = BTreeSet::new();
-    let paths = doc["paths"].as_object().expect("an OpenAPI document has paths");
+    let paths = doc["paths"]
+        .as_object()
+        .expect("an OpenAPI document has paths");
     for (path, item) in paths {
         for method in item.as_object().expect("a path item is an object").keys() {
             ops.insert((method.to_ascii_uppercase(), normalize(path)));

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::format::Formats;
 use crate::discovery::sensitive::{
     ClassSet, NameClue, classify_number_under, classify_under, is_uuid,
@@ -120,71 +118,80 @@ pub(super) struct ObjectShape {
 }
 
 impl Node {
-    /// Merges one JSON value found under field `name` at `depth`.
-    pub(super) fn merge_json(
-        &mut self,
-        value: &Value,
-        name: Option<&str>,
-        depth: usize,
-        m: &mut Merge,
-    ) {
+    // One JSON value found under field `name` merged here, by kind (see `stream`).
+
+    pub(super) fn merge_null(&mut self) {
         self.seen += 1;
-        match value {
-            Value::Null => self.types |= NULL,
-            Value::Bool(_) => self.types |= BOOLEAN,
-            Value::Number(n) => {
-                self.types |= if n.is_f64() { NUMBER } else { INTEGER };
-                let clue = self.clue(name);
-                if let Some(u) = n.as_u64()
-                    && clue.numbers_may_be_sensitive()
-                {
-                    let mut buf = itoa::Buffer::new();
-                    self.add_classes(classify_number_under(clue, buf.format(u)), m);
-                }
-            }
-            Value::String(s) => {
-                self.types |= STRING;
-                self.formats = self.formats.intersect(Formats::of(s));
-                let clue = self.clue(name);
-                self.add_classes(classify_under(clue, s), m);
-            }
-            Value::Array(items) => {
-                self.types |= ARRAY;
-                if depth >= m.limits.max_depth {
-                    self.truncate(m);
-                    return;
-                }
-                if self.items.is_none() {
-                    if !m.take_node() {
-                        self.truncate(m);
-                        return;
-                    }
-                    self.items = Some(Box::default());
-                }
-                if let Some(node) = self.items.as_deref_mut() {
-                    for item in items {
-                        node.merge_json(item, name, depth + 1, m);
-                    }
-                }
-            }
-            Value::Object(map) => {
-                self.types |= OBJECT;
-                if depth >= m.limits.max_depth {
-                    self.truncate(m);
-                    return;
-                }
-                let object = self.object.get_or_insert_default();
-                object.count += 1;
-                for (key, value) in map {
-                    match object.child(key, m) {
-                        // Map values are named after the map: its keys are ids.
-                        Some((child, true)) => child.merge_json(value, name, depth + 1, m),
-                        Some((child, false)) => child.merge_json(value, Some(key), depth + 1, m),
-                        None => self.truncated = true,
-                    }
-                }
-            }
+        self.types |= NULL;
+    }
+
+    pub(super) fn merge_bool(&mut self) {
+        self.seen += 1;
+        self.types |= BOOLEAN;
+    }
+
+    /// An integer; `value` when it is not negative.
+    pub(super) fn merge_integer(&mut self, value: Option<u64>, name: Option<&str>, m: &mut Merge) {
+        self.seen += 1;
+        self.types |= INTEGER;
+        let clue = self.clue(name);
+        if let Some(u) = value
+            && clue.numbers_may_be_sensitive()
+        {
+            let mut buf = itoa::Buffer::new();
+            self.add_classes(classify_number_under(clue, buf.format(u)), m);
         }
+    }
+
+    pub(super) fn merge_float(&mut self) {
+        self.seen += 1;
+        self.types |= NUMBER;
+    }
+
+    pub(super) fn merge_string(&mut self, s: &str, name: Option<&str>, m: &mut Merge) {
+        self.seen += 1;
+        self.types |= STRING;
+        self.formats = self.formats.intersect(Formats::of(s));
+        let clue = self.clue(name);
+        self.add_classes(classify_under(clue, s), m);
+    }
+
+    /// An array at `depth`: the node its items merge into, or `None` when a limit stops
+    /// merging here (the items are then skipped).
+    pub(super) fn enter_array(&mut self, depth: usize, m: &mut Merge) -> Option<&mut Node> {
+        self.seen += 1;
+        self.types |= ARRAY;
+        if depth >= m.limits.max_depth {
+            self.truncate(m);
+            return None;
+        }
+        if self.items.is_none() {
+            if !m.take_node() {
+                self.truncate(m);
+                return None;
+            }
+            self.items = Some(Box::default());
+        }
+        self.items.as_deref_mut()
+    }
+
+    /// An object at `depth`: whether its members are merged (see [`Node::child`]); when a
+    /// limit stops merging here they are skipped.
+    pub(super) fn enter_object(&mut self, depth: usize, m: &mut Merge) -> bool {
+        self.seen += 1;
+        self.types |= OBJECT;
+        if depth >= m.limits.max_depth {
+            self.truncate(m);
+            return false;
+        }
+        self.object.get_or_insert_default().count += 1;
+        true
+    }
+
+    /// The node for member `key` of the object entered here, and whether it is a map value;
+    /// `None` when a limit drops it (the caller marks this place truncated).
+    pub(super) fn child(&mut self, key: &str, m: &mut Merge) -> Option<(&mut Node, bool)> {
+        self.object.as_deref_mut()?.child(key, m)
     }
 
     /// Merges one form field value: form values are text, so the type is inferred from it.

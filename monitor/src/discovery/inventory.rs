@@ -18,7 +18,7 @@ use super::{
     latency::LatencyHistogram,
     schema::{BodyModel, Observed},
     sensitive::{ClassSet, classify_field},
-    template::{PathTemplater, SegmentKind, Template, TemplaterLimits},
+    template::{PathTemplater, SegmentKind, Template, TemplateNames, TemplaterLimits},
 };
 use crate::{conn::Role, session::actor::AuthScheme};
 
@@ -259,6 +259,7 @@ pub struct DiscoveryCounters {
 #[derive(Debug, Default)]
 struct Service {
     templater: PathTemplater,
+    names: TemplateNames,
     endpoints: HashMap<(String, String), Endpoint>,
 }
 
@@ -298,6 +299,7 @@ impl Inventory {
                 o.service.clone(),
                 Service {
                     templater: PathTemplater::new(limits),
+                    names: TemplateNames::new(),
                     endpoints: HashMap::new(),
                 },
             );
@@ -311,16 +313,17 @@ impl Inventory {
         if learned.generalized {
             retemplate(service, o.service, changes);
         }
-        let template = Template::name(&learned.parts);
+        let template = service.names.name(learned.parts);
         let key = (o.method.to_owned(), template.text.clone());
-        if !service.endpoints.contains_key(&key) {
+        let known = service.endpoints.contains_key(&key);
+        if !known {
             if service.endpoints.len() >= self.config.max_endpoints_per_service {
                 self.counters.endpoints_dropped += 1;
                 return None;
             }
             service
                 .endpoints
-                .insert(key.clone(), Endpoint::new(o, template));
+                .insert(key.clone(), Endpoint::new(o, template.clone()));
             changes.push((
                 o.service.clone(),
                 key.0.clone(),
@@ -330,11 +333,14 @@ impl Inventory {
         }
         let endpoint = service.endpoints.get_mut(&key)?;
         let (request, response) = endpoint.add(o);
-        self.counters.endpoints = self
-            .services
-            .values()
-            .map(|s| s.endpoints.len() as u64)
-            .sum();
+        if learned.generalized || !known {
+            // Only a new endpoint or a merge changes how many there are: not summed per call.
+            self.counters.endpoints = self
+                .services
+                .values()
+                .map(|s| s.endpoints.len() as u64)
+                .sum();
+        }
         Some(EndpointRef {
             method: key.0,
             template: key.1,

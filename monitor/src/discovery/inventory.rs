@@ -17,7 +17,7 @@ use super::{
     ai::{AiApi, AiCall, Provider},
     latency::LatencyHistogram,
     schema::{BodyModel, Observed},
-    sensitive::{ClassSet, classify_field},
+    sensitive::{ClassSet, NameClues, classify_under},
     template::{PathTemplater, SegmentKind, Template, TemplateNames, TemplaterLimits},
 };
 use crate::{conn::Role, session::actor::AuthScheme};
@@ -268,6 +268,8 @@ pub struct Inventory {
     config: DiscoveryConfig,
     services: HashMap<ServiceKey, Service>,
     counters: DiscoveryCounters,
+    /// Query parameter names, read once for the sensitive data they hint at.
+    clues: NameClues,
 }
 
 impl Inventory {
@@ -276,6 +278,7 @@ impl Inventory {
             config: config.clone(),
             services: HashMap::new(),
             counters: DiscoveryCounters::default(),
+            clues: NameClues::default(),
         }
     }
 
@@ -332,7 +335,7 @@ impl Inventory {
             ));
         }
         let endpoint = service.endpoints.get_mut(&key)?;
-        let (request, response) = endpoint.add(o);
+        let (request, response) = endpoint.add(o, &mut self.clues);
         if learned.generalized || !known {
             // Only a new endpoint or a merge changes how many there are: not summed per call.
             self.counters.endpoints = self
@@ -467,7 +470,7 @@ impl Endpoint {
 
     /// Counts `o`; gives what its bodies showed (the query's sensitive data counted with the
     /// request's).
-    fn add(&mut self, o: &Observation) -> (Observed, Observed) {
+    fn add(&mut self, o: &Observation, clues: &mut NameClues) -> (Observed, Observed) {
         self.calls += 1;
         let mut query_classes = ClassSet::default();
         match o.role {
@@ -487,7 +490,7 @@ impl Endpoint {
                     ClassSet::default()
                 } else {
                     let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
-                    classify_field(Some(name), &value)
+                    classify_under(clues.of(name), &value)
                 };
                 query_classes |= found;
                 if !found.is_empty() && name.len() <= 128 {

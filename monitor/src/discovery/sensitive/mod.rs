@@ -4,6 +4,7 @@
 
 mod checks;
 mod class;
+mod clues;
 mod keys;
 mod names;
 mod scan;
@@ -11,6 +12,7 @@ mod scan;
 mod tests;
 
 pub use class::{ClassSet, SensitiveClass};
+pub use clues::NameClues;
 pub use scan::MAX_SCAN;
 
 pub(crate) use checks::{is_email, is_uuid};

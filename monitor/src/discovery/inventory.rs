@@ -493,10 +493,11 @@ impl Endpoint {
                     classify_under(clues.of(name), &value)
                 };
                 query_classes |= found;
-                if !found.is_empty() && name.len() <= 128 {
-                    if let Some(set) = slot(&mut self.query_sensitive, name, MAX_QUERY_PARAMS) {
-                        *set |= found;
-                    }
+                if !found.is_empty()
+                    && name.len() <= 128
+                    && let Some(set) = slot(&mut self.query_sensitive, name, MAX_QUERY_PARAMS)
+                {
+                    *set |= found;
                 }
                 if !name.is_empty() && name.len() <= 128 {
                     bump(&mut self.query_params, name, MAX_QUERY_PARAMS);

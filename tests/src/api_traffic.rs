@@ -4,7 +4,9 @@
 //! like words, several id types at one position.
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use serde_json::json;
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
 
 /// A route: method, template (`{}` marks a parameter), how values are made, relative weight.
 pub struct Route {
@@ -323,4 +325,18 @@ pub fn normalize(template: &str) -> String {
         }
     }
     out
+}
+
+/// (METHOD, template with `{}` parameters) of every operation in an OpenAPI document.
+pub fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    let paths = doc["paths"]
+        .as_object()
+        .expect("an OpenAPI document has paths");
+    for (path, item) in paths {
+        for method in item.as_object().expect("a path item is an object").keys() {
+            ops.insert((method.to_ascii_uppercase(), normalize(path)));
+        }
+    }
+    ops
 }

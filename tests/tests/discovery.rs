@@ -12,7 +12,7 @@ use std::{
 use serde_json::Value;
 use tests::{
     Capture,
-    api_traffic::{Call, ROUTES, calls, normalize, raw_lines},
+    api_traffic::{Call, ROUTES, calls, normalize, operations, raw_lines},
     monitor_bin,
     replay::{assert_success, replay},
     scratch,
@@ -35,17 +35,6 @@ fn openapi(file: &Path, extra: &[&str]) -> Value {
         .unwrap();
     assert_success(&out, "monitor openapi --replay");
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// (METHOD, template with `{}` parameters) of every operation in an OpenAPI document.
-fn operations(doc: &Value) -> BTreeSet<(String, String)> {
-    let mut ops = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for method in item.as_object().unwrap().keys() {
-            ops.insert((method.to_ascii_uppercase(), normalize(path)));
-        }
-    }
-    ops
 }
 
 fn truth() -> BTreeSet<(String, String)> {

@@ -13,7 +13,7 @@ use std::{
 
 use serde_json::Value;
 use tests::{
-    Monitor, Proc, api_traffic::normalize, fixture, free_port, monitor_bin, require_root, scratch,
+    Monitor, Proc, api_traffic::operations, fixture, free_port, monitor_bin, require_root, scratch,
     tls::client::python_exe,
 };
 
@@ -50,17 +50,6 @@ fn python(script: &str) -> Command {
     cmd.env("PYTHONPATH", fastapi_path())
         .arg(fixture(&format!("discovery/{script}")));
     cmd
-}
-
-/// (METHOD, template with `{}` parameters) of every operation of an OpenAPI document.
-fn operations(doc: &Value) -> BTreeSet<(String, String)> {
-    let mut ops = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for method in item.as_object().unwrap().keys() {
-            ops.insert((method.to_ascii_uppercase(), normalize(path)));
-        }
-    }
-    ops
 }
 
 fn get(port: u16, path: &str) -> Value {

@@ -4,6 +4,7 @@
 //! capped; what does not fit is counted.
 
 use std::{
+    borrow::Borrow,
     collections::{BTreeMap, BTreeSet},
     net::SocketAddr,
 };
@@ -16,8 +17,8 @@ use super::{
     ai::{AiApi, AiCall, Provider},
     latency::LatencyHistogram,
     schema::{BodyModel, Observed},
-    sensitive::{ClassSet, classify_field},
-    template::{PathTemplater, SegmentKind, Template, TemplaterLimits},
+    sensitive::{ClassSet, NameClues, classify_under},
+    template::{PathTemplater, SegmentKind, Template, TemplateNames, TemplaterLimits},
 };
 use crate::{conn::Role, session::actor::AuthScheme};
 
@@ -168,15 +169,8 @@ impl AiSummary {
                 (&mut self.mcp_methods, &mcp.method),
                 (&mut self.mcp_tools, &mcp.tool),
             ] {
-                if let Some(name) = name.as_ref().filter(|n| n.len() <= 128) {
-                    let room = map.len() < MAX_MCP_NAMES;
-                    match map.get_mut(name) {
-                        Some(n) => *n += 1,
-                        None if room => {
-                            map.insert(name.clone(), 1);
-                        }
-                        None => {}
-                    }
+                if let Some(name) = name.as_deref().filter(|n| n.len() <= 128) {
+                    bump(map, name, MAX_MCP_NAMES);
                 }
             }
         }
@@ -265,6 +259,7 @@ pub struct DiscoveryCounters {
 #[derive(Debug, Default)]
 struct Service {
     templater: PathTemplater,
+    names: TemplateNames,
     endpoints: HashMap<(String, String), Endpoint>,
 }
 
@@ -273,6 +268,8 @@ pub struct Inventory {
     config: DiscoveryConfig,
     services: HashMap<ServiceKey, Service>,
     counters: DiscoveryCounters,
+    /// Query parameter names, read once for the sensitive data they hint at.
+    clues: NameClues,
 }
 
 impl Inventory {
@@ -281,6 +278,7 @@ impl Inventory {
             config: config.clone(),
             services: HashMap::new(),
             counters: DiscoveryCounters::default(),
+            clues: NameClues::default(),
         }
     }
 
@@ -304,6 +302,7 @@ impl Inventory {
                 o.service.clone(),
                 Service {
                     templater: PathTemplater::new(limits),
+                    names: TemplateNames::new(),
                     endpoints: HashMap::new(),
                 },
             );
@@ -317,16 +316,17 @@ impl Inventory {
         if learned.generalized {
             retemplate(service, o.service, changes);
         }
-        let template = Template::name(&learned.parts);
+        let template = service.names.name(learned.parts);
         let key = (o.method.to_owned(), template.text.clone());
-        if !service.endpoints.contains_key(&key) {
+        let known = service.endpoints.contains_key(&key);
+        if !known {
             if service.endpoints.len() >= self.config.max_endpoints_per_service {
                 self.counters.endpoints_dropped += 1;
                 return None;
             }
             service
                 .endpoints
-                .insert(key.clone(), Endpoint::new(o, template));
+                .insert(key.clone(), Endpoint::new(o, template.clone()));
             changes.push((
                 o.service.clone(),
                 key.0.clone(),
@@ -335,12 +335,15 @@ impl Inventory {
             ));
         }
         let endpoint = service.endpoints.get_mut(&key)?;
-        let (request, response) = endpoint.add(o);
-        self.counters.endpoints = self
-            .services
-            .values()
-            .map(|s| s.endpoints.len() as u64)
-            .sum();
+        let (request, response) = endpoint.add(o, &mut self.clues);
+        if learned.generalized || !known {
+            // Only a new endpoint or a merge changes how many there are: not summed per call.
+            self.counters.endpoints = self
+                .services
+                .values()
+                .map(|s| s.endpoints.len() as u64)
+                .sum();
+        }
         Some(EndpointRef {
             method: key.0,
             template: key.1,
@@ -467,7 +470,7 @@ impl Endpoint {
 
     /// Counts `o`; gives what its bodies showed (the query's sensitive data counted with the
     /// request's).
-    fn add(&mut self, o: &Observation) -> (Observed, Observed) {
+    fn add(&mut self, o: &Observation, clues: &mut NameClues) -> (Observed, Observed) {
         self.calls += 1;
         let mut query_classes = ClassSet::default();
         match o.role {
@@ -478,7 +481,7 @@ impl Endpoint {
         self.first_ns = self.first_ns.min(o.ts_ns);
         self.last_ns = self.last_ns.max(o.ts_ns);
         if let Some(status) = o.status {
-            bump(&mut self.status_codes, status, MAX_STATUS_CODES);
+            bump(&mut self.status_codes, &status, MAX_STATUS_CODES);
         }
         if let Some(query) = o.query {
             for pair in query.split('&') {
@@ -487,28 +490,17 @@ impl Endpoint {
                     ClassSet::default()
                 } else {
                     let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
-                    classify_field(Some(name), &value)
+                    classify_under(clues.of(name), &value)
                 };
                 query_classes |= found;
-                if !found.is_empty() && name.len() <= 128 {
-                    let room = self.query_sensitive.len() < MAX_QUERY_PARAMS;
-                    match self.query_sensitive.get_mut(name) {
-                        Some(set) => *set |= found,
-                        None if room => {
-                            self.query_sensitive.insert(name.to_owned(), found);
-                        }
-                        None => {}
-                    }
+                if !found.is_empty()
+                    && name.len() <= 128
+                    && let Some(set) = slot(&mut self.query_sensitive, name, MAX_QUERY_PARAMS)
+                {
+                    *set |= found;
                 }
                 if !name.is_empty() && name.len() <= 128 {
-                    let room = self.query_params.len() < MAX_QUERY_PARAMS;
-                    match self.query_params.get_mut(name) {
-                        Some(n) => *n += 1,
-                        None if room => {
-                            self.query_params.insert(name.to_owned(), 1);
-                        }
-                        None => {}
-                    }
+                    bump(&mut self.query_params, name, MAX_QUERY_PARAMS);
                 }
             }
         }
@@ -598,15 +590,32 @@ impl Endpoint {
     }
 }
 
-fn bump(map: &mut BTreeMap<u16, u64>, key: u16, cap: usize) {
-    let room = map.len() < cap;
-    match map.get_mut(&key) {
-        Some(n) => *n += 1,
-        None if room => {
-            map.insert(key, 1);
-        }
-        None => {}
+/// Counts one more under `key` (see [`slot`]).
+fn bump<K, Q>(map: &mut BTreeMap<K, u64>, key: &Q, cap: usize)
+where
+    K: Borrow<Q> + Ord,
+    Q: ToOwned<Owned = K> + Ord + ?Sized,
+{
+    if let Some(n) = slot(map, key, cap) {
+        *n += 1;
     }
+}
+
+/// `key`'s value, a new (default) one only while `map` holds fewer than `cap` keys: a bounded
+/// tally, beyond whose cap new keys are not kept.
+fn slot<'m, K, Q, V>(map: &'m mut BTreeMap<K, V>, key: &Q, cap: usize) -> Option<&'m mut V>
+where
+    K: Borrow<Q> + Ord,
+    Q: ToOwned<Owned = K> + Ord + ?Sized,
+    V: Default,
+{
+    if !map.contains_key(key) {
+        if map.len() >= cap {
+            return None;
+        }
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key)
 }
 
 /// `application/json; charset=utf-8` → `application/json`.

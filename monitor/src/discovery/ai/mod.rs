@@ -134,7 +134,7 @@ pub fn recognise(x: &Exchange<'_>) -> Option<AiCall> {
         return None;
     }
     // Token counting and batches take the same bodies as model calls but run no model.
-    if NOT_MODEL_CALLS.iter().any(|p| view.path.contains(p)) {
+    if NOT_MODEL_CALLS.iter().any(|p| view::has(view.path, p)) {
         return None;
     }
     // MCP first: its JSON-RPC envelope is unmistakable. Then the native APIs whose shapes are

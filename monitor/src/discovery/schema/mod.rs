@@ -7,6 +7,7 @@ mod format;
 mod media;
 mod node;
 mod openapi;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -97,11 +98,17 @@ impl BodyModel {
         }
         let sniffed_json = declared != Declared::Json && looks_like_json(body);
         if declared == Declared::Json || sniffed_json {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(value) => {
+            match stream::check(body) {
+                Ok(()) => {
                     self.record_media(essence.unwrap_or(DEFAULT_JSON), KIND_JSON);
                     self.counts.json += 1;
-                    let classes = self.merge(|root, m| root.merge_json(&value, None, 0, m), true);
+                    // Checked above, the text cannot fail here; if it did, what merged stays.
+                    let classes = self.merge(
+                        |root, m| {
+                            let _ = stream::merge(root, body, m);
+                        },
+                        true,
+                    );
                     return self.observed(BodyKind::Json, classes);
                 }
                 Err(e) if declared == Declared::Json => {

@@ -3,11 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::format::Formats;
 use crate::discovery::sensitive::{
-    ClassSet, classify_field, classify_number, is_uuid, number_may_be_sensitive,
+    ClassSet, NameClue, classify_number_under, classify_under, is_uuid,
 };
 
 /// JSON types seen (bit set).
@@ -87,6 +85,10 @@ pub(super) struct Node {
     pub(super) items: Option<Box<Node>>,
     /// A limit stopped merging below this place.
     pub(super) truncated: bool,
+    /// What the name of the values here says, read at the first value. A place always sees
+    /// the same name (its key; for array items and map values, the name of the array or map),
+    /// so it is read once, not once per value.
+    clue: Option<NameClue>,
 }
 
 impl Default for Node {
@@ -99,6 +101,7 @@ impl Default for Node {
             object: None,
             items: None,
             truncated: false,
+            clue: None,
         }
     }
 }
@@ -115,69 +118,80 @@ pub(super) struct ObjectShape {
 }
 
 impl Node {
-    /// Merges one JSON value found under field `name` at `depth`.
-    pub(super) fn merge_json(
-        &mut self,
-        value: &Value,
-        name: Option<&str>,
-        depth: usize,
-        m: &mut Merge,
-    ) {
+    // One JSON value found under field `name` merged here, by kind (see `stream`).
+
+    pub(super) fn merge_null(&mut self) {
         self.seen += 1;
-        match value {
-            Value::Null => self.types |= NULL,
-            Value::Bool(_) => self.types |= BOOLEAN,
-            Value::Number(n) => {
-                self.types |= if n.is_f64() { NUMBER } else { INTEGER };
-                if let (Some(name), Some(u)) = (name, n.as_u64())
-                    && number_may_be_sensitive(name)
-                {
-                    let mut buf = itoa::Buffer::new();
-                    self.add_classes(classify_number(Some(name), buf.format(u)), m);
-                }
-            }
-            Value::String(s) => {
-                self.types |= STRING;
-                self.formats = self.formats.intersect(Formats::of(s));
-                self.add_classes(classify_field(name, s), m);
-            }
-            Value::Array(items) => {
-                self.types |= ARRAY;
-                if depth >= m.limits.max_depth {
-                    self.truncate(m);
-                    return;
-                }
-                if self.items.is_none() {
-                    if !m.take_node() {
-                        self.truncate(m);
-                        return;
-                    }
-                    self.items = Some(Box::default());
-                }
-                if let Some(node) = self.items.as_deref_mut() {
-                    for item in items {
-                        node.merge_json(item, name, depth + 1, m);
-                    }
-                }
-            }
-            Value::Object(map) => {
-                self.types |= OBJECT;
-                if depth >= m.limits.max_depth {
-                    self.truncate(m);
-                    return;
-                }
-                let object = self.object.get_or_insert_default();
-                object.count += 1;
-                for (key, value) in map {
-                    match object.child(key, m) {
-                        // Map values are named after the map: its keys are ids.
-                        Some((child, true)) => child.merge_json(value, name, depth + 1, m),
-                        Some((child, false)) => child.merge_json(value, Some(key), depth + 1, m),
-                        None => self.truncated = true,
-                    }
-                }
-            }
+        self.types |= NULL;
+    }
+
+    pub(super) fn merge_bool(&mut self) {
+        self.seen += 1;
+        self.types |= BOOLEAN;
+    }
+
+    /// An integer; `value` when it is not negative.
+    pub(super) fn merge_integer(&mut self, value: Option<u64>, name: Option<&str>, m: &mut Merge) {
+        self.seen += 1;
+        self.types |= INTEGER;
+        let clue = self.clue(name);
+        if let Some(u) = value
+            && clue.numbers_may_be_sensitive()
+        {
+            let mut buf = itoa::Buffer::new();
+            self.add_classes(classify_number_under(clue, buf.format(u)), m);
         }
+    }
+
+    pub(super) fn merge_float(&mut self) {
+        self.seen += 1;
+        self.types |= NUMBER;
+    }
+
+    pub(super) fn merge_string(&mut self, s: &str, name: Option<&str>, m: &mut Merge) {
+        self.seen += 1;
+        self.types |= STRING;
+        self.formats = self.formats.intersect(Formats::of(s));
+        let clue = self.clue(name);
+        self.add_classes(classify_under(clue, s), m);
+    }
+
+    /// An array at `depth`: the node its items merge into, or `None` when a limit stops
+    /// merging here (the items are then skipped).
+    pub(super) fn enter_array(&mut self, depth: usize, m: &mut Merge) -> Option<&mut Node> {
+        self.seen += 1;
+        self.types |= ARRAY;
+        if depth >= m.limits.max_depth {
+            self.truncate(m);
+            return None;
+        }
+        if self.items.is_none() {
+            if !m.take_node() {
+                self.truncate(m);
+                return None;
+            }
+            self.items = Some(Box::default());
+        }
+        self.items.as_deref_mut()
+    }
+
+    /// An object at `depth`: whether its members are merged (see [`Node::child`]); when a
+    /// limit stops merging here they are skipped.
+    pub(super) fn enter_object(&mut self, depth: usize, m: &mut Merge) -> bool {
+        self.seen += 1;
+        self.types |= OBJECT;
+        if depth >= m.limits.max_depth {
+            self.truncate(m);
+            return false;
+        }
+        self.object.get_or_insert_default().count += 1;
+        true
+    }
+
+    /// The node for member `key` of the object entered here, and whether it is a map value;
+    /// `None` when a limit drops it (the caller marks this place truncated).
+    pub(super) fn child(&mut self, key: &str, m: &mut Merge) -> Option<(&mut Node, bool)> {
+        self.object.as_deref_mut()?.child(key, m)
     }
 
     /// Merges one form field value: form values are text, so the type is inferred from it.
@@ -188,7 +202,12 @@ impl Node {
             self.formats = self.formats.intersect(Formats::of(value));
         }
         // Classified as text whatever the inferred type: the sender typed it as text.
-        self.add_classes(classify_field(Some(name), value), m);
+        let clue = self.clue(Some(name));
+        self.add_classes(classify_under(clue, value), m);
+    }
+
+    fn clue(&mut self, name: Option<&str>) -> NameClue {
+        *self.clue.get_or_insert_with(|| NameClue::of(name))
     }
 
     fn add_classes(&mut self, classes: ClassSet, m: &mut Merge) {

@@ -4,6 +4,7 @@
 
 mod checks;
 mod class;
+mod clues;
 mod keys;
 mod names;
 mod scan;
@@ -11,6 +12,7 @@ mod scan;
 mod tests;
 
 pub use class::{ClassSet, SensitiveClass};
+pub use clues::NameClues;
 pub use scan::MAX_SCAN;
 
 pub(crate) use checks::{is_email, is_uuid};
@@ -24,11 +26,41 @@ pub fn scan_text(text: &str) -> ClassSet {
     scan::scan(text)
 }
 
+/// What a field's name says about its values, read once: a body model keeps it per field so
+/// that each value under the name is classified without reading the name again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NameClue(NameHints);
+
+impl NameClue {
+    /// The clue of `name`; a value without a name (the body itself) has none.
+    pub fn of(name: Option<&str>) -> Self {
+        Self(name.map(NameHints::of).unwrap_or_default())
+    }
+
+    /// Whether a number under this name could be sensitive, so callers can skip formatting
+    /// numbers that [`classify_number_under`] would pass over anyway.
+    pub fn numbers_may_be_sensitive(self) -> bool {
+        [
+            NameHints::CARD,
+            NameHints::SSN,
+            NameHints::PHONE,
+            NameHints::PASSWORD,
+        ]
+        .iter()
+        .any(|&bit| self.0.has(bit))
+    }
+}
+
 /// Sensitive values in one string field, using its name when known: a name can make a value
 /// sensitive (`password`, a random `api_key`, nine digits under `ssn`, digits under `phone`) or
 /// clear it (digits under `order_id` are an id, not a card, unless the name also says card).
 pub fn classify_field(name: Option<&str>, value: &str) -> ClassSet {
-    let hints = name.map(NameHints::of).unwrap_or_default();
+    classify_under(NameClue::of(name), value)
+}
+
+/// [`classify_field`] with the name already read.
+pub fn classify_under(clue: NameClue, value: &str) -> ClassSet {
+    let hints = clue.0;
     let mut found = scan::scan(value);
     let value = value.trim();
     let digits_only = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
@@ -63,10 +95,13 @@ pub fn classify_field(name: Option<&str>, value: &str) -> ClassSet {
 /// can make one sensitive: a card under a card-like name, an SSN under `ssn`, a phone under
 /// `phone`, anything under a password-like name.
 pub fn classify_number(name: Option<&str>, number: &str) -> ClassSet {
+    classify_number_under(NameClue::of(name), number)
+}
+
+/// [`classify_number`] with the name already read (no name: nothing is sensitive).
+pub fn classify_number_under(clue: NameClue, number: &str) -> ClassSet {
+    let hints = clue.0;
     let mut found = ClassSet::empty();
-    let Some(hints) = name.map(NameHints::of) else {
-        return found;
-    };
     let digits = number.as_bytes();
     let digits_only = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
     if hints.has(NameHints::CARD) && is_card_digits(digits) {
@@ -87,13 +122,5 @@ pub fn classify_number(name: Option<&str>, number: &str) -> ClassSet {
 /// Whether a number field's name could make it sensitive, so callers can skip formatting
 /// numbers that [`classify_number`] would pass over anyway.
 pub fn number_may_be_sensitive(name: &str) -> bool {
-    let hints = NameHints::of(name);
-    [
-        NameHints::CARD,
-        NameHints::SSN,
-        NameHints::PHONE,
-        NameHints::PASSWORD,
-    ]
-    .iter()
-    .any(|&bit| hints.has(bit))
+    NameClue::of(Some(name)).numbers_may_be_sensitive()
 }

@@ -2,6 +2,8 @@
 //! strings) in a few linear passes over a bounded prefix: tokens (emails, JWTs, vendor keys),
 //! digit runs (cards, SSNs, phones), IBANs and PEM private-key headers.
 
+use std::sync::LazyLock;
+
 use memchr::memmem;
 
 use super::{
@@ -30,9 +32,14 @@ pub(crate) fn scan(text: &str) -> ClassSet {
     found
 }
 
+/// The PEM header searcher, built once: every string value of every body is scanned, and
+/// building a searcher per scan cost more than the search.
+static PEM_BEGIN: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"-----BEGIN "));
+
 /// `-----BEGIN <anything> PRIVATE KEY-----` (PKCS#1, PKCS#8, SEC1, OpenSSH, encrypted).
 fn private_keys(bytes: &[u8], found: &mut ClassSet) {
-    for start in memmem::find_iter(bytes, b"-----BEGIN ") {
+    for start in PEM_BEGIN.find_iter(bytes) {
         let label = &bytes[start + 11..bytes.len().min(start + 11 + 48)];
         if let Some(end) = memmem::find(label, b"-----")
             && label[..end].ends_with(b"PRIVATE KEY")
@@ -67,13 +74,13 @@ fn tokens(bytes: &[u8], found: &mut ClassSet) {
         while let [b'.', rest @ ..] = token {
             token = rest;
         }
+        if token.len() < 6 {
+            continue;
+        }
         // Token bytes are ASCII, so this never fails.
         let Ok(token) = std::str::from_utf8(token) else {
             continue;
         };
-        if token.len() < 6 {
-            continue;
-        }
         if token.contains('@') {
             if is_email(token) {
                 found.insert(SensitiveClass::Email);

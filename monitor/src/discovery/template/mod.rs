@@ -7,6 +7,37 @@ pub mod trie;
 pub use segment::{KindSet, SegmentKind, classify};
 pub use trie::{Learned, Part, PathTemplater, TemplaterLimits};
 
+use foldhash::{HashMap, HashMapExt};
+
+/// Templates named so far, by their parts: naming builds several strings, and a service's
+/// calls go to few templates, so each is named once. Naming is a pure function of the parts,
+/// so nothing here goes stale when the tree generalizes; the bound only caps memory.
+#[derive(Debug, Default)]
+pub struct TemplateNames {
+    named: HashMap<Vec<Part>, Template>,
+}
+
+/// Templates remembered per service before the memo starts over.
+const MAX_NAMED: usize = 4_096;
+
+impl TemplateNames {
+    pub fn new() -> Self {
+        Self {
+            named: HashMap::new(),
+        }
+    }
+
+    /// [`Template::name`] of `parts`.
+    pub fn name(&mut self, parts: Vec<Part>) -> &Template {
+        if !self.named.contains_key(&parts) && self.named.len() >= MAX_NAMED {
+            self.named.clear();
+        }
+        self.named
+            .entry(parts)
+            .or_insert_with_key(|p| Template::name(p))
+    }
+}
+
 /// A template with its parameters named: `/users/{userId}/orders/{orderId}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Template {

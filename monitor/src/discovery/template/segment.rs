@@ -153,6 +153,11 @@ fn is_date(b: &[u8]) -> bool {
 }
 
 fn is_email(s: &str) -> bool {
+    // Nearly every segment has neither, and is no address: it is not copied (this runs on
+    // every segment of every path).
+    if !s.bytes().any(|b| b == b'@' || b == b'%') {
+        return false;
+    }
     let s = s.replace("%40", "@");
     let Some((local, domain)) = s.split_once('@') else {
         return false;

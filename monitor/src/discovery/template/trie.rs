@@ -54,7 +54,7 @@ struct Param {
 }
 
 /// One segment of a template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Part {
     Literal(String),
     Param(KindSet),

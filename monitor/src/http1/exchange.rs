@@ -35,9 +35,11 @@ pub struct ExchangeEvents {
 struct Pending {
     method: MethodKind,
     first_ts: u64,
-    request: Option<(HttpRequest, Flags)>,
+    /// Messages wait in the box the reader made for them, and become a transaction's request and
+    /// response only when it is emitted: each step in between moved a few hundred bytes.
+    request: Option<Box<Message>>,
     interim: Vec<u16>,
-    response: Option<(HttpResponse, Flags)>,
+    response: Option<Box<Message>>,
     /// Its final response head has been framed.
     answered: bool,
     /// Ends the connection's HTTP: upgraded or tunnel.
@@ -298,7 +300,7 @@ impl Exchange {
             let waited = p
                 .request
                 .as_ref()
-                .is_some_and(|(r, _)| now.saturating_sub(r.last_ts_ns) > timeout);
+                .is_some_and(|r| now.saturating_sub(r.last_ts) > timeout);
             if !p.emitted && p.response.is_none() && waited {
                 let request = p.request.take();
                 p.emitted = true;
@@ -354,7 +356,7 @@ impl Exchange {
                         late_done: false,
                     });
                 }
-                ReadOut::Message(msg) => self.message(*msg, budget, out),
+                ReadOut::Message(msg) => self.message(msg, budget, out),
                 ReadOut::Malformed { flags, ts } => {
                     out.push(self.malformed(flags, ts));
                 }
@@ -373,51 +375,52 @@ impl Exchange {
         self.drain_ready(budget, out);
     }
 
-    fn message(&mut self, msg: Message, budget: &mut Budget, out: &mut Vec<HttpTransaction>) {
+    fn message(&mut self, msg: Box<Message>, budget: &mut Budget, out: &mut Vec<HttpTransaction>) {
         self.saw_http = true;
-        let flags = msg.flags;
-        match split(msg) {
-            Half::Request(req) => {
+        let status = match &msg.head {
+            Head::Request(_) => {
                 match self
                     .pairs
                     .pending
                     .iter_mut()
                     .find(|p| p.request.is_none() && !p.emitted)
                 {
-                    Some(p) => p.request = Some((req, flags)),
-                    None => budget.release(req.body.captured.len()),
+                    Some(p) => p.request = Some(msg),
+                    None => budget.release(msg.body.captured.len()),
+                }
+                return;
+            }
+            Head::Response(h) => h.status,
+        };
+        match self.pairs.targets.pop_front() {
+            Some(Target::Interim(seq)) => {
+                if let Some(p) = self.pairs.get(seq) {
+                    p.interim.push(status);
                 }
             }
-            Half::Response(resp) => match self.pairs.targets.pop_front() {
-                Some(Target::Interim(seq)) => {
-                    if let Some(p) = self.pairs.get(seq) {
-                        p.interim.push(resp.status);
-                    }
+            Some(Target::Final(seq)) => match self.pairs.get(seq) {
+                Some(p) if !p.emitted => p.response = Some(msg),
+                Some(p) => {
+                    p.late_done = true;
+                    self.events.late_responses += 1;
+                    budget.release(msg.body.captured.len());
                 }
-                Some(Target::Final(seq)) => match self.pairs.get(seq) {
-                    Some(p) if !p.emitted => p.response = Some((resp, flags)),
-                    Some(p) => {
-                        p.late_done = true;
-                        self.events.late_responses += 1;
-                        budget.release(resp.body.captured.len());
-                    }
-                    None => budget.release(resp.body.captured.len()),
-                },
-                Some(Target::Orphan) | None => {
-                    let orphan = Pending {
-                        method: MethodKind::Other,
-                        first_ts: resp.first_ts_ns,
-                        request: None,
-                        interim: Vec::new(),
-                        response: Some((resp, flags)),
-                        answered: true,
-                        end: None,
-                        emitted: false,
-                        late_done: false,
-                    };
-                    self.emit(orphan, None, 0, budget, out);
-                }
+                None => budget.release(msg.body.captured.len()),
             },
+            Some(Target::Orphan) | None => {
+                let orphan = Pending {
+                    method: MethodKind::Other,
+                    first_ts: msg.first_ts,
+                    request: None,
+                    interim: Vec::new(),
+                    response: Some(msg),
+                    answered: true,
+                    end: None,
+                    emitted: false,
+                    late_done: false,
+                };
+                self.emit(orphan, None, 0, budget, out);
+            }
         }
     }
 
@@ -438,7 +441,7 @@ impl Exchange {
                 self.resp.stop_now(ts, &mut cut);
                 for read in cut {
                     if let ReadOut::Message(msg) = read {
-                        self.message(*msg, budget, out);
+                        self.message(msg, budget, out);
                     }
                 }
             }
@@ -482,13 +485,13 @@ impl Exchange {
     ) {
         release_pending(&p, budget);
         let mut flags = Flags::empty();
-        let request = p.request.map(|(r, f)| {
-            flags = flags.union(f);
-            r
+        let request = p.request.and_then(|m| {
+            flags = flags.union(m.flags);
+            into_request(*m)
         });
-        let response = p.response.map(|(r, f)| {
-            flags = flags.union(f);
-            r
+        let response = p.response.and_then(|m| {
+            flags = flags.union(m.flags);
+            into_response(*m)
         });
         let outcome = match (&request, &response, p.end) {
             (_, Some(_), Some(end)) => end,
@@ -546,40 +549,45 @@ fn other(dir: Direction) -> Direction {
 }
 
 fn release_pending(p: &Pending, budget: &mut Budget) {
-    if let Some((r, _)) = &p.request {
+    if let Some(r) = &p.request {
         budget.release(r.body.captured.len());
     }
-    if let Some((r, _)) = &p.response {
+    if let Some(r) = &p.response {
         budget.release(r.body.captured.len());
     }
 }
 
-enum Half {
-    Request(HttpRequest),
-    Response(HttpResponse),
+/// A request message as a transaction's request (None for a response: the reader of requests
+/// makes only requests, so it does not happen).
+fn into_request(m: Message) -> Option<HttpRequest> {
+    let Head::Request(h) = m.head else {
+        return None;
+    };
+    Some(HttpRequest {
+        method: h.method,
+        target: h.target,
+        version: h.version,
+        headers: h.headers,
+        body: m.body,
+        trailers: m.trailers,
+        first_ts_ns: m.first_ts,
+        last_ts_ns: m.last_ts,
+    })
 }
 
-fn split(m: Message) -> Half {
-    match m.head {
-        Head::Request(h) => Half::Request(HttpRequest {
-            method: h.method,
-            target: h.target,
-            version: h.version,
-            headers: h.headers,
-            body: m.body,
-            trailers: m.trailers,
-            first_ts_ns: m.first_ts,
-            last_ts_ns: m.last_ts,
-        }),
-        Head::Response(h) => Half::Response(HttpResponse {
-            status: h.status,
-            reason: h.reason,
-            version: h.version,
-            headers: h.headers,
-            body: m.body,
-            trailers: m.trailers,
-            first_ts_ns: m.first_ts,
-            last_ts_ns: m.last_ts,
-        }),
-    }
+/// A response message as a transaction's response (None for a request, which does not happen).
+fn into_response(m: Message) -> Option<HttpResponse> {
+    let Head::Response(h) = m.head else {
+        return None;
+    };
+    Some(HttpResponse {
+        status: h.status,
+        reason: h.reason,
+        version: h.version,
+        headers: h.headers,
+        body: m.body,
+        trailers: m.trailers,
+        first_ts_ns: m.first_ts,
+        last_ts_ns: m.last_ts,
+    })
 }

@@ -84,7 +84,7 @@ fn normalise(head: &[u8]) -> Vec<u8> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
-    pub method: String,
+    pub method: Cow<'static, str>,
     pub target: String,
     pub version: &'static str,
     pub headers: Headers,
@@ -93,7 +93,7 @@ pub struct RequestHead {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
     pub status: u16,
-    pub reason: String,
+    pub reason: Cow<'static, str>,
     pub version: &'static str,
     pub headers: Headers,
 }
@@ -120,12 +120,22 @@ fn version(minor: Option<u8>) -> &'static str {
     }
 }
 
-fn collect(headers: &[httparse::Header<'_>]) -> Headers {
-    Headers::from_fields(headers.iter().map(|h| (h.name, h.value)))
+fn fields<'h>(
+    headers: &'h [httparse::Header<'_>],
+) -> impl Iterator<Item = (&'h str, &'h [u8])> + Clone {
+    headers.iter().map(|h| (h.name, h.value))
 }
 
+fn collect(headers: &[httparse::Header<'_>]) -> Headers {
+    Headers::from_fields(fields(headers))
+}
+
+/// A parsed head, what is irregular about it (its framing's flags included), and the body
+/// framing its fields declare.
+pub type Parsed = (Head, Flags, BodyFraming);
+
 /// Parses a complete head (`head` ends with the blank line). Returns the flags found too.
-pub fn parse(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
+pub fn parse(head: &[u8], request: bool) -> Result<Parsed, Flags> {
     // The usual head: CRLF everywhere, no leading empty line, and httparse (strict by default)
     // accepts it as it is. Then `anomalies` has nothing to find: httparse refuses folded lines
     // and whitespace before a colon, which are all it looks for besides bare LFs. Anything else
@@ -139,7 +149,7 @@ pub fn parse(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
 }
 
 /// `parse` for any head: irregularities flagged, then the head normalised and parsed.
-fn parse_irregular(head: &[u8], request: bool) -> Result<(Head, Flags), Flags> {
+fn parse_irregular(head: &[u8], request: bool) -> Result<Parsed, Flags> {
     let flags = anomalies(head);
     let bytes: Cow<'_, [u8]> = if flags.is_empty() {
         Cow::Borrowed(head)
@@ -162,7 +172,7 @@ fn parse_normal(
     request: bool,
     flags: Flags,
     check_crlf: bool,
-) -> Result<(Head, Flags), Flags> {
+) -> Result<Parsed, Flags> {
     let invalid = flags.with(Flag::InvalidHead);
     if request {
         // Left uninitialised: httparse fills what it returns (requests have this entry point).
@@ -178,14 +188,16 @@ fn parse_normal(
         let (Some(method), Some(target)) = (req.method, req.path) else {
             return Err(invalid);
         };
+        let (framing, framing_flags) = declared_framing(fields(req.headers), true);
         Ok((
             Head::Request(RequestHead {
-                method: method.to_owned(),
+                method: method_text(method),
                 target: target.to_owned(),
                 version: version(req.version),
                 headers: collect(req.headers),
             }),
-            flags,
+            flags.union(framing_flags),
+            framing,
         ))
     } else {
         let mut few = [httparse::EMPTY_HEADER; FEW_HEADERS];
@@ -203,7 +215,7 @@ fn parse_response<'b>(
     storage: &mut [httparse::Header<'b>],
     flags: Flags,
     check_crlf: bool,
-) -> Option<Result<(Head, Flags), Flags>> {
+) -> Option<Result<Parsed, Flags>> {
     let invalid = flags.with(Flag::InvalidHead);
     let mut res = httparse::Response::new(storage);
     match res.parse(bytes) {
@@ -215,15 +227,89 @@ fn parse_response<'b>(
     let Some(status) = res.code else {
         return Some(Err(invalid));
     };
+    let (framing, framing_flags) = declared_framing(fields(res.headers), false);
     Some(Ok((
         Head::Response(ResponseHead {
             status,
-            reason: res.reason.unwrap_or("").to_owned(),
+            reason: reason_text(status, res.reason.unwrap_or("")),
             version: version(res.version),
             headers: collect(res.headers),
         }),
-        flags,
+        flags.union(framing_flags),
+        framing,
     )))
+}
+
+/// A method as text: the registered ones (nearly every request) as static text, so a request
+/// costs no allocation for its method; any other token is copied.
+fn method_text(method: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 20] = [
+        "GET",
+        "POST",
+        "PUT",
+        "DELETE",
+        "HEAD",
+        "OPTIONS",
+        "PATCH",
+        "CONNECT",
+        "TRACE",
+        "PROPFIND",
+        "PROPPATCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+        "REPORT",
+        "SEARCH",
+        "PURGE",
+        "QUERY",
+    ];
+    // Methods are case-sensitive: only an exact match is the static one.
+    match KNOWN.iter().find(|known| **known == method) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(method.to_owned()),
+    }
+}
+
+/// A reason phrase as text: the standard phrase of its status (what nearly every response
+/// sends) as static text, so a response costs no allocation for it; any other is copied.
+fn reason_text(status: u16, reason: &str) -> Cow<'static, str> {
+    let standard = match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    };
+    if reason == standard {
+        Cow::Borrowed(standard)
+    } else {
+        Cow::Owned(reason.to_owned())
+    }
 }
 
 /// Whether a head httparse read whole (`parsed` bytes of `bytes`) ends every line with CRLF.
@@ -256,18 +342,25 @@ pub enum BodyFraming {
     Ambiguous,
 }
 
-/// The framing a message declares, with the flags for what is ambiguous about it.
-/// `request`: requests without a length have no body; responses run until close.
-pub fn declared_framing(headers: &Headers, request: bool) -> (BodyFraming, Flags) {
+/// The framing a message declares, with the flags for what is ambiguous about it, from its
+/// fields (names in any case). `request`: requests without a length have no body; responses run
+/// until close. Taken from the parser's fields, before they are copied: a second walk over the
+/// copied ones cost more than this one.
+pub fn declared_framing<'a>(
+    fields: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    request: bool,
+) -> (BodyFraming, Flags) {
     let mut flags = Flags::empty();
-    // One pass over the fields: this runs for every message. Names are stored lowercase.
+    // One pass over the fields: this runs for every message. Most names are of another length
+    // than both, and are not compared at all.
     let mut last_te = None;
     let mut cl = ContentLength::Absent;
-    for (name, value) in headers.iter() {
-        match name {
-            "transfer-encoding" => last_te = Some(value),
-            "content-length" => cl.add(value),
-            _ => {}
+    for (name, value) in fields {
+        let name = name.as_bytes();
+        if name.len() == 17 && name.eq_ignore_ascii_case(b"transfer-encoding") {
+            last_te = Some(value);
+        } else if name.len() == 14 && name.eq_ignore_ascii_case(b"content-length") {
+            cl.add(value);
         }
     }
     let cl = match cl {
@@ -364,7 +457,7 @@ mod tests {
     #[test]
     fn flags_irregular_syntax_and_still_parses() {
         let head = b"GET / HTTP/1.1\nHost : a\r\nX: 1\r\n  2\r\n\r\n";
-        let (h, flags) = parse(head, true).unwrap();
+        let (h, flags, _) = parse(head, true).unwrap();
         assert!(flags.contains(Flag::BareLf));
         assert!(flags.contains(Flag::WhitespaceBeforeColon));
         assert!(flags.contains(Flag::ObsFold));
@@ -410,37 +503,37 @@ mod tests {
         let mut h = Headers::default();
         h.push("Content-Length", b"5");
         h.push("Transfer-Encoding", b"chunked");
-        let (f, flags) = declared_framing(&h, true);
+        let (f, flags) = declared_framing(h.iter(), true);
         assert_eq!(f, BodyFraming::Chunked);
         assert!(flags.contains(Flag::ContentLengthWithTransferEncoding));
 
         let mut h = Headers::default();
         h.push("Content-Length", b"5");
         h.push("content-length", b"6");
-        let (f, flags) = declared_framing(&h, true);
+        let (f, flags) = declared_framing(h.iter(), true);
         assert_eq!(f, BodyFraming::Ambiguous);
         assert!(flags.contains(Flag::ConflictingContentLength));
 
         let mut h = Headers::default();
         h.push("Content-Length", b"5, 5");
-        assert_eq!(declared_framing(&h, true).0, BodyFraming::Length(5));
+        assert_eq!(declared_framing(h.iter(), true).0, BodyFraming::Length(5));
 
         let mut h = Headers::default();
         h.push("Content-Length", b"-1");
-        let (f, flags) = declared_framing(&h, false);
+        let (f, flags) = declared_framing(h.iter(), false);
         assert_eq!(f, BodyFraming::Ambiguous);
         assert!(flags.contains(Flag::InvalidContentLength));
 
         let mut h = Headers::default();
         h.push("Transfer-Encoding", b"gzip");
-        assert_eq!(declared_framing(&h, true).0, BodyFraming::Ambiguous);
-        assert_eq!(declared_framing(&h, false).0, BodyFraming::UntilClose);
+        assert_eq!(declared_framing(h.iter(), true).0, BodyFraming::Ambiguous);
+        assert_eq!(declared_framing(h.iter(), false).0, BodyFraming::UntilClose);
         assert_eq!(
-            declared_framing(&Headers::default(), true).0,
+            declared_framing(Headers::default().iter(), true).0,
             BodyFraming::None
         );
         assert_eq!(
-            declared_framing(&Headers::default(), false).0,
+            declared_framing(Headers::default().iter(), false).0,
             BodyFraming::UntilClose
         );
     }

@@ -448,7 +448,7 @@ impl MessageReader {
                             self.give_up_head(flags, ts, out);
                             at += 1; // past this start, so the scan finds the next one
                         }
-                        Ok((head, flags)) => {
+                        Ok((head, flags, declared)) => {
                             at += end;
                             self.seen_message = true;
                             if let Head::Request(r) = &head {
@@ -457,11 +457,7 @@ impl MessageReader {
                                     first_ts,
                                 });
                             }
-                            let (declared, framing_flags) =
-                                head::declared_framing(head.headers(), self.request);
-                            let flags = flags
-                                .union(framing_flags)
-                                .union(std::mem::take(&mut self.next_flags));
+                            let flags = flags.union(std::mem::take(&mut self.next_flags));
                             let msg = Box::new(Message {
                                 head,
                                 body: Body::default(),

@@ -113,9 +113,11 @@ impl Stages {
     /// Moves stream events through the HTTP stage (unless raw).
     fn pump(&mut self) {
         if let Some(http) = &mut self.http {
-            for ev in self.events.drain(..) {
-                http.on_event(&ev, &mut self.transactions);
+            // Read in place, then cleared: draining moved every event out first.
+            for ev in &self.events {
+                http.on_event(ev, &mut self.transactions);
             }
+            self.events.clear();
         }
     }
 
@@ -126,18 +128,29 @@ impl Stages {
             self.writer.write(&self.raw.render(&ev))?;
         }
         let none = HttpInsight::default();
-        for t in self.transactions.drain(..) {
-            match &mut self.insight {
+        // Rendered in place and cleared after (also on an error, as draining did): moving each
+        // transaction (several hundred bytes) out first cost more than rendering some parts.
+        let mut written = Ok(());
+        for t in &self.transactions {
+            written = match &mut self.insight {
                 Some(insight) => {
-                    let said = insight.observe(&t);
-                    self.http_render.write(&t, &said, &mut self.writer)?;
-                    for event in insight.take_events() {
-                        self.writer.write(&event)?;
-                    }
+                    let said = insight.observe(t);
+                    self.http_render
+                        .write(t, &said, &mut self.writer)
+                        .and_then(|()| {
+                            insight
+                                .take_events()
+                                .try_for_each(|event| self.writer.write(&event))
+                        })
                 }
-                None => self.http_render.write(&t, &none, &mut self.writer)?,
+                None => self.http_render.write(t, &none, &mut self.writer),
+            };
+            if written.is_err() {
+                break;
             }
         }
+        self.transactions.clear();
+        written?;
         if let Some(insight) = &mut self.insight {
             if self.stopping {
                 insight.shutdown();

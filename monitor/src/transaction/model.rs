@@ -191,7 +191,8 @@ impl Body {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
-    pub method: String,
+    /// Static text for the registered methods (no allocation per request).
+    pub method: Cow<'static, str>,
     /// The request-target exactly as sent.
     pub target: String,
     /// "1.0", "1.1", "2".
@@ -207,7 +208,8 @@ pub struct HttpRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     pub status: u16,
-    pub reason: String,
+    /// Static text for a status's standard phrase (no allocation per response).
+    pub reason: Cow<'static, str>,
     pub version: &'static str,
     pub headers: Headers,
     pub body: Body,

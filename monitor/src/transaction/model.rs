@@ -118,6 +118,12 @@ impl Headers {
         })
     }
 
+    /// Every name, then every value, each run end to end: what a writer checks once for all
+    /// fields (whether any needs escaping, say) rather than field by field.
+    pub fn text_runs(&self) -> (&str, &[u8]) {
+        (&self.names, &self.values)
+    }
+
     /// Whether some name comes on more than one line.
     pub fn has_repeated_names(&self) -> bool {
         // On the offsets: names of another length (most) are not even sliced.

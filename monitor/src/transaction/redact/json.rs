@@ -366,7 +366,82 @@ mod tests {
         })
     }
 
+    /// JSON-ish text whose keys are often secret names, written with separators, odd case,
+    /// escapes and percent signs.
+    fn arb_json_text() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("password"),
+            Just("PASS-word"),
+            Just("p_a_s_s_w_o_r_d"),
+            Just("pass\\u0077ord"),
+            Just("\\u0070assword"),
+            Just("tok\\u0065n"),
+            Just("x%74oken"),
+            Just("Access-Token"),
+            Just("max_tokens"),
+            Just("cvv"),
+            Just("cv-v"),
+            Just("user"),
+            Just("s\\\"sn"),
+            Just("id"),
+        ];
+        let value = prop_oneof![
+            Just("\"v\"".to_owned()),
+            Just("12".to_owned()),
+            Just("[\"a\",3]".to_owned()),
+            Just("{\"ssn\":\"x\"}".to_owned()),
+            Just("null".to_owned()),
+            "[a-z0-9 ]{0,6}".prop_map(|s| format!("\"{s}\"")),
+        ];
+        prop::collection::vec((key, value, any::<bool>()), 0..6).prop_map(|members| {
+            let body: Vec<String> = members
+                .into_iter()
+                .map(|(k, v, spaced)| {
+                    if spaced {
+                        format!("\"{k}\" : {v}")
+                    } else {
+                        format!("\"{k}\":{v}")
+                    }
+                })
+                .collect();
+            format!("{{{}}}", body.join(","))
+        })
+    }
+
     proptest! {
+        /// The prefilter in `Redactor::body` (one search for any core of the list) only skips
+        /// bodies the full scan leaves unchanged.
+        #[test]
+        fn prefiltered_masking_is_full_masking(
+            text in prop_oneof![
+                arb_json_text(),
+                "[\\[\\]{}\":,\\\\0-9a-zA-Z_% -]{0,64}",
+                "(?s).{0,48}",
+            ],
+            cut in 0usize..80,
+        ) {
+            let r = redactor();
+            let fingerprint = |secret: &[u8], out: &mut String| r.fingerprint_into(secret, out);
+            for text in [text.as_str(), text.get(..cut).unwrap_or(&text)] {
+                let full = mask(text, &r.body_fields, &fingerprint);
+                let filtered = r.body(Some("application/json"), text);
+                prop_assert_eq!(&filtered, &full);
+                prop_assert_eq!(matches!(filtered, Cow::Borrowed(_)), matches!(full, Cow::Borrowed(_)));
+            }
+        }
+
+        /// The same prefilter for query strings.
+        #[test]
+        fn prefiltered_queries_are_fully_masked(
+            query in "([a-zA-Z_%0-9-]{0,12}(=[a-z0-9%]{0,4})?&){0,4}",
+            secret in prop_oneof![Just(""), Just("api_key=1"), Just("X-Amz-Signature=s"), Just("c%6Fde=2"), Just("my-Token=3"), Just("sig=")],
+        ) {
+            let r = redactor();
+            let query = format!("{query}{secret}");
+            let full = r.mask_pairs(&query, |name| r.query_params.find(name).is_some());
+            prop_assert_eq!(r.query(&query), full);
+        }
+
         #[test]
         fn scanner_agrees_with_a_parsed_walk(value in arb_json(), pretty in any::<bool>()) {
             let r = redactor();

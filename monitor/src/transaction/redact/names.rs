@@ -26,6 +26,10 @@ pub(super) struct NameList {
     /// comparisons (hashing the whole name and probing the map cost more than the
     /// rest of a header's rendering).
     recent: std::cell::RefCell<Vec<Option<Verdict>>>,
+    /// Every pattern's core, to tell at once that no name in a text can match (see
+    /// `may_match_in`); `None` when some core is empty (it matches anything) or the
+    /// automaton could not be built: then every text may hold a match.
+    cores: Option<CoreTable>,
 }
 
 /// A name and how it matched.
@@ -76,7 +80,45 @@ impl NameList {
                 (true, true) => list.contains.push(core),
             }
         }
+        list.cores = list.automaton();
         list
+    }
+
+    /// An automaton over every non-empty core, ignoring ASCII case as names do; `None` when
+    /// an empty prefix, suffix or substring core matches every name.
+    fn automaton(&self) -> Option<CoreTable> {
+        let broad = || self.prefix.iter().chain(&self.suffix).chain(&self.contains);
+        if broad().any(Vec::is_empty) {
+            return None;
+        }
+        let dfa = aho_corasick::dfa::DFA::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .prefilter(false)
+            .start_kind(aho_corasick::StartKind::Unanchored)
+            .build(self.exact.iter().chain(broad()))
+            .ok()?;
+        // A byte in no core (in either case) leads from any state back to the start: only the
+        // others need asking the automaton.
+        let mut in_cores = [false; 256];
+        for &byte in self.exact.iter().chain(broad()).flatten() {
+            for byte in [byte, byte.to_ascii_lowercase(), byte.to_ascii_uppercase()] {
+                in_cores[usize::from(byte)] = true;
+            }
+        }
+        CoreTable::new(&dfa, &in_cores)
+    }
+
+    /// False only when no name written in `text` can match: every pattern matches a name
+    /// only if the normalized name contains the pattern's core, and a name written plainly
+    /// in `text` normalizes to a substring of the normalized text. A name written with an
+    /// escape (`\u0070assword` in JSON) or percent-encoded (`p%61ssword` in a query) is
+    /// matched after decoding, which this cannot see: any `\` or `%` in `text` answers true.
+    pub(super) fn may_match_in(&self, text: &[u8]) -> bool {
+        match &self.cores {
+            Some(cores) => cores.may_match_in(text),
+            None => true,
+        }
     }
 
     pub(super) fn find(&self, name: &[u8]) -> Option<Strength> {
@@ -150,6 +192,92 @@ impl NameList {
                 .iter()
                 .any(|c| c.is_empty() || memchr::memmem::find(name, c).is_some());
         broad.then_some(Strength::Broad)
+    }
+}
+
+/// The cores' automaton as one dense table of transitions (state × byte), with `-` and `_`
+/// leading back to the same state (normalizing the text as it is walked) and `\\`, `%` and
+/// every match leading to `HIT`: a step is one load, where the automaton's own walk took a
+/// byte-class lookup and tests for special states.
+#[derive(Debug)]
+struct CoreTable {
+    next: Vec<u16>,
+}
+
+/// The state a match (or an escape) leads to; it is never left.
+const HIT: u16 = 0;
+/// Where a walk starts.
+const START: u16 = 1;
+/// Beyond this many states the table (512 bytes a state) is not built, and every text is
+/// scanned in full; the default lists need about a hundred.
+const MAX_CORE_STATES: usize = 2048;
+
+impl CoreTable {
+    /// `in_cores` marks the bytes of the cores, in both cases.
+    fn new(dfa: &aho_corasick::dfa::DFA, in_cores: &[bool; 256]) -> Option<Self> {
+        use aho_corasick::{Anchored, automaton::Automaton};
+        let start = dfa.start_state(Anchored::No).ok()?;
+        // Row `HIT` is all `HIT`; row `START` onwards are the automaton's states in the order
+        // first reached.
+        let mut next = vec![HIT; 256];
+        let mut states = vec![start];
+        // By the automaton's state id (a small offset into its own table), as a hash map
+        // took longer to build than a long run's searches.
+        let mut index: Vec<u16> = Vec::new();
+        fn remember(index: &mut Vec<u16>, state: aho_corasick::automaton::StateID, id: u16) {
+            let at = state.as_usize();
+            if index.len() <= at {
+                index.resize(at + 1, HIT);
+            }
+            if let Some(slot) = index.get_mut(at) {
+                *slot = id;
+            }
+        }
+        remember(&mut index, start, START);
+        let mut row = 0;
+        while let Some(&state) = states.get(row) {
+            let this = u16::try_from(row + 1).ok()?;
+            for byte in 0..=u8::MAX {
+                let to = match byte {
+                    b'-' | b'_' => this,
+                    b'\\' | b'%' => HIT,
+                    _ if !in_cores[usize::from(byte)] => START,
+                    _ => {
+                        let to = dfa.next_state(Anchored::No, state, byte);
+                        if dfa.is_match(to) || dfa.is_dead(to) {
+                            HIT
+                        } else {
+                            match index.get(to.as_usize()) {
+                                Some(&known) if known != HIT => known,
+                                _ => {
+                                    states.push(to);
+                                    if states.len() > MAX_CORE_STATES {
+                                        return None;
+                                    }
+                                    let id = u16::try_from(states.len()).ok()?;
+                                    remember(&mut index, to, id);
+                                    id
+                                }
+                            }
+                        }
+                    }
+                };
+                next.push(to);
+            }
+            row += 1;
+        }
+        Some(Self { next })
+    }
+
+    fn may_match_in(&self, text: &[u8]) -> bool {
+        let mut state = START;
+        for &byte in text {
+            match self.next.get(usize::from(state) << 8 | usize::from(byte)) {
+                Some(&HIT) | None => return true,
+                Some(&to) => state = to,
+            }
+        }
+        false
     }
 }
 

@@ -83,16 +83,32 @@ pub struct Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ActorId(pub [u8; 8]);
 
-impl std::fmt::Display for ActorId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Once per transaction: one write, not one per byte.
+impl ActorId {
+    /// The id as 16 lowercase hex digits (ASCII), without the formatting machinery: written
+    /// into every transaction's actor and session ids.
+    pub fn hex(&self) -> [u8; 16] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut text = [0u8; 16];
         for (i, b) in self.0.iter().enumerate() {
             text[2 * i] = HEX[usize::from(b >> 4)];
             text[2 * i + 1] = HEX[usize::from(b & 0x0f)];
         }
-        f.write_str(std::str::from_utf8(&text).unwrap_or(""))
+        text
+    }
+
+    /// Appends the id's hex digits to `out`.
+    pub fn push_hex(&self, out: &mut String) {
+        for &digit in &self.hex() {
+            out.push(char::from(digit));
+        }
+    }
+}
+
+impl std::fmt::Display for ActorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = String::with_capacity(16);
+        self.push_hex(&mut text);
+        f.write_str(&text)
     }
 }
 

@@ -13,9 +13,14 @@ pub fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// never puts `{` first on a line after a `}` that ends one.
 pub fn looks_like_ndjson(body: &[u8]) -> bool {
     let body = body.trim_ascii();
+    // `}\n{` or `}\r\n{`, found from the newlines: a compact JSON body has none, and one
+    // memchr pass costs less than building two substring searchers on every response.
     body.first() == Some(&b'{')
-        && (memchr::memmem::find(body, b"}\n{").is_some()
-            || memchr::memmem::find(body, b"}\r\n{").is_some())
+        && memchr::memchr_iter(b'\n', body).any(|at| {
+            let before = &body[..at];
+            let before = before.strip_suffix(b"\r").unwrap_or(before);
+            before.ends_with(b"}") && body.get(at + 1) == Some(&b'{')
+        })
 }
 
 #[cfg(test)]
@@ -34,5 +39,10 @@ mod tests {
         assert!(looks_like_ndjson(b"{\"a\":1}\r\n{\"a\":"));
         assert!(!looks_like_ndjson(b"{\n  \"a\": {\n    \"b\": 1\n  }\n}\n"));
         assert!(!looks_like_ndjson(b"[{\"a\":1}\n{\"a\":2}]"));
+        assert!(looks_like_ndjson(b"{\"a\":1}\r\n{\"a\":2}"));
+        assert!(!looks_like_ndjson(b"{\"a\":1}\r\r\n{\"a\":2}"));
+        assert!(!looks_like_ndjson(b"{\"a\":1}\n {\"a\":2}"));
+        assert!(!looks_like_ndjson(b"{\"a\":\"}\n\"}"));
+        assert!(!looks_like_ndjson(b"{\n{"));
     }
 }

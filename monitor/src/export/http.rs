@@ -360,8 +360,16 @@ impl HttpRenderer {
             let (path, query) = split_target(&q.target);
             let query = query.map(|s| self.redactor.query(s));
             let target = match (&query, path) {
-                (Some(Cow::Owned(qs)), Some(p)) if q.target.starts_with('/') => {
-                    Cow::Owned(format!("{p}?{qs}"))
+                // The target as sent up to its query, then the redacted query: in absolute
+                // form (`http://host/p?token=…`, proxies) the scheme and authority stay, and
+                // the secret goes as it does from `query`. The authority cannot hold a `?`, so
+                // the first one starts the query.
+                (Some(Cow::Owned(qs)), Some(_)) => {
+                    let before = q
+                        .target
+                        .split_once('?')
+                        .map_or(q.target.as_str(), |(b, _)| b);
+                    Cow::Owned(format!("{before}?{qs}"))
                 }
                 _ => Cow::Borrowed(q.target.as_str()),
             };

@@ -22,14 +22,6 @@ pub struct Headers {
 }
 
 impl Headers {
-    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
-        Self {
-            names: String::with_capacity(fields * 16),
-            values: Vec::with_capacity(bytes),
-            ends: Vec::with_capacity(fields),
-        }
-    }
-
     /// The fields of a parsed head, in order: sized once for all of them, names lowered in one
     /// go rather than field by field.
     pub fn from_fields<'a, I>(fields: I) -> Self

@@ -3,81 +3,56 @@
 
 use super::names::NameList;
 
-/// Lowercase, as `Headers` stores names. Order is the bit order of `CommonHeaders`.
-const NAMES: [&str; 32] = [
-    "host",
-    "user-agent",
-    "accept",
-    "accept-encoding",
-    "accept-language",
-    "content-type",
-    "content-length",
-    "content-encoding",
-    "cache-control",
-    "connection",
-    "date",
-    "server",
-    "vary",
-    "etag",
-    "last-modified",
-    "transfer-encoding",
-    "keep-alive",
-    "pragma",
-    "origin",
-    "referer",
-    "location",
-    "expires",
-    "age",
-    "x-request-id",
-    "x-forwarded-for",
-    "x-forwarded-proto",
-    "x-real-ip",
-    "access-control-allow-origin",
-    "strict-transport-security",
-    "authorization",
-    "cookie",
-    "set-cookie",
-];
+/// Writes the list of common names once: `NAMES` (lowercase, as `Headers` stores them; the order
+/// is the bit order of `CommonHeaders`) and `index`, a `match` on them, so the compiler compares
+/// against constants (by length first) instead of looping over the list.
+macro_rules! common_names {
+    ($($bit:literal => $name:literal,)*) => {
+        const NAMES: [&str; 32] = [$($name),*];
 
-/// The index of `name` in `NAMES`. A `match`, so the compiler compares against constants
-/// (by length first) instead of looping over the list.
-fn index(name: &str) -> Option<u32> {
-    let i = match name {
-        "host" => 0,
-        "user-agent" => 1,
-        "accept" => 2,
-        "accept-encoding" => 3,
-        "accept-language" => 4,
-        "content-type" => 5,
-        "content-length" => 6,
-        "content-encoding" => 7,
-        "cache-control" => 8,
-        "connection" => 9,
-        "date" => 10,
-        "server" => 11,
-        "vary" => 12,
-        "etag" => 13,
-        "last-modified" => 14,
-        "transfer-encoding" => 15,
-        "keep-alive" => 16,
-        "pragma" => 17,
-        "origin" => 18,
-        "referer" => 19,
-        "location" => 20,
-        "expires" => 21,
-        "age" => 22,
-        "x-request-id" => 23,
-        "x-forwarded-for" => 24,
-        "x-forwarded-proto" => 25,
-        "x-real-ip" => 26,
-        "access-control-allow-origin" => 27,
-        "strict-transport-security" => 28,
-        "authorization" => 29,
-        "cookie" => 30,
-        "set-cookie" => 31,
-        _ => return None,
+        /// The index of `name` in `NAMES`.
+        fn index(name: &str) -> Option<u32> {
+            match name {
+                $($name => Some($bit),)*
+                _ => None,
+            }
+        }
     };
-    Some(i)
+}
+
+common_names! {
+    0 => "host",
+    1 => "user-agent",
+    2 => "accept",
+    3 => "accept-encoding",
+    4 => "accept-language",
+    5 => "content-type",
+    6 => "content-length",
+    7 => "content-encoding",
+    8 => "cache-control",
+    9 => "connection",
+    10 => "date",
+    11 => "server",
+    12 => "vary",
+    13 => "etag",
+    14 => "last-modified",
+    15 => "transfer-encoding",
+    16 => "keep-alive",
+    17 => "pragma",
+    18 => "origin",
+    19 => "referer",
+    20 => "location",
+    21 => "expires",
+    22 => "age",
+    23 => "x-request-id",
+    24 => "x-forwarded-for",
+    25 => "x-forwarded-proto",
+    26 => "x-real-ip",
+    27 => "access-control-allow-origin",
+    28 => "strict-transport-security",
+    29 => "authorization",
+    30 => "cookie",
+    31 => "set-cookie",
 }
 
 /// Which of the common header names the configured patterns match.

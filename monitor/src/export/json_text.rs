@@ -24,13 +24,7 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     if rest.len() <= DENSE {
         // Short text with escapes (a JSON body, say) has them close together: one pass byte by
         // byte costs less than a search and a copy between each two.
-        for &byte in rest {
-            if needs_escape(byte) {
-                escape(out, byte);
-            } else {
-                out.push(byte);
-            }
-        }
+        escape_dense(out, rest);
     } else {
         let mut copied = first;
         while let Some(at) = next_escape(bytes, copied) {
@@ -148,24 +142,88 @@ fn escape_mask(word: u64) -> u64 {
     below_space | quote | backslash
 }
 
-fn escape(out: &mut Vec<u8>, byte: u8) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let short = match byte {
-        b'"' => b'"',
-        b'\\' => b'\\',
-        0x08 => b'b',
-        0x0c => b'f',
-        b'\n' => b'n',
-        b'\r' => b'r',
-        b'\t' => b't',
-        _ => {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(byte >> 4)]);
-            out.push(HEX[usize::from(byte & 0x0f)]);
-            return;
+/// What each byte that `needs_escape` becomes in a JSON string: `u` for `\u00xx`, any other
+/// letter for a backslash and it.
+const ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
+    }
+    table[0x08] = b'b';
+    table[0x0c] = b'f';
+    table[b'\n' as usize] = b'n';
+    table[b'\r' as usize] = b'r';
+    table[b'\t' as usize] = b't';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `text` escaped, into room made for the longest outcome (six bytes for each byte, and
+/// a word more) and cut back after: no capacity check per byte. Eight bytes at a time: each word
+/// is copied whole, and kept up to its first byte that needs escaping, which is escaped in place;
+/// the next word starts after it.
+fn escape_dense(out: &mut Vec<u8>, text: &[u8]) {
+    let start = out.len();
+    out.resize(start + text.len() * 6 + 8, 0);
+    let room = &mut out[start..];
+    // Always `len <= 6 * at`, so a word copied at `len` fits while `at + 8 <= text.len()`.
+    let (mut len, mut at) = (0, 0);
+    while let Some(word) = text.get(at..at + 8) {
+        room[len..len + 8].copy_from_slice(word);
+        let mask = escape_mask(word_at(word));
+        if mask == 0 {
+            len += 8;
+            at += 8;
+            continue;
         }
-    };
-    out.extend_from_slice(&[b'\\', short]);
+        // The lowest flagged byte is a true one (see `escape_mask`).
+        let first = mask.trailing_zeros() as usize / 8;
+        len += first + write_escape(&mut room[len + first..], text[at + first]);
+        at += first + 1;
+    }
+    for &byte in &text[at..] {
+        if needs_escape(byte) {
+            len += write_escape(&mut room[len..], byte);
+        } else {
+            room[len] = byte;
+            len += 1;
+        }
+    }
+    out.truncate(start + len);
+}
+
+/// Writes the escape of `byte` (one that `needs_escape`) at the start of `room`, which has six
+/// bytes at least; returns its length.
+#[inline]
+fn write_escape(room: &mut [u8], byte: u8) -> usize {
+    match ESCAPES[usize::from(byte)] {
+        b'u' => {
+            room[..6].copy_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0x0f)],
+            ]);
+            6
+        }
+        short => {
+            room[..2].copy_from_slice(&[b'\\', short]);
+            2
+        }
+    }
+}
+
+fn escape(out: &mut Vec<u8>, byte: u8) {
+    let mut buf = [0u8; 6];
+    let len = write_escape(&mut buf, byte);
+    out.extend_from_slice(&buf[..len]);
 }
 
 #[inline]
@@ -248,20 +306,6 @@ impl<'b> Object<'b> {
         string(self.out, name);
         self.out.push(b':');
         self.out
-    }
-
-    /// A member `"name":["value"]` whose name and value need no escaping (`is_plain`): the
-    /// usual header field, written in one reservation with its punctuation.
-    #[inline]
-    pub fn plain_single_list(&mut self, name: &str, value: &str) {
-        debug_assert!(is_plain(name.as_bytes()) && is_plain(value.as_bytes()));
-        self.out.reserve(name.len() + value.len() + 8);
-        self.out.extend_from_slice(b",\"");
-        self.opened();
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b"\":[\"");
-        self.out.extend_from_slice(value.as_bytes());
-        self.out.extend_from_slice(b"\"]");
     }
 
     #[inline(always)]
@@ -417,6 +461,18 @@ mod tests {
         #[test]
         fn any_bytes_escape_like_serde_json(
             text in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..0x80], 0..40)
+        ) {
+            let s = String::from_utf8(text).unwrap();
+            prop_assert_eq!(quoted(&s), serde_json::to_string(&s).unwrap());
+        }
+
+        /// Text around `DENSE` long, escapes sparse or packed: both ways of escaping.
+        #[test]
+        fn long_text_escapes_like_serde_json(
+            text in proptest::collection::vec(
+                prop_oneof![8 => 0x20u8..0x80, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20],
+                0..600,
+            )
         ) {
             let s = String::from_utf8(text).unwrap();
             prop_assert_eq!(quoted(&s), serde_json::to_string(&s).unwrap());

@@ -7,10 +7,6 @@ use crate::transaction::{Flag, Flags, Headers};
 
 /// Header lines httparse may return for one head.
 const MAX_HEADERS: usize = 256;
-/// Response heads are first parsed with room for this many lines, and again with
-/// `MAX_HEADERS` only when they have more: initialising 256 slots for every response cost more
-/// than parsing a typical one.
-const FEW_HEADERS: usize = 32;
 
 /// Where the head starting at `buf[0]` ends (exclusive), searching from `scan_from`.
 /// Accepts "\r\n\r\n" and the bare-LF forms a lenient peer may send.
@@ -200,44 +196,35 @@ fn parse_normal(
             framing,
         ))
     } else {
-        let mut few = [httparse::EMPTY_HEADER; FEW_HEADERS];
-        parse_response(bytes, &mut few, flags, check_crlf).unwrap_or_else(|| {
-            let mut all = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            parse_response(bytes, &mut all, flags, check_crlf)
-                .unwrap_or(Err(flags.with(Flag::HeaderTooLarge)))
-        })
+        // Left uninitialised too (through the config: `Response` has no such entry point).
+        let mut storage = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut res = httparse::Response::new(&mut []);
+        match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut res,
+            bytes,
+            &mut storage,
+        ) {
+            Ok(httparse::Status::Complete(n))
+                if !check_crlf || crlf_lines(bytes, n, res.headers) => {}
+            Ok(httparse::Status::Complete(_)) => return Err(flags),
+            Err(httparse::Error::TooManyHeaders) => return Err(flags.with(Flag::HeaderTooLarge)),
+            _ => return Err(invalid),
+        }
+        let Some(status) = res.code else {
+            return Err(invalid);
+        };
+        let (framing, framing_flags) = declared_framing(fields(res.headers), false);
+        Ok((
+            Head::Response(ResponseHead {
+                status,
+                reason: reason_text(status, res.reason.unwrap_or("")),
+                version: version(res.version),
+                headers: collect(res.headers),
+            }),
+            flags.union(framing_flags),
+            framing,
+        ))
     }
-}
-
-/// A response head parsed with room for `storage.len()` header lines; None when it has more.
-fn parse_response<'b>(
-    bytes: &'b [u8],
-    storage: &mut [httparse::Header<'b>],
-    flags: Flags,
-    check_crlf: bool,
-) -> Option<Result<Parsed, Flags>> {
-    let invalid = flags.with(Flag::InvalidHead);
-    let mut res = httparse::Response::new(storage);
-    match res.parse(bytes) {
-        Ok(httparse::Status::Complete(n)) if !check_crlf || crlf_lines(bytes, n, res.headers) => {}
-        Ok(httparse::Status::Complete(_)) => return Some(Err(flags)),
-        Err(httparse::Error::TooManyHeaders) => return None,
-        _ => return Some(Err(invalid)),
-    }
-    let Some(status) = res.code else {
-        return Some(Err(invalid));
-    };
-    let (framing, framing_flags) = declared_framing(fields(res.headers), false);
-    Some(Ok((
-        Head::Response(ResponseHead {
-            status,
-            reason: reason_text(status, res.reason.unwrap_or("")),
-            version: version(res.version),
-            headers: collect(res.headers),
-        }),
-        flags.union(framing_flags),
-        framing,
-    )))
 }
 
 /// A method as text: the registered ones (nearly every request) as static text, so a request
@@ -463,6 +450,30 @@ mod tests {
         assert!(flags.contains(Flag::ObsFold));
         assert_eq!(h.headers().get_str("host"), Some("a"));
         assert_eq!(h.headers().get_str("x"), Some("1 2"));
+    }
+
+    #[test]
+    fn heads_with_many_lines_parse_up_to_the_limit() {
+        for request in [true, false] {
+            let start = if request {
+                "GET / HTTP/1.1\r\n"
+            } else {
+                "HTTP/1.1 200 OK\r\n"
+            };
+            let head = |lines: usize| {
+                let mut head = String::from(start);
+                for i in 0..lines {
+                    head.push_str(&format!("X-{i}: {i}\r\n"));
+                }
+                head + "\r\n"
+            };
+            let (h, flags, _) = parse(head(MAX_HEADERS).as_bytes(), request).unwrap();
+            assert!(flags.is_empty(), "{flags:?}");
+            assert_eq!(h.headers().len(), MAX_HEADERS);
+            assert_eq!(h.headers().get_str("x-255"), Some("255"));
+            let flags = parse(head(MAX_HEADERS + 1).as_bytes(), request).unwrap_err();
+            assert!(flags.contains(Flag::HeaderTooLarge), "{flags:?}");
+        }
     }
 
     proptest::proptest! {

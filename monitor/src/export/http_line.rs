@@ -169,7 +169,7 @@ impl HeaderView<'_> {
             out.push(b'"');
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"\":[\"");
-            out.extend_from_slice(self.redactor.header(name, &value).as_bytes());
+            self.redactor.write_header(name, &value, out);
             out.extend_from_slice(b"\"]");
         }
         out.push(b'}');

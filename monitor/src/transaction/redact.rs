@@ -175,21 +175,26 @@ impl Redactor {
 
     /// Appends the fingerprint of `secret` to `out`.
     fn fingerprint_into(&self, secret: &[u8], out: &mut String) {
+        self.with_fingerprint(secret, |f| out.push_str(f));
+    }
+
+    /// Hands the fingerprint of `secret` to `use_it`: from the memo when it is there, with no
+    /// copy of its own.
+    fn with_fingerprint<R>(&self, secret: &[u8], use_it: impl FnOnce(&str) -> R) -> R {
         if secret.len() > FINGERPRINT_MEMO_MAX_LEN {
-            out.push_str(&self.fingerprint_uncached(secret));
-            return;
+            return use_it(&self.fingerprint_uncached(secret));
         }
         if let Some(f) = self.fingerprints.borrow().get(secret) {
-            out.push_str(f);
-            return;
+            return use_it(f);
         }
         let f = self.fingerprint_uncached(secret);
-        out.push_str(&f);
+        let used = use_it(&f);
         let mut memo = self.fingerprints.borrow_mut();
         if memo.len() >= FINGERPRINT_MEMO {
             memo.clear();
         }
         memo.insert(secret.into(), f);
+        used
     }
 
     fn fingerprint_uncached(&self, secret: &[u8]) -> String {
@@ -211,19 +216,31 @@ impl Redactor {
     /// (`Bearer <redacted:…>`), Cookie keeps cookie names, Set-Cookie keeps its attributes.
     pub fn header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
         // The name first: most headers are not secret, and their values need no trimming.
-        if !self.enabled || !self.is_secret_header(name) || value.trim().is_empty() {
+        if !self.enabled || !self.is_secret_header(name) || value.trim_ascii().is_empty() {
             return Cow::Borrowed(value);
         }
-        if name.eq_ignore_ascii_case("authorization")
-            || name.eq_ignore_ascii_case("proxy-authorization")
-        {
+        if is_credentials_header(name) {
             self.mask_credentials(value)
         } else if name.eq_ignore_ascii_case("cookie") {
             self.mask_cookies(value)
         } else if name.eq_ignore_ascii_case("set-cookie") {
             self.mask_set_cookie(value)
         } else {
-            Cow::Owned(self.fingerprint(value.trim().as_bytes()))
+            Cow::Owned(self.fingerprint(value.trim_ascii().as_bytes()))
+        }
+    }
+
+    /// Appends `header(name, value)` to `out`; credentials are masked straight into it.
+    #[inline]
+    pub fn write_header(&self, name: &str, value: &str, out: &mut Vec<u8>) {
+        if !self.enabled || !self.is_secret_header(name) {
+            out.extend_from_slice(value.as_bytes());
+        } else if is_credentials_header(name) && !value.trim_ascii().is_empty() {
+            let (kept, secret) = split_credentials(value);
+            out.extend_from_slice(kept.as_bytes());
+            self.with_fingerprint(secret.as_bytes(), |f| out.extend_from_slice(f.as_bytes()));
+        } else {
+            out.extend_from_slice(self.header(name, value).as_bytes());
         }
     }
 
@@ -270,17 +287,10 @@ impl Redactor {
     /// `Scheme credentials` keeps the scheme; a single word may be a bare token and is masked
     /// whole.
     fn mask_credentials<'a>(&self, value: &'a str) -> Cow<'a, str> {
-        let trimmed = value.trim();
-        let Some(scheme_len) = trimmed.find([' ', '\t']) else {
-            return Cow::Owned(self.fingerprint(trimmed.as_bytes()));
-        };
-        // Not empty: `trimmed` has no trailing whitespace.
-        let credentials = trimmed[scheme_len..].trim_start();
-        let leading = value.len() - value.trim_start().len();
-        let credentials_at = leading + trimmed.len() - credentials.len();
-        let mut out = String::with_capacity(credentials_at + FINGERPRINT_LEN);
-        out.push_str(&value[..credentials_at]);
-        self.fingerprint_into(credentials.as_bytes(), &mut out);
+        let (kept, secret) = split_credentials(value);
+        let mut out = String::with_capacity(kept.len() + FINGERPRINT_LEN);
+        out.push_str(kept);
+        self.fingerprint_into(secret.as_bytes(), &mut out);
         Cow::Owned(out)
     }
 
@@ -385,6 +395,27 @@ impl Redactor {
     }
 }
 
+/// Authorization and Proxy-Authorization: `Scheme credentials`.
+fn is_credentials_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("proxy-authorization")
+}
+
+/// A credentials value (not blank) as (what is kept, the secret): `Bearer abc` keeps `Bearer `
+/// (with any whitespace around it) and hides `abc`; a single word is a bare token, hidden whole
+/// (without the whitespace around it). Whitespace is HTTP's, ASCII: a field value cannot start
+/// or end with any other.
+fn split_credentials(value: &str) -> (&str, &str) {
+    let trimmed = value.trim_ascii();
+    let Some(scheme_len) = memchr::memchr2(b' ', b'\t', trimmed.as_bytes()) else {
+        return ("", trimmed);
+    };
+    // Not empty: `trimmed` has no trailing whitespace.
+    let credentials = trimmed[scheme_len..].trim_ascii_start();
+    let leading = value.len() - value.trim_ascii_start().len();
+    let credentials_at = leading + trimmed.len() - credentials.len();
+    (&value[..credentials_at], credentials)
+}
+
 enum BodyKind {
     Json,
     Form,
@@ -430,6 +461,51 @@ mod tests {
 
     fn is_borrowed(cow: Cow<'_, str>) -> bool {
         matches!(cow, Cow::Borrowed(_))
+    }
+
+    #[test]
+    fn written_headers_are_the_masked_values() {
+        let r = redactor();
+        let disabled = Redactor::new(
+            &RedactionConfig {
+                enabled: false,
+                ..RedactionConfig::default()
+            },
+            KEY,
+        );
+        for name in [
+            "authorization",
+            "Proxy-Authorization",
+            "cookie",
+            "x-api-key",
+            "accept",
+        ] {
+            for value in [
+                "Bearer abc",
+                "  Bearer \t abc  ",
+                "Basic\tdXNlcjpwdw==",
+                "bare-token",
+                " ",
+                "",
+                "a=1; b=2",
+                "\u{a0}Bearer x\u{a0}",
+            ] {
+                for r in [&r, &disabled] {
+                    let mut out = Vec::new();
+                    r.write_header(name, value, &mut out);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        r.header(name, value),
+                        "{name}: {value:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            r.header("authorization", "Bearer abc"),
+            format!("Bearer {}", fp("abc"))
+        );
+        assert_eq!(r.header("authorization", " tok "), fp("tok"));
     }
 
     #[test]

@@ -216,18 +216,10 @@ impl Redactor {
     /// (`Bearer <redacted:…>`), Cookie keeps cookie names, Set-Cookie keeps its attributes.
     pub fn header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
         // The name first: most headers are not secret, and their values need no trimming.
-        if !self.enabled || !self.is_secret_header(name) || value.trim_ascii().is_empty() {
+        if !self.enabled || !self.is_secret_header(name) {
             return Cow::Borrowed(value);
         }
-        if is_credentials_header(name) {
-            self.mask_credentials(value)
-        } else if name.eq_ignore_ascii_case("cookie") {
-            self.mask_cookies(value)
-        } else if name.eq_ignore_ascii_case("set-cookie") {
-            self.mask_set_cookie(value)
-        } else {
-            Cow::Owned(self.fingerprint(value.trim_ascii().as_bytes()))
-        }
+        self.mask_header(name, value)
     }
 
     /// Appends `header(name, value)` to `out`; credentials are masked straight into it.
@@ -240,7 +232,23 @@ impl Redactor {
             out.extend_from_slice(kept.as_bytes());
             self.with_fingerprint(secret.as_bytes(), |f| out.extend_from_slice(f.as_bytes()));
         } else {
-            out.extend_from_slice(self.header(name, value).as_bytes());
+            out.extend_from_slice(self.mask_header(name, value).as_bytes());
+        }
+    }
+
+    /// The value of a header whose name is secret: a blank one stays as it is.
+    fn mask_header<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
+        if value.trim_ascii().is_empty() {
+            return Cow::Borrowed(value);
+        }
+        if is_credentials_header(name) {
+            self.mask_credentials(value)
+        } else if name.eq_ignore_ascii_case("cookie") {
+            self.mask_cookies(value)
+        } else if name.eq_ignore_ascii_case("set-cookie") {
+            self.mask_set_cookie(value)
+        } else {
+            Cow::Owned(self.fingerprint(value.trim_ascii().as_bytes()))
         }
     }
 

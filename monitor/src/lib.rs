@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod conn;
+pub mod detection;
 pub mod discovery;
 pub mod export;
 pub mod http1;

@@ -1,0 +1,123 @@
+//! What a detector says about one transaction: a category with its severity and confidence,
+//! and the evidence — the figures measured, the baseline or threshold they beat, the signatures
+//! that matched — that an alert carries.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{
+    category::{Category, Severity},
+    hit::SignatureHit,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub category: Category,
+    pub severity: Severity,
+    /// 0..1.
+    pub confidence: f64,
+    pub evidence: Evidence,
+}
+
+impl Finding {
+    pub fn new(category: Category, severity: Severity, confidence: f64) -> Finding {
+        Finding {
+            category,
+            severity,
+            confidence: confidence.clamp(0.0, 1.0),
+            evidence: Evidence::default(),
+        }
+    }
+
+    /// Adds a measured figure.
+    pub fn figure(mut self, name: &'static str, value: f64) -> Finding {
+        self.evidence.figures.insert(name, round(value));
+        self
+    }
+
+    /// Adds a figure of the baseline or threshold that was beaten.
+    pub fn baseline(mut self, name: &'static str, value: f64) -> Finding {
+        self.evidence.baseline.insert(name, round(value));
+        self
+    }
+
+    /// Adds a short note (which list entry matched, which rule fired).
+    pub fn note(mut self, text: impl Into<String>) -> Finding {
+        if self.evidence.notes.len() < MAX_NOTES {
+            self.evidence.notes.push(text.into());
+        }
+        self
+    }
+}
+
+/// Notes and signatures kept per alert.
+pub const MAX_NOTES: usize = 8;
+pub const MAX_SIGNATURES: usize = 8;
+
+/// Why an alert was raised; figures are the latest measured, signatures the first distinct
+/// ones matched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+pub struct Evidence {
+    /// Measured figures (`requests_per_minute`, `distinct_values`, `failed_logins`...).
+    pub figures: BTreeMap<&'static str, f64>,
+    /// The learned baseline or the threshold the figures beat (`median`, `mad`, `p99`,
+    /// `threshold`, `samples`, `actors`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub baseline: BTreeMap<&'static str, f64>,
+    /// Signatures matched, offending values already masked and cut.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<SignatureHit>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The actor's transactions before the alert was raised, oldest first: what the session
+    /// did before it turned malicious.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub session_walk: Vec<WalkStep>,
+}
+
+impl Evidence {
+    /// Takes `newer`'s figures and adds its signatures and notes not yet kept.
+    pub fn merge(&mut self, newer: Evidence) {
+        self.figures.extend(newer.figures);
+        self.baseline.extend(newer.baseline);
+        for hit in newer.signatures {
+            if self.signatures.len() >= MAX_SIGNATURES {
+                break;
+            }
+            let known = self.signatures.iter().any(|h| {
+                h.rule == hit.rule && h.location == hit.location && h.value == hit.value
+            });
+            if !known {
+                self.signatures.push(hit);
+            }
+        }
+        for note in newer.notes {
+            if self.notes.len() < MAX_NOTES && !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+    }
+}
+
+/// One earlier transaction of the actor.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct WalkStep {
+    #[schemars(extend("format" = "date-time"))]
+    pub ts: String,
+    pub method: String,
+    /// The template when known, else the path (cut to 128 bytes).
+    pub endpoint: String,
+    pub status: Option<u16>,
+    pub client_ip: Option<String>,
+}
+
+/// Figures are written with at most three decimals.
+fn round(v: f64) -> f64 {
+    if v.is_finite() {
+        (v * 1000.0).round() / 1000.0
+    } else {
+        0.0
+    }
+}

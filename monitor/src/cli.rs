@@ -5,7 +5,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Config;
+use crate::{
+    config::Config,
+    detection::{
+        category::{Category, Severity},
+        rules::{Rules, RulesError},
+    },
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,6 +42,80 @@ pub enum Command {
     /// Print the discovered API as OpenAPI 3.1 (from a running monitor, or from a replay), or
     /// with --diff, what differs from a published spec.
     Openapi(Box<OpenapiArgs>),
+    /// Print the effective detection rules (defaults, the rules file and flags) as TOML.
+    Rules(RulesArgs),
+}
+
+/// Abuse detection (live and in replay).
+#[derive(Debug, Args)]
+pub struct DetectionArgs {
+    /// Do not judge transactions for abuse (no `alert` events).
+    #[arg(long)]
+    pub no_detection: bool,
+    /// A TOML rules file: thresholds of the detectors over their defaults (`monitor rules`
+    /// prints them all).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Keep baselines and known actors here across restarts.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Raise no alerts of this category (e.g. bot_cadence); repeatable.
+    #[arg(long = "disable-category", value_name = "CATEGORY", value_parser = parse_category)]
+    pub disabled: Vec<Category>,
+    /// Raise no alerts below this severity (low, medium, high, critical).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+}
+
+impl DetectionArgs {
+    /// The rules file's tables over the defaults, then the flags.
+    pub fn rules(&self) -> Result<Rules, RulesError> {
+        let mut rules = match &self.rules {
+            Some(path) => Rules::load(path)?,
+            None => Rules::default(),
+        };
+        for c in &self.disabled {
+            if !rules.alerts.disabled.contains(c) {
+                rules.alerts.disabled.push(*c);
+            }
+        }
+        if let Some(s) = self.min_severity {
+            rules.alerts.min_severity = s;
+        }
+        Ok(rules)
+    }
+
+    fn apply(&self, c: &mut Config) -> Result<(), RulesError> {
+        c.detection.enabled = !self.no_detection && c.discovery.enabled;
+        c.detection.state_dir = self.state_dir.clone();
+        c.detection.rules = self.rules()?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(flatten)]
+    pub detection: DetectionArgs,
+}
+
+fn parse_category(s: &str) -> Result<Category, String> {
+    Category::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Category::ALL.iter().map(|c| c.name()).collect();
+        format!("`{s}` is not a category (one of {})", names.join(", "))
+    })
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ]
+    .into_iter()
+    .find(|v| v.name() == s)
+    .ok_or_else(|| format!("`{s}` is not a severity (low, medium, high or critical)"))
 }
 
 /// Where discovered OpenAPI documents are kept by default.
@@ -103,6 +183,8 @@ impl OpenapiArgs {
         let mut c = Config::default();
         self.discovery.apply(&mut c);
         c.discovery.enabled = true;
+        // Only the inventory is wanted.
+        c.detection.enabled = false;
         c
     }
 }
@@ -137,6 +219,8 @@ pub struct RunArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub discovery: DiscoveryArgs,
+    #[command(flatten)]
+    pub detection: DetectionArgs,
     /// Where to keep the discovered API as OpenAPI 3.1, for `monitor openapi`.
     #[arg(long, value_name = "FILE", default_value = DEFAULT_OPENAPI_FILE)]
     pub openapi_file: PathBuf,
@@ -165,6 +249,8 @@ pub struct ReplayArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub discovery: DiscoveryArgs,
+    #[command(flatten)]
+    pub detection: DetectionArgs,
 }
 
 /// What the kernel captures.
@@ -306,15 +392,16 @@ impl OutputArgs {
 }
 
 impl RunArgs {
-    /// The configuration these flags describe, on top of the defaults.
-    pub fn to_config(&self) -> Config {
+    /// The configuration these flags (and the rules file) describe, on top of the defaults.
+    pub fn to_config(&self) -> Result<Config, RulesError> {
         let mut c = Config::default();
         self.capture.apply(&mut c);
         self.streams.apply(&mut c);
         self.output.apply(&mut c);
         self.discovery.apply(&mut c);
+        self.detection.apply(&mut c)?;
         c.discovery.openapi_file = Some(self.openapi_file.clone());
-        c
+        Ok(c)
     }
 }
 
@@ -322,17 +409,20 @@ impl RecordArgs {
     pub fn to_config(&self) -> Config {
         let mut c = Config::default();
         self.capture.apply(&mut c);
+        // A recording keeps the raw capture: detection runs when it is replayed.
+        c.detection.enabled = false;
         c
     }
 }
 
 impl ReplayArgs {
-    pub fn to_config(&self) -> Config {
+    pub fn to_config(&self) -> Result<Config, RulesError> {
         let mut c = Config::default();
         self.streams.apply(&mut c);
         self.output.apply(&mut c);
         self.discovery.apply(&mut c);
-        c
+        self.detection.apply(&mut c)?;
+        Ok(c)
     }
 }
 
@@ -359,6 +449,44 @@ pub fn parse_size(s: &str) -> Result<u32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detection_flags_fill_the_rules() {
+        let cli = Cli::try_parse_from([
+            "monitor",
+            "replay",
+            "f.rec",
+            "--disable-category",
+            "bot_cadence",
+            "--min-severity",
+            "medium",
+            "--state-dir",
+            "/tmp/s",
+        ])
+        .unwrap();
+        let Command::Replay(args) = cli.command else {
+            panic!("not replay")
+        };
+        let c = args.to_config().unwrap();
+        assert!(!c.detection.rules.enabled(Category::BotCadence));
+        assert_eq!(c.detection.rules.alerts.min_severity, Severity::Medium);
+        assert_eq!(c.detection.state_dir, Some(PathBuf::from("/tmp/s")));
+        for bad in [
+            ["monitor", "replay", "f", "--disable-category", "nope"],
+            ["monitor", "replay", "f", "--min-severity", "urgent"],
+        ] {
+            let err = Cli::try_parse_from(bad).unwrap_err().to_string();
+            assert!(err.contains("is not a"), "{err}");
+        }
+        let cli = Cli::try_parse_from(["monitor", "replay", "f", "--no-discovery"]).unwrap();
+        let Command::Replay(args) = cli.command else {
+            panic!("not replay")
+        };
+        assert!(
+            !args.to_config().unwrap().detection.enabled,
+            "needs discovery"
+        );
+    }
 
     #[test]
     fn sizes() {
@@ -395,7 +523,7 @@ mod tests {
         let Command::Run(args) = cli.command else {
             panic!("not run")
         };
-        let c = args.to_config();
+        let c = args.to_config().unwrap();
         assert_eq!(c.filters.ports, vec![80, 443]);
         assert_eq!(c.filters.pids, vec![7]);
         assert_eq!(c.capture.ring_buffer_bytes, 8 << 20);
@@ -408,7 +536,8 @@ mod tests {
         let Command::Replay(args) = cli.command else {
             panic!("not replay")
         };
-        let c = args.to_config();
+        let c = args.to_config().unwrap();
         assert!(!c.output.raw && c.redaction.enabled);
+        assert!(c.detection.enabled && c.detection.state_dir.is_none());
     }
 }

@@ -7,6 +7,7 @@ use monitor_common::config::{MAX_CHUNK, MAX_STEPS};
 use serde::{Deserialize, Serialize};
 
 pub use crate::{
+    detection::rules::DetectionConfig,
     discovery::inventory::DiscoveryConfig,
     session::{actor::ActorConfig, tracker::SessionConfig},
     transaction::redact::RedactionConfig,
@@ -25,6 +26,7 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     pub actors: ActorConfig,
     pub sessions: SessionConfig,
+    pub detection: DetectionConfig,
 }
 
 /// TLS plaintext capture through uprobes on TLS libraries.
@@ -182,6 +184,8 @@ pub enum ConfigError {
     Zero(&'static str),
     #[error("parameter threshold {0} must be at least 2")]
     ParamThreshold(usize),
+    #[error("{0}")]
+    Rules(String),
 }
 
 /// Half the capture loop's steps are kept for loading iovecs, so a call can always be walked to
@@ -225,6 +229,10 @@ impl Config {
         if self.discovery.param_threshold < 2 {
             return Err(ConfigError::ParamThreshold(self.discovery.param_threshold));
         }
+        self.detection
+            .rules
+            .validate()
+            .map_err(|e| ConfigError::Rules(e.to_string()))?;
         Ok(())
     }
 }

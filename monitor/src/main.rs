@@ -11,7 +11,10 @@ use std::{
 use clap::{Parser, error::ErrorKind};
 use monitor::{
     check,
-    cli::{Cli, Command, OpenapiArgs, OutputArgs, RecordArgs, ReplayArgs, RunArgs, StatusArgs},
+    cli::{
+        Cli, Command, OpenapiArgs, OutputArgs, RecordArgs, ReplayArgs, RulesArgs, RunArgs,
+        StatusArgs,
+    },
     config::Config,
     discovery::openapi,
     pipeline::{
@@ -41,6 +44,28 @@ fn main() -> ExitCode {
         Command::Schema => print_schema(),
         Command::Status(args) => print_status(&args),
         Command::Openapi(args) => print_openapi(&args),
+        Command::Rules(args) => print_rules(&args),
+    }
+}
+
+/// `monitor rules`: the effective detection rules as TOML.
+fn print_rules(args: &RulesArgs) -> ExitCode {
+    let rules = match args.detection.rules() {
+        Ok(r) => r,
+        Err(err) => return fail(err),
+    };
+    if let Err(err) = rules.validate() {
+        return fail(err);
+    }
+    let agents = monitor::detection::behaviour::scanner::AgentList::new(&rules.scanner);
+    let text = format!(
+        "# Effective detection rules (defaults, then --rules, then flags).\n# scanner: {}\n\n{}",
+        agents.describe(),
+        rules.to_toml()
+    );
+    match io::stdout().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(format_args!("cannot write the rules: {err}")),
     }
 }
 
@@ -203,7 +228,10 @@ fn check_host() -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    let config = args.to_config();
+    let config = match args.to_config() {
+        Ok(c) => c,
+        Err(err) => return fail(err),
+    };
     let key = match redaction_key(&args.output) {
         Ok(k) => k,
         Err(sentence) => return fail(sentence),
@@ -290,7 +318,10 @@ fn capture(
 }
 
 fn replay_file(args: ReplayArgs) -> ExitCode {
-    let config = args.to_config();
+    let config = match args.to_config() {
+        Ok(c) => c,
+        Err(err) => return fail(err),
+    };
     if let Err(err) = config.validate() {
         return fail(format_args!("invalid configuration: {err}"));
     }

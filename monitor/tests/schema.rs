@@ -303,6 +303,7 @@ fn raw_and_stats_events() -> Vec<Value> {
         streams: streams.clone(),
         discovery: http.is_some().then(Default::default),
         sessions: http.is_some().then(Default::default),
+        detection: http.is_some().then(Default::default),
         http,
     };
     let http = HttpStage::new(&HttpConfig::default()).counters();

@@ -49,8 +49,7 @@ impl Walk {
             step.method.clear();
             step.method.push_str(method);
             step.endpoint.clear();
-            step.endpoint
-                .push_str(super::hit::cut(endpoint, 128));
+            step.endpoint.push_str(super::hit::cut(endpoint, 128));
             step.status = status;
             step.client_ip = ip;
         }

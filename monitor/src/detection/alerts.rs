@@ -339,7 +339,11 @@ mod tests {
             .raise(finding(Severity::Medium), &c(0, "10.0.0.1"), Vec::new)
             .to_owned();
         for i in 1..50 {
-            let got = book.raise(finding(Severity::Medium), &c(i * S / 10, "10.0.0.2"), Vec::new);
+            let got = book.raise(
+                finding(Severity::Medium),
+                &c(i * S / 10, "10.0.0.2"),
+                Vec::new,
+            );
             assert_eq!(got, id);
         }
         let r: Vec<AlertReport> = book.take_reports().collect();
@@ -355,7 +359,10 @@ mod tests {
         book.raise(finding(Severity::High), &c(6 * S, "10.0.0.2"), Vec::new);
         book.tick(16 * S);
         let r: Vec<AlertReport> = book.take_reports().collect();
-        assert_eq!((r.len(), r[0].state, r[0].transactions), (1, AlertState::Ongoing, 52));
+        assert_eq!(
+            (r.len(), r[0].state, r[0].transactions),
+            (1, AlertState::Ongoing, 52)
+        );
         book.tick(6 * S + 120 * S);
         let r: Vec<AlertReport> = book.take_reports().collect();
         assert_eq!((r.len(), r[0].state), (1, AlertState::Ended));
@@ -380,6 +387,9 @@ mod tests {
         assert_eq!(book.counters.evicted, 1);
         book.shutdown();
         let states: Vec<AlertState> = book.take_reports().map(|r| r.state).collect();
-        assert_eq!(states.iter().filter(|s| **s == AlertState::Ended).count(), 3);
+        assert_eq!(
+            states.iter().filter(|s| **s == AlertState::Ended).count(),
+            3
+        );
     }
 }

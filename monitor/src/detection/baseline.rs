@@ -54,7 +54,9 @@ pub struct Summary {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
-    /// Sample weight per bucket (`BUCKETS` long; a shorter saved one is padded).
+    /// Sample weight per bucket (`BUCKETS` long); saved as (bucket, weight) pairs of the
+    /// buckets in use, so a state file of thousands of baselines stays small.
+    #[serde(with = "sparse")]
     weights: Vec<f64>,
     total: f64,
     /// Distinct contributing actors (estimated from a small exact set, then kept as a count).
@@ -134,8 +136,7 @@ impl Baseline {
 
     /// The summary, or None while warming up.
     pub fn summary(&mut self, rules: &BaselineRules) -> Option<Summary> {
-        if self.total < f64::from(rules.min_samples) || self.actors < u64::from(rules.min_actors)
-        {
+        if self.total < f64::from(rules.min_samples) || self.actors < u64::from(rules.min_actors) {
             return None;
         }
         if let Some(s) = self.cached {
@@ -198,8 +199,43 @@ impl Baseline {
         0.0
     }
 
+    /// Makes a baseline read from a file consistent: the total is what its buckets hold.
+    pub fn repair(&mut self) {
+        self.weights.resize(BUCKETS, 0.0);
+        self.total = self.weights.iter().sum();
+        self.cached = None;
+    }
+
     pub fn samples(&self) -> f64 {
         self.total
+    }
+}
+
+mod sparse {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::BUCKETS;
+
+    pub fn serialize<S: Serializer>(weights: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(usize, f64)> = weights
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(i, w)| (i, (w * 1000.0).round() / 1000.0))
+            .collect();
+        pairs.serialize(s)
+    }
+
+    /// Buckets out of range and weights that are not finite positive numbers are dropped.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let pairs = Vec::<(usize, f64)>::deserialize(d)?;
+        let mut weights = vec![0.0; BUCKETS];
+        for (i, w) in pairs {
+            if i < BUCKETS && w.is_finite() && w > 0.0 {
+                weights[i] = w;
+            }
+        }
+        Ok(weights)
     }
 }
 
@@ -277,7 +313,12 @@ mod tests {
             b.add(f64::from(i), &i.to_le_bytes(), &rules());
         }
         let text = serde_json::to_string(&b).unwrap();
+        assert!(text.len() < 600, "{text}");
         let mut back: Baseline = serde_json::from_str(&text).unwrap();
         assert_eq!(back.summary(&rules()), b.summary(&rules()));
+        // Hostile files: out-of-range buckets, negative weights.
+        let odd = r#"{"weights":[[500,1.0],[3,-2.0],[4,5.0]],"total":5.0,"actors":9}"#;
+        let mut odd: Baseline = serde_json::from_str(odd).unwrap();
+        assert!(odd.summary(&rules()).is_none(), "5 samples, under warm-up");
     }
 }

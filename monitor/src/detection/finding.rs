@@ -86,9 +86,10 @@ impl Evidence {
             if self.signatures.len() >= MAX_SIGNATURES {
                 break;
             }
-            let known = self.signatures.iter().any(|h| {
-                h.rule == hit.rule && h.location == hit.location && h.value == hit.value
-            });
+            let known = self
+                .signatures
+                .iter()
+                .any(|h| h.rule == hit.rule && h.location == hit.location && h.value == hit.value);
             if !known {
                 self.signatures.push(hit);
             }

@@ -114,7 +114,8 @@ impl Learned {
     }
 
     pub fn restore(&mut self, saved: Vec<Saved>) {
-        for s in saved {
+        for mut s in saved {
+            s.baseline.repair();
             self.map.push(
                 s.key,
                 Entry {

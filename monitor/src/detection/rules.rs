@@ -18,6 +18,27 @@ use super::{
     signatures::SignatureRules,
 };
 
+/// Detection as configured: on or off, where its state is kept, and the rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectionConfig {
+    /// Judge transactions and write `alert` events (needs discovery).
+    pub enabled: bool,
+    /// Where baselines and known actors are kept across restarts; none: not kept.
+    pub state_dir: Option<PathBuf>,
+    pub rules: Rules,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            state_dir: None,
+            rules: Rules::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Rules {
@@ -124,15 +145,23 @@ impl Rules {
         let windows = [
             ("enumeration.window_secs", self.enumeration.window_secs),
             ("scraping.window_secs", self.scraping.window_secs),
-            ("forced_browsing.window_secs", self.forced_browsing.window_secs),
+            (
+                "forced_browsing.window_secs",
+                self.forced_browsing.window_secs,
+            ),
             ("credentials.window_secs", self.credentials.window_secs),
             ("ip_rotation.window_secs", self.ip_rotation.window_secs),
-            ("sensitive_data.window_secs", self.sensitive_data.window_secs),
+            (
+                "sensitive_data.window_secs",
+                self.sensitive_data.window_secs,
+            ),
             ("alerts.quiet_secs", self.alerts.quiet_secs),
         ];
         for (name, v) in windows {
             if v == 0 {
-                return Err(RulesError::Invalid(format!("{name} must be greater than zero")));
+                return Err(RulesError::Invalid(format!(
+                    "{name} must be greater than zero"
+                )));
             }
         }
         let limits = [
@@ -145,11 +174,16 @@ impl Rules {
         ];
         for (name, v) in limits {
             if v == 0 {
-                return Err(RulesError::Invalid(format!("{name} must be greater than zero")));
+                return Err(RulesError::Invalid(format!(
+                    "{name} must be greater than zero"
+                )));
             }
         }
         let shares = [
-            ("enumeration.sequential_share", self.enumeration.sequential_share),
+            (
+                "enumeration.sequential_share",
+                self.enumeration.sequential_share,
+            ),
             ("enumeration.error_share", self.enumeration.error_share),
             ("forced_browsing.min_share", self.forced_browsing.min_share),
             (
@@ -159,7 +193,9 @@ impl Rules {
         ];
         for (name, v) in shares {
             if !(0.0..=1.0).contains(&v) {
-                return Err(RulesError::Invalid(format!("{name} must be between 0 and 1")));
+                return Err(RulesError::Invalid(format!(
+                    "{name} must be between 0 and 1"
+                )));
             }
         }
         if !(self.bot_cadence.max_cv > 0.0 && self.bot_cadence.max_cv.is_finite()) {
@@ -219,10 +255,19 @@ mod tests {
     #[test]
     fn bad_rules_are_one_clear_sentence() {
         for (text, want) in [
-            ("[credentials]\nbrute_force = 3\n", "unknown field `brute_force`"),
+            (
+                "[credentials]\nbrute_force = 3\n",
+                "unknown field `brute_force`",
+            ),
             ("[nope]\n", "unknown field `nope`"),
-            ("[alerts]\ndisabled = [\"sqlx\"]\n", "unknown variant `sqlx`"),
-            ("[enumeration]\nwindow_secs = 0\n", "enumeration.window_secs must be greater than zero"),
+            (
+                "[alerts]\ndisabled = [\"sqlx\"]\n",
+                "unknown variant `sqlx`",
+            ),
+            (
+                "[enumeration]\nwindow_secs = 0\n",
+                "enumeration.window_secs must be greater than zero",
+            ),
             ("[forced_browsing]\nmin_share = 2.0\n", "between 0 and 1"),
             ("[scanner\n", "line 1"),
         ] {

@@ -256,7 +256,8 @@ impl Detection {
                 distinct_not_found,
                 injections,
             };
-            if let Some(f) = scanner::observe(&r.scanner, &self.agents, &mut st.scanner, &cx, signals)
+            if let Some(f) =
+                scanner::observe(&r.scanner, &self.agents, &mut st.scanner, &cx, signals)
             {
                 found.push((f, None));
             }
@@ -276,7 +277,14 @@ impl Detection {
                     self.counters.addresses_evicted += 1;
                 }
                 let a = self.addresses.get_or_insert_mut(ip, AddressState::default);
-                credentials::observe(&r.credentials, &mut a.credentials, now, event, "address", &mut out);
+                credentials::observe(
+                    &r.credentials,
+                    &mut a.credentials,
+                    now,
+                    event,
+                    "address",
+                    &mut out,
+                );
                 for f in out.drain(..) {
                     if by_actor.contains(&f.category) {
                         continue;
@@ -301,7 +309,11 @@ impl Detection {
             if s.actor.kind != ActorKind::Ip {
                 let ro = st.rotation.get_or_insert_with(Default::default);
                 if let Some(f) = rotation::observe(&r.ip_rotation, ro, &cx) {
-                    let listed = ro.recent.iter().map(|ip| ip.to_string()).collect::<Vec<_>>();
+                    let listed = ro
+                        .recent
+                        .iter()
+                        .map(|ip| ip.to_string())
+                        .collect::<Vec<_>>();
                     found.push((f.note(format!("addresses: {}", listed.join(", "))), None));
                 }
             } else if let Some(fp) = rotation::fingerprint(&cx) {
@@ -381,7 +393,11 @@ impl Detection {
         for hit in self.hits.drain(..) {
             let category = hit.category;
             let severity = signature_severity(category, &hit);
-            match self.findings.iter_mut().find(|(f, _)| f.category == category) {
+            match self
+                .findings
+                .iter_mut()
+                .find(|(f, _)| f.category == category)
+            {
                 Some((f, _)) => {
                     f.severity = f.severity.max(severity);
                     f.confidence = f.confidence.max(hit.confidence);

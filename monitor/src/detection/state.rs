@@ -70,11 +70,10 @@ pub fn load(dir: &Path) -> Result<Option<StateFile>, StateError> {
     struct Version {
         version: u32,
     }
-    let version: Version =
-        serde_json::from_slice(&text).map_err(|e| StateError::Corrupt {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+    let version: Version = serde_json::from_slice(&text).map_err(|e| StateError::Corrupt {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
     if version.version != STATE_VERSION {
         return Err(StateError::Version {
             path,
@@ -137,7 +136,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(path_in(dir.path()), b"{\"version\":1,\"baselines\":").unwrap();
         let err = load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains(STATE_FILE) && err.contains("not a detection state"), "{err}");
+        assert!(
+            err.contains(STATE_FILE) && err.contains("not a detection state"),
+            "{err}"
+        );
         fs::write(path_in(dir.path()), b"{\"version\":99}").unwrap();
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("version 99"), "{err}");

@@ -98,7 +98,11 @@ mod tests {
         v.add(s, Category::Sqli, 0.5);
         assert_eq!(v.get(&s).unwrap().risk(), 50);
         v.add(s, Category::Sqli, 0.3);
-        assert_eq!(v.get(&s).unwrap().risk(), 50, "the highest score per category");
+        assert_eq!(
+            v.get(&s).unwrap().risk(),
+            50,
+            "the highest score per category"
+        );
         v.add(s, Category::Scanner, 0.5);
         let got = v.get(&s).unwrap();
         assert_eq!(got.risk(), 75);

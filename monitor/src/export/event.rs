@@ -32,6 +32,8 @@ pub enum OutputEvent {
     Endpoint(super::insight::EndpointEvent),
     /// A session's summary: when it ends, and periodically while it lasts.
     Session(super::insight::SessionEvent),
+    /// Abuse or an attack by one actor: raised, grown, ended.
+    Alert(Box<super::alert::AlertEvent>),
     /// Counters, every `--stats-interval` seconds and once at the end.
     Stats(Stats),
 }
@@ -179,6 +181,9 @@ pub struct Stats {
     /// Session counters (absent with `--raw` or `--no-discovery`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sessions: Option<crate::session::tracker::SessionCounters>,
+    /// Detection counters (absent with `--raw`, `--no-discovery` or `--no-detection`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection: Option<crate::detection::DetectionCounters>,
 }
 
 /// What userspace read and wrote.

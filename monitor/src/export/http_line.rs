@@ -64,6 +64,12 @@ impl HttpEvent<'_> {
         // Rare and small (a few names): serde writes them, as the reference does.
         raw_or_null(o.key(key!("sensitive")), insight.sensitive.as_ref());
         raw_or_null(o.key(key!("ai")), insight.ai.as_ref());
+        let mut alerts = Array::begin(o.key(key!("alerts")));
+        for id in &insight.alerts {
+            // Ids are hex digits: nothing to escape.
+            json_text::plain_string(alerts.item(), id.as_bytes());
+        }
+        alerts.end();
         o.end();
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::{
     clock::{Clock, rfc3339},
+    detection::{category::Category, verdicts::Verdict},
     discovery::{
         ai::AiCall,
         inventory::{AiSummary, Endpoint, EndpointChange, ServiceKey},
@@ -137,10 +138,15 @@ pub struct SessionEvent {
     /// Body bytes sent and received.
     pub request_bytes: u64,
     pub response_bytes: u64,
+    /// 0–100: how likely the session is abusive, from the alerts raised in it (0 without).
+    pub risk: u8,
+    /// Alert categories raised in this session so far.
+    pub categories: Vec<Category>,
 }
 
 impl SessionEvent {
-    pub fn new(clock: &Clock, s: SessionSummary) -> Self {
+    /// `verdict`: what detection concluded of the session, if anything.
+    pub fn new(clock: &Clock, s: SessionSummary, verdict: Option<Verdict>) -> Self {
         let (start, end) = (clock.unix_ns(s.first_ns), clock.unix_ns(s.last_ns));
         Self {
             ts: rfc3339(end),
@@ -161,6 +167,8 @@ impl SessionEvent {
             user_agents_dropped: s.user_agents_dropped,
             request_bytes: s.request_bytes,
             response_bytes: s.response_bytes,
+            risk: verdict.map_or(0, |v| v.risk()),
+            categories: verdict.map(|v| v.categories()).unwrap_or_default(),
         }
     }
 }
@@ -195,6 +203,8 @@ pub struct HttpInsight {
     pub sensitive: Option<SensitiveOut>,
     /// The AI/LLM or MCP call this is, recognised by the shape of its traffic.
     pub ai: Option<AiCall>,
+    /// Ids of the alerts this transaction contributed to (`alert` events).
+    pub alerts: Vec<String>,
 }
 
 /// Sensitive data classes (`email`, `credit_card`, `jwt`, `password`…) found in a transaction.

@@ -1,5 +1,6 @@
 //! Export stage: renders stream events and stats as JSON lines.
 
+pub mod alert;
 pub mod event;
 pub mod http;
 mod http_line;

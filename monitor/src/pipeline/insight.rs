@@ -8,20 +8,24 @@ use std::{
     path::Path,
 };
 
+use sha2::{Digest, Sha256};
+
 use crate::{
     clock::Clock,
     config::Config,
     conn::{ConnMeta, Role},
+    detection::{Detection, DetectionCounters, Sighting},
     discovery::inventory::{DiscoveryCounters, EndpointChange, Inventory, Observation, ServiceKey},
     discovery::{ai, openapi},
     export::{
         OutputEvent,
+        alert::AlertEvent,
         http::split_target,
         insight::{EndpointEvent, HttpInsight, SensitiveOut, SessionEvent, session_text},
     },
     session::{
         actor::ActorResolver,
-        tracker::{SessionCounters, SessionSummary, SessionTracker, Touch},
+        tracker::{SessionCounters, SessionState, SessionSummary, SessionTracker, Touch},
     },
     transaction::{Headers, HttpTransaction, body},
 };
@@ -39,6 +43,18 @@ pub struct Insight {
     max_decoded: usize,
     /// Headers of a response that was not captured.
     no_headers: Headers,
+    /// Abuse detection; None with `--no-detection`.
+    detection: Option<Detection>,
+}
+
+/// Names the redaction key without revealing it: the detection state's actors are only
+/// meaningful under the key that made their ids.
+fn key_fingerprint(key: &[u8; 32]) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"monitor detection state\0")
+        .chain_update(key)
+        .finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Insight {
@@ -53,6 +69,15 @@ impl Insight {
             events: Vec::new(),
             max_decoded: config.http.max_decoded_bytes,
             no_headers: Headers::default(),
+            detection: (config.detection.enabled).then(|| {
+                let mut d = Detection::new(&config.detection.rules, clock, key_fingerprint(&key));
+                if let Some(dir) = &config.detection.state_dir
+                    && let Err(err) = d.restore(dir)
+                {
+                    log::warn!("{err}; detection starts with nothing learned");
+                }
+                d
+            }),
         }
     }
 
@@ -88,32 +113,37 @@ impl Insight {
                 response_body,
             })
         });
-        let endpoint = path.filter(|p| p.starts_with('/')).and_then(|path| {
-            let service = ServiceKey::new(
+        let origin_path = path.filter(|p| p.starts_with('/'));
+        let service = origin_path.map(|_| {
+            ServiceKey::new(
                 server,
                 host(request.headers.get_str("host"), &request.target),
-            );
-            let observation = Observation {
-                service: &service,
-                method: &request.method,
-                path,
-                query,
-                status: t.response.as_ref().map(|r| r.status),
-                auth: identity.auth,
-                latency_ns: t.latency_ns(),
-                request_type: request.headers.get_str("content-type"),
-                response_type: t
-                    .response
-                    .as_ref()
-                    .and_then(|r| r.headers.get_str("content-type")),
-                role: t.meta.role,
-                ts_ns: t.start_ts_ns,
-                request_body: &request_body,
-                response_body,
-                ai: ai.as_ref(),
-            };
-            self.inventory.observe(&observation, &mut self.changes)
+            )
         });
+        let endpoint = origin_path
+            .zip(service.as_ref())
+            .and_then(|(path, service)| {
+                let observation = Observation {
+                    service,
+                    method: &request.method,
+                    path,
+                    query,
+                    status: t.response.as_ref().map(|r| r.status),
+                    auth: identity.auth,
+                    latency_ns: t.latency_ns(),
+                    request_type: request.headers.get_str("content-type"),
+                    response_type: t
+                        .response
+                        .as_ref()
+                        .and_then(|r| r.headers.get_str("content-type")),
+                    role: t.meta.role,
+                    ts_ns: t.start_ts_ns,
+                    request_body: &request_body,
+                    response_body,
+                    ai: ai.as_ref(),
+                };
+                self.inventory.observe(&observation, &mut self.changes)
+            });
         self.queue_changes(t.start_ts_ns);
         let label = endpoint.as_ref().map(|e| {
             let mut label = String::with_capacity(e.method.len() + 1 + e.template.len());
@@ -134,6 +164,42 @@ impl Insight {
             end_ns: t.end_ts_ns,
         };
         let session = self.sessions.observe(&touch, &mut self.ended);
+        let alerts = match &mut self.detection {
+            Some(detection) => detection.observe(&Sighting {
+                ts_ns: t.start_ts_ns,
+                actor: identity.actor,
+                session,
+                client_ip: identity.client_ip,
+                user_agent: identity.user_agent.as_deref(),
+                auth: identity.auth,
+                service: service.as_ref(),
+                role: t.meta.role,
+                method: &request.method,
+                path: path.unwrap_or_default(),
+                query,
+                template: endpoint.as_ref().map(|e| e.template.as_str()),
+                label: label.as_deref(),
+                request_headers: &request.headers,
+                request_type: request.headers.get_str("content-type"),
+                request_body: &request_body,
+                status: response.map(|r| r.status),
+                response_headers: response.map(|r| &r.headers),
+                response_type: response.and_then(|r| r.headers.get_str("content-type")),
+                response_body,
+                latency_ns: t.latency_ns(),
+                ai: ai.as_ref(),
+                request_classes: endpoint
+                    .as_ref()
+                    .map(|e| e.request_classes)
+                    .unwrap_or_default(),
+                response_classes: endpoint
+                    .as_ref()
+                    .map(|e| e.response_classes)
+                    .unwrap_or_default(),
+            }),
+            None => Vec::new(),
+        };
+        self.queue_alerts();
         self.queue_sessions();
         HttpInsight {
             actor: Some(identity.actor.into()),
@@ -146,19 +212,42 @@ impl Insight {
             }),
             path_template: endpoint.map(|e| e.template),
             ai,
+            alerts,
         }
     }
 
     /// Sessions idle at `now_ns` end; lasting ones are reported when due.
     pub fn tick(&mut self, now_ns: u64) {
+        if let Some(d) = &mut self.detection {
+            d.tick(now_ns);
+        }
+        self.queue_alerts();
         self.sessions.tick(now_ns, &mut self.ended);
         self.queue_sessions();
     }
 
-    /// Every session ends (the monitor stops).
+    /// Every session and alert ends (the monitor stops).
     pub fn shutdown(&mut self) {
+        if let Some(d) = &mut self.detection {
+            d.shutdown();
+        }
+        self.queue_alerts();
         self.sessions.shutdown(&mut self.ended);
         self.queue_sessions();
+    }
+
+    /// Detection counters (None with `--no-detection`).
+    pub fn detection_counters(&self) -> Option<DetectionCounters> {
+        self.detection.as_ref().map(Detection::counters)
+    }
+
+    /// Saves what detection learned to `dir` (a failure is logged and counted).
+    pub fn save_detection_state(&mut self, dir: &Path, unix_now_ns: u64) {
+        if let Some(d) = &mut self.detection
+            && let Err(err) = d.save(dir, unix_now_ns)
+        {
+            log::warn!("{err}");
+        }
     }
 
     /// The events queued since the last call.
@@ -199,8 +288,22 @@ impl Insight {
 
     fn queue_sessions(&mut self) {
         for summary in self.ended.drain(..) {
-            let event = SessionEvent::new(&self.clock, summary);
+            let ended = summary.state != SessionState::Active;
+            let verdict = self
+                .detection
+                .as_mut()
+                .and_then(|d| d.verdict(&summary.id, ended));
+            let event = SessionEvent::new(&self.clock, summary, verdict);
             self.events.push(OutputEvent::Session(event));
+        }
+    }
+
+    fn queue_alerts(&mut self) {
+        if let Some(d) = &mut self.detection {
+            for report in d.take_reports() {
+                let event = AlertEvent::new(&self.clock, report);
+                self.events.push(OutputEvent::Alert(Box::new(event)));
+            }
         }
     }
 }

@@ -29,6 +29,9 @@ use crate::{
 
 pub use live::{Run, RunError};
 
+/// Detection's state is saved with the stats at most this often (and with the last ones).
+const STATE_SAVE_NS: u64 = 60_000_000_000;
+
 /// Everything between a raw capture event and a written JSON line.
 pub struct Stages {
     table: ConnectionTable,
@@ -42,6 +45,9 @@ pub struct Stages {
     /// `shutdown` ran: sessions end once the last transactions are written.
     stopping: bool,
     openapi_file: Option<std::path::PathBuf>,
+    /// Where detection keeps what it learned, and when it last did (Unix ns).
+    state_dir: Option<std::path::PathBuf>,
+    state_saved_unix_ns: u64,
     pub agent: AgentStats,
     events: Vec<StreamEvent>,
     transactions: Vec<HttpTransaction>,
@@ -73,6 +79,12 @@ impl Stages {
                 .then(|| insight::Insight::new(config, redaction_key, clock)),
             stopping: false,
             openapi_file: config.discovery.openapi_file.clone(),
+            state_dir: config
+                .detection
+                .state_dir
+                .clone()
+                .filter(|_| config.detection.enabled),
+            state_saved_unix_ns: 0,
             agent: AgentStats::default(),
             events: Vec::new(),
             transactions: Vec::new(),
@@ -196,9 +208,17 @@ impl Stages {
             tls,
             discovery: self.insight.as_ref().map(|i| i.counters().0),
             sessions: self.insight.as_ref().map(|i| i.counters().1),
+            detection: self.insight.as_ref().and_then(|i| i.detection_counters()),
         };
         self.writer.write(&OutputEvent::Stats(stats))?;
         self.agent.events_written = self.writer.written;
+        let save_due = unix_ns.saturating_sub(self.state_saved_unix_ns) >= STATE_SAVE_NS;
+        if let (Some(insight), Some(dir)) = (&mut self.insight, &self.state_dir)
+            && (last || save_due)
+        {
+            insight.save_detection_state(dir, unix_ns);
+            self.state_saved_unix_ns = unix_ns;
+        }
         if let (Some(insight), Some(path)) = (&self.insight, &self.openapi_file)
             && let Err(err) = insight.write_openapi(path)
         {

@@ -568,6 +568,7 @@ mod tests {
                     tls: None,
                     discovery: None,
                     sessions: None,
+                    detection: None,
                 });
                 out += &serde_json::to_string(&stats).unwrap();
                 out += "\n\n";

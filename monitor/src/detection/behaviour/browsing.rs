@@ -80,7 +80,10 @@ pub fn observe(rules: &BrowsingRules, st: &mut BrowsingState, cx: &Ctx) -> Optio
         .figure("not_found", f64::from(not_found))
         .figure("requests", f64::from(requests))
         .figure("share", share)
-        .baseline("min_distinct_not_found", f64::from(rules.min_distinct_not_found))
+        .baseline(
+            "min_distinct_not_found",
+            f64::from(rules.min_distinct_not_found),
+        )
         .baseline("min_share", rules.min_share)
         .baseline("window_secs", rules.window_secs as f64)
     })

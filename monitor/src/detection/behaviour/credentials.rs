@@ -109,7 +109,11 @@ pub fn observe(
                 match st.per_account.iter().position(|(a, _, _)| *a == account) {
                     Some(i) => {
                         let (a, n, last) = st.per_account.remove(i);
-                        let n = if now.saturating_sub(last) > window { 1 } else { n + 1 };
+                        let n = if now.saturating_sub(last) > window {
+                            1
+                        } else {
+                            n + 1
+                        };
                         st.per_account.insert(0, (a, n, now));
                         on_account = n;
                     }
@@ -122,8 +126,7 @@ pub fn observe(
             }
             let failures = st.failures.total(now, bucket);
             let accounts = st.accounts.estimate(now, window);
-            if failures >= rules.stuffing_failures && accounts >= rules.stuffing_accounts as usize
-            {
+            if failures >= rules.stuffing_failures && accounts >= rules.stuffing_accounts as usize {
                 out.push(
                     Finding::new(Category::CredentialStuffing, rules.severity, 0.85)
                         .figure("failed_logins", f64::from(failures))
@@ -139,7 +142,10 @@ pub fn observe(
                     Finding::new(Category::BruteForce, rules.severity, 0.85)
                         .figure("failed_logins_on_account", f64::from(on_account))
                         .figure("failed_logins", f64::from(failures))
-                        .baseline("brute_force_failures", f64::from(rules.brute_force_failures))
+                        .baseline(
+                            "brute_force_failures",
+                            f64::from(rules.brute_force_failures),
+                        )
                         .note(format!("per {scope}")),
                 );
             }
@@ -156,7 +162,9 @@ pub fn observe(
                         .figure("failed_logins_before_success", f64::from(failures))
                         .figure("failed_logins_on_account", f64::from(on_account))
                         .baseline("takeover_failures", f64::from(rules.takeover_failures))
-                        .note(format!("login success after a burst of failures, per {scope}")),
+                        .note(format!(
+                            "login success after a burst of failures, per {scope}"
+                        )),
                 );
             }
         }

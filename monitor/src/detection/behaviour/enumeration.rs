@@ -206,8 +206,11 @@ fn touch(
         p.steps = 0;
         p.sequential = 0;
     }
-    p.distinct
-        .insert(hash_pair(&scope.to_le_bytes(), value.as_bytes()), now, window);
+    p.distinct.insert(
+        hash_pair(&scope.to_le_bytes(), value.as_bytes()),
+        now,
+        window,
+    );
     p.last_distinct = p.distinct.current(now, window);
     if let Some(n) = as_int(value) {
         if let Some(last) = p.last_int {
@@ -221,8 +224,8 @@ fn touch(
         }
         p.last_int = Some(n);
     }
-    let sequential = p.steps >= 10
-        && f64::from(p.sequential) >= rules.sequential_share * f64::from(p.steps);
+    let sequential =
+        p.steps >= 10 && f64::from(p.sequential) >= rules.sequential_share * f64::from(p.steps);
     let floor = f64::from(if sequential {
         rules.sequential_min_distinct
     } else {
@@ -271,11 +274,7 @@ fn touch(
     Some(f)
 }
 
-fn object_errors(
-    rules: &EnumerationRules,
-    st: &mut EnumerationState,
-    cx: &Ctx,
-) -> Option<Finding> {
+fn object_errors(rules: &EnumerationRules, st: &mut EnumerationState, cx: &Ctx) -> Option<Finding> {
     if cx.params.path.is_empty() {
         return None;
     }

@@ -62,8 +62,12 @@ pub fn observe(rules: &ExposureRules, st: &mut ExposureState, cx: &mut Ctx) -> O
     if now >= st.minute_start.saturating_add(60 * SECOND) {
         let n = std::mem::take(&mut st.minute_records);
         if n > 0 && cx.learning {
-            cx.learned
-                .add(key, || "responses with personal data".to_owned(), f64::from(n), &cx.actor);
+            cx.learned.add(
+                key,
+                || "responses with personal data".to_owned(),
+                f64::from(n),
+                &cx.actor,
+            );
         }
         st.minute_start = now;
     }

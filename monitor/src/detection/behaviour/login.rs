@@ -248,11 +248,15 @@ fn outcome(s: &Sighting) -> Outcome {
                 .iter()
                 .any(|w| memchr::memmem::find(&lower, w).is_some());
             // A credential handed out: a token member, or a session cookie.
-            let token = [&b"token\":"[..], b"token\" :", b"\"session", b"success\":true"]
-                .iter()
-                .any(|w| memchr::memmem::find(&lower, w).is_some())
-                || s.response_headers
-                    .is_some_and(|h| h.contains("set-cookie"));
+            let token = [
+                &b"token\":"[..],
+                b"token\" :",
+                b"\"session",
+                b"success\":true",
+            ]
+            .iter()
+            .any(|w| memchr::memmem::find(&lower, w).is_some())
+                || s.response_headers.is_some_and(|h| h.contains("set-cookie"));
             if failed && !token {
                 Outcome::Failure
             } else {

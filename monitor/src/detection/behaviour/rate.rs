@@ -83,11 +83,10 @@ pub fn observe(rules: &RateRules, st: &mut RateState, cx: &mut Ctx) -> Option<Fi
             .find(|(e, _, _)| *e == cx.endpoint)
         {
             Some(m) => m.2 = m.2.saturating_add(1),
-            None if room => st.minute_endpoints.push((
-                cx.endpoint,
-                cx.label.unwrap_or_default().to_owned(),
-                1,
-            )),
+            None if room => {
+                st.minute_endpoints
+                    .push((cx.endpoint, cx.label.unwrap_or_default().to_owned(), 1))
+            }
             None => {}
         }
     }
@@ -96,7 +95,14 @@ pub fn observe(rules: &RateRules, st: &mut RateState, cx: &mut Ctx) -> Option<Fi
         kind: cx.kind,
         scope: 0,
     };
-    if let Some(f) = judge(rules, cx, overall_key, overall, rules.floor_per_minute, "all") {
+    if let Some(f) = judge(
+        rules,
+        cx,
+        overall_key,
+        overall,
+        rules.floor_per_minute,
+        "all",
+    ) {
         return Some(f);
     }
     let rate = endpoint_rate?;
@@ -176,8 +182,12 @@ fn close_minute(st: &mut RateState, cx: &mut Ctx) {
         kind: cx.kind,
         scope: 0,
     };
-    cx.learned
-        .add(key, || "all endpoints".to_owned(), f64::from(total), &cx.actor);
+    cx.learned.add(
+        key,
+        || "all endpoints".to_owned(),
+        f64::from(total),
+        &cx.actor,
+    );
     for (scope, label, n) in endpoints {
         let key = Key {
             measure: Measure::EndpointRate,

@@ -87,7 +87,10 @@ pub fn observe(rules: &RotationRules, st: &mut RotationState, cx: &Ctx) -> Optio
         .figure("distinct_addresses", n as f64)
         .figure("window_secs", rules.window_secs as f64)
         .baseline("min_addresses", f64::from(rules.min_addresses))
-        .note(format!("one {} credential from many addresses", cx.kind.name()))
+        .note(format!(
+            "one {} credential from many addresses",
+            cx.kind.name()
+        ))
     })
 }
 
@@ -139,9 +142,7 @@ pub fn observe_fingerprint(
         }
         st.recent.push(ip);
     }
-    if !failed
-        || st.addresses.upper_bound(now, window) < rules.fingerprint_min_addresses as usize
-    {
+    if !failed || st.addresses.upper_bound(now, window) < rules.fingerprint_min_addresses as usize {
         return None;
     }
     let n = st.addresses.estimate(now, window);
@@ -165,6 +166,8 @@ pub fn observe_fingerprint(
                     "fingerprint_max_per_address",
                     rules.fingerprint_max_per_address,
                 )
-                .note("many addresses with one user agent on one endpoint, each failing a few times")
+                .note(
+                    "many addresses with one user agent on one endpoint, each failing a few times",
+                )
         })
 }

@@ -37,8 +37,18 @@ impl Default for ScannerRules {
             enabled: true,
             extra_agents: Vec::new(),
             unusual_methods: [
-                "TRACE", "TRACK", "DEBUG", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",
-                "LOCK", "UNLOCK", "SEARCH", "CONNECT",
+                "TRACE",
+                "TRACK",
+                "DEBUG",
+                "PROPFIND",
+                "PROPPATCH",
+                "MKCOL",
+                "COPY",
+                "MOVE",
+                "LOCK",
+                "UNLOCK",
+                "SEARCH",
+                "CONNECT",
             ]
             .into_iter()
             .map(str::to_owned)
@@ -171,12 +181,19 @@ pub fn observe(
     let methods = st.unusual_methods > 0;
     let count = u32::from(browsing) + u32::from(injecting) + u32::from(methods);
     (count >= rules.min_signals).then(|| {
-        Finding::new(Category::Scanner, rules.severity.raised(), 0.6 + 0.1 * f64::from(count))
-            .figure("distinct_not_found_paths", signals.distinct_not_found as f64)
-            .figure("injection_findings", f64::from(st.injections))
-            .figure("unusual_methods", f64::from(st.unusual_methods))
-            .baseline("min_signals", f64::from(rules.min_signals))
-            .note("scanner behaviour: forced browsing, injection payloads, unusual methods")
+        Finding::new(
+            Category::Scanner,
+            rules.severity.raised(),
+            0.6 + 0.1 * f64::from(count),
+        )
+        .figure(
+            "distinct_not_found_paths",
+            signals.distinct_not_found as f64,
+        )
+        .figure("injection_findings", f64::from(st.injections))
+        .figure("unusual_methods", f64::from(st.unusual_methods))
+        .baseline("min_signals", f64::from(rules.min_signals))
+        .note("scanner behaviour: forced browsing, injection payloads, unusual methods")
     })
 }
 
@@ -193,10 +210,19 @@ mod tests {
             ("sqlmap/1.7.2#stable (https://sqlmap.org)", "sqlmap"),
             ("gobuster/3.5", "gobuster"),
             ("Mozilla/4.0 (Hydra)", "(hydra)"),
-            ("Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000003)", "nikto"),
+            (
+                "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000003)",
+                "nikto",
+            ),
             ("Fuzz Faster U Fool v2.0.0", "fuzz faster u fool"),
-            ("Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)", "nmap scripting engine"),
-            ("Nuclei - Open-source project (github.com/projectdiscovery/nuclei)", "nuclei"),
+            (
+                "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
+                "nmap scripting engine",
+            ),
+            (
+                "Nuclei - Open-source project (github.com/projectdiscovery/nuclei)",
+                "nuclei",
+            ),
         ] {
             assert_eq!(list.find(ua), Some(entry), "{ua}");
         }

@@ -66,7 +66,8 @@ pub fn observe(rules: &ScrapingRules, st: &mut ScrapingState, cx: &mut Ctx) -> O
         }
     }
     for (_, value) in &cx.params.path {
-        st.ids.insert(hash_pair(&scope, value.as_bytes()), now, window);
+        st.ids
+            .insert(hash_pair(&scope, value.as_bytes()), now, window);
     }
     let reads = st.reads.total(now, window / 10);
     if reads < rules.min_reads {

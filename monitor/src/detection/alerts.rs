@@ -146,11 +146,12 @@ impl AlertBook {
     /// open); `walk` gives the actor's earlier transactions for a new alert. The alert's id.
     pub fn raise(
         &mut self,
-        finding: Finding,
+        mut finding: Finding,
         c: &Contribution,
         walk: impl FnOnce() -> Vec<super::finding::WalkStep>,
     ) -> &str {
         let key = (c.actor.id, finding.category);
+        let addresses = std::mem::take(&mut finding.addresses);
         if !self.open.contains(&key) {
             let mut evidence = finding.evidence;
             evidence.session_walk = walk();
@@ -178,6 +179,7 @@ impl AlertBook {
                 reported_transactions: 1,
             };
             add(&mut open.report, c);
+            add_addresses(&mut open.report, &addresses);
             self.reports.push(open.report.clone());
             self.counters.raised += 1;
             self.raised_by_category[finding.category.index()] += 1;
@@ -192,6 +194,7 @@ impl AlertBook {
         } else if let Some(open) = self.open.get_mut(&key) {
             let r = &mut open.report;
             add(r, c);
+            add_addresses(r, &addresses);
             r.severity = r.severity.max(finding.severity);
             r.confidence = r.confidence.max(finding.confidence);
             r.session = c.session;
@@ -289,6 +292,14 @@ fn add(r: &mut AlertReport, c: &Contribution) {
     {
         r.endpoints
             .push((c.method.to_owned(), cut(c.endpoint, 256).to_owned()));
+    }
+}
+
+fn add_addresses(r: &mut AlertReport, addresses: &[IpAddr]) {
+    for ip in addresses {
+        if r.client_ips.len() < MAX_IPS && !r.client_ips.contains(ip) {
+            r.client_ips.push(*ip);
+        }
     }
 }
 

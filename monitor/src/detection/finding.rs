@@ -19,6 +19,9 @@ pub struct Finding {
     /// 0..1.
     pub confidence: f64,
     pub evidence: Evidence,
+    /// Client addresses the finding is about beyond the transaction's own (the addresses a
+    /// rotating actor used), for the alert's `client_ips`.
+    pub addresses: Vec<std::net::IpAddr>,
 }
 
 impl Finding {
@@ -28,6 +31,7 @@ impl Finding {
             severity,
             confidence: confidence.clamp(0.0, 1.0),
             evidence: Evidence::default(),
+            addresses: Vec::new(),
         }
     }
 

@@ -308,13 +308,9 @@ impl Detection {
         if r.ip_rotation.enabled {
             if s.actor.kind != ActorKind::Ip {
                 let ro = st.rotation.get_or_insert_with(Default::default);
-                if let Some(f) = rotation::observe(&r.ip_rotation, ro, &cx) {
-                    let listed = ro
-                        .recent
-                        .iter()
-                        .map(|ip| ip.to_string())
-                        .collect::<Vec<_>>();
-                    found.push((f.note(format!("addresses: {}", listed.join(", "))), None));
+                if let Some(mut f) = rotation::observe(&r.ip_rotation, ro, &cx) {
+                    f.addresses = ro.recent.clone();
+                    found.push((f, None));
                 }
             } else if let Some(fp) = rotation::fingerprint(&cx) {
                 if !self.fingerprints.contains(&fp)
@@ -323,7 +319,8 @@ impl Detection {
                     self.counters.fingerprints_evicted += 1;
                 }
                 let fs = self.fingerprints.get_or_insert_mut(fp, Default::default);
-                if let Some(f) = rotation::observe_fingerprint(&r.ip_rotation, fs, &cx) {
+                if let Some(mut f) = rotation::observe_fingerprint(&r.ip_rotation, fs, &cx) {
+                    f.addresses = fs.recent.clone();
                     let group = Actor {
                         id: ActorId(fp.to_be_bytes()),
                         kind: ActorKind::Ip,

@@ -69,6 +69,9 @@ pub struct ActorState {
     /// Until when (monotonic ns) the actor counts as under alert: its samples teach no
     /// baseline.
     pub alerted_until: u64,
+    /// Per category (`Category::index`): until when this actor's open alert needs no new
+    /// evidence (it was just reported).
+    pub quiet_until: [u64; crate::detection::category::Category::ALL.len()],
     pub rate: RateState,
     pub cadence: CadenceState,
     pub scanner: ScannerState,
@@ -87,6 +90,7 @@ impl ActorState {
         Self {
             kind,
             alerted_until: 0,
+            quiet_until: [0; crate::detection::category::Category::ALL.len()],
             rate: RateState::default(),
             cadence: CadenceState::default(),
             scanner: ScannerState::default(),

@@ -143,13 +143,14 @@ impl AlertBook {
     }
 
     /// Adds `finding` from `c` to its actor's alert of that category (raising one when none is
-    /// open); `walk` gives the actor's earlier transactions for a new alert. The alert's id.
+    /// open); `walk` gives the actor's earlier transactions for a new alert. The alert's id,
+    /// and until when (ns) evidence of further findings would not be reported.
     pub fn raise(
         &mut self,
         mut finding: Finding,
         c: &Contribution,
         walk: impl FnOnce() -> Vec<super::finding::WalkStep>,
-    ) -> &str {
+    ) -> (&str, u64) {
         let key = (c.actor.id, finding.category);
         let addresses = std::mem::take(&mut finding.addresses);
         if !self.open.contains(&key) {
@@ -208,9 +209,13 @@ impl AlertBook {
                 self.reports.push(r.clone());
             }
         }
-        self.open
-            .peek(&key)
-            .map_or("", |open| open.report.id.as_str())
+        let update = self.update_ns;
+        self.open.peek(&key).map_or(("", 0), |open| {
+            (
+                open.report.id.as_str(),
+                open.reported_ns.saturating_add(update),
+            )
+        })
     }
 
     /// Whether `actor` has an open alert.
@@ -348,6 +353,7 @@ mod tests {
         let mut book = AlertBook::new(&AlertRules::default());
         let id = book
             .raise(finding(Severity::Medium), &c(0, "10.0.0.1"), Vec::new)
+            .0
             .to_owned();
         for i in 1..50 {
             let got = book.raise(
@@ -355,7 +361,7 @@ mod tests {
                 &c(i * S / 10, "10.0.0.2"),
                 Vec::new,
             );
-            assert_eq!(got, id);
+            assert_eq!(got, (id.as_str(), 10 * S), "quiet until the update is due");
         }
         let r: Vec<AlertReport> = book.take_reports().collect();
         assert_eq!(r.len(), 1);
@@ -380,7 +386,7 @@ mod tests {
         assert_eq!(book.open_count(), 0);
         // Later activity is a new alert with a new id.
         let again = book.raise(finding(Severity::Medium), &c(500 * S, "10.0.0.1"), Vec::new);
-        assert_ne!(again, id);
+        assert_ne!(again.0, id);
     }
 
     #[test]

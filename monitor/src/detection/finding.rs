@@ -2,7 +2,7 @@
 //! and the evidence — the figures measured, the baseline or threshold they beat, the signatures
 //! that matched — that an alert carries.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -22,6 +22,9 @@ pub struct Finding {
     /// Client addresses the finding is about beyond the transaction's own (the addresses a
     /// rotating actor used), for the alert's `client_ips`.
     pub addresses: Vec<std::net::IpAddr>,
+    /// Whether evidence is gathered: not while the actor's alert of this category was just
+    /// reported (it would be dropped), so an ongoing attack costs no allocation per request.
+    pub detailed: bool,
 }
 
 impl Finding {
@@ -32,25 +35,43 @@ impl Finding {
             confidence: confidence.clamp(0.0, 1.0),
             evidence: Evidence::default(),
             addresses: Vec::new(),
+            detailed: true,
         }
+    }
+
+    /// A finding whose evidence is only gathered when `quiet` (a mask of
+    /// [`Category::index`] bits) does not hold its category.
+    pub fn gated(quiet: u32, category: Category, severity: Severity, confidence: f64) -> Finding {
+        let mut f = Finding::new(category, severity, confidence);
+        f.detailed = quiet & (1 << category.index()) == 0;
+        f
     }
 
     /// Adds a measured figure.
     pub fn figure(mut self, name: &'static str, value: f64) -> Finding {
-        self.evidence.figures.insert(name, round(value));
+        if self.detailed {
+            self.evidence.figures.insert(name, round(value));
+        }
         self
     }
 
     /// Adds a figure of the baseline or threshold that was beaten.
     pub fn baseline(mut self, name: &'static str, value: f64) -> Finding {
-        self.evidence.baseline.insert(name, round(value));
+        if self.detailed {
+            self.evidence.baseline.insert(name, round(value));
+        }
         self
     }
 
     /// Adds a short note (which list entry matched, which rule fired).
-    pub fn note(mut self, text: impl Into<String>) -> Finding {
-        if self.evidence.notes.len() < MAX_NOTES {
-            self.evidence.notes.push(text.into());
+    pub fn note(self, text: &'static str) -> Finding {
+        self.note_with(|| Cow::Borrowed(text))
+    }
+
+    /// Adds a note made only when evidence is gathered.
+    pub fn note_with<T: Into<Cow<'static, str>>>(mut self, text: impl FnOnce() -> T) -> Finding {
+        if self.detailed && self.evidence.notes.len() < MAX_NOTES {
+            self.evidence.notes.push(text().into());
         }
         self
     }
@@ -74,7 +95,7 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<SignatureHit>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Cow<'static, str>>,
     /// The actor's transactions before the alert was raised, oldest first: what the session
     /// did before it turned malicious.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -84,6 +105,14 @@ pub struct Evidence {
 impl Evidence {
     /// Takes `newer`'s figures and adds its signatures and notes not yet kept.
     pub fn merge(&mut self, newer: Evidence) {
+        if newer.figures.is_empty()
+            && newer.baseline.is_empty()
+            && newer.signatures.is_empty()
+            && newer.notes.is_empty()
+        {
+            // A finding made while evidence was not wanted.
+            return;
+        }
         self.figures.extend(newer.figures);
         self.baseline.extend(newer.baseline);
         for hit in newer.signatures {

@@ -197,7 +197,14 @@ impl Detection {
         let st = self
             .actors
             .get_or_insert_mut(s.actor.id, || ActorState::new(s.actor.kind));
+        let quiet = st
+            .quiet_until
+            .iter()
+            .enumerate()
+            .filter(|(_, until)| now < **until)
+            .fold(0u32, |mask, (i, _)| mask | 1 << i);
         let mut cx = Ctx {
+            quiet,
             s,
             now,
             kind: s.actor.kind,
@@ -229,7 +236,7 @@ impl Detection {
         {
             found.push((f, None));
         }
-        if r.enumeration.enabled && (!params.path.is_empty() || !params.query.is_empty()) {
+        if r.enumeration.enabled && (!params.path().is_empty() || !params.query().is_empty()) {
             let e = st.enumeration.get_or_insert_with(Default::default);
             let before = e.dropped;
             if let Some(f) = enumeration::observe(&r.enumeration, e, &mut cx) {
@@ -363,7 +370,7 @@ impl Detection {
     /// Injection and prompt signatures: one finding per category.
     fn signatures_of(&mut self, s: &Sighting) {
         self.hits.clear();
-        let counts = self.signatures.scan(
+        self.signatures.scan(
             &RequestParts {
                 method: s.method,
                 path: s.path,
@@ -374,7 +381,6 @@ impl Detection {
             },
             &mut self.hits,
         );
-        let _ = counts;
         if let Some(call) = s.ai {
             self.prompt.scan(
                 &AiExchange {
@@ -457,13 +463,16 @@ impl Detection {
                     })
                     .unwrap_or_default()
             };
-            let id = self.alerts.raise(finding, &c, walk).to_owned();
-            if !self.ids.contains(&id) {
-                self.ids.push(id);
+            let (id, quiet_until) = self.alerts.raise(finding, &c, walk);
+            if !self.ids.iter().any(|i| i == id) {
+                self.ids.push(id.to_owned());
             }
             self.verdicts.add(s.session, category, score);
             if let Some(st) = self.actors.peek_mut(&s.actor.id) {
                 st.alerted_until = s.ts_ns.saturating_add(quiet);
+                if actor == s.actor {
+                    st.quiet_until[category.index()] = quiet_until;
+                }
             }
         }
     }

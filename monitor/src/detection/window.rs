@@ -62,6 +62,9 @@ pub struct DistinctWindow {
     previous: Sketch,
     /// `previous`'s estimate, fixed once it is the previous window.
     previous_count: usize,
+    /// The last union estimate and `current`'s count when it was made: merging costs a copy of
+    /// the sketch, so it is redone only when `current` grew by a sixteenth.
+    union: Option<(usize, usize)>,
     /// Window number of `current`.
     epoch: u64,
 }
@@ -77,12 +80,20 @@ impl DistinctWindow {
     /// Distinct values over the current and the previous window.
     pub fn estimate(&mut self, now_ns: u64, window_ns: u64) -> usize {
         self.rotate(now_ns, window_ns);
+        let current = self.current.estimate();
         if self.previous_count == 0 {
-            return self.current.estimate();
+            return current;
+        }
+        if let Some((at, union)) = self.union
+            && current.saturating_sub(at) <= at / 16
+        {
+            return union + (current - at.min(current));
         }
         let mut both = self.previous.clone();
         both.merge(&self.current);
-        both.estimate()
+        let union = both.estimate();
+        self.union = Some((current, union));
+        union
     }
 
     /// At least [`estimate`](Self::estimate), without merging: callers comparing with a
@@ -110,6 +121,7 @@ impl DistinctWindow {
             Sketch::new()
         };
         self.previous_count = self.previous.estimate();
+        self.union = None;
         self.epoch = epoch;
     }
 }

@@ -183,7 +183,7 @@ pub struct Stats {
     pub sessions: Option<crate::session::tracker::SessionCounters>,
     /// Detection counters (absent with `--raw`, `--no-discovery` or `--no-detection`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detection: Option<crate::detection::DetectionCounters>,
+    pub detection: Option<Box<crate::detection::DetectionCounters>>,
 }
 
 /// What userspace read and wrote.

@@ -208,7 +208,11 @@ impl Stages {
             tls,
             discovery: self.insight.as_ref().map(|i| i.counters().0),
             sessions: self.insight.as_ref().map(|i| i.counters().1),
-            detection: self.insight.as_ref().and_then(|i| i.detection_counters()),
+            detection: self
+                .insight
+                .as_ref()
+                .and_then(|i| i.detection_counters())
+                .map(Box::new),
         };
         self.writer.write(&OutputEvent::Stats(stats))?;
         self.agent.events_written = self.writer.written;

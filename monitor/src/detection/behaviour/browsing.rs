@@ -67,7 +67,8 @@ pub fn observe(rules: &BrowsingRules, st: &mut BrowsingState, cx: &Ctx) -> Optio
     let not_found = st.not_found.total(now, window / 6);
     let share = f64::from(not_found) / f64::from(requests.max(1));
     (distinct >= rules.min_distinct_not_found as usize && share >= rules.min_share).then(|| {
-        Finding::new(
+        Finding::gated(
+            cx.quiet,
             Category::ForcedBrowsing,
             if distinct >= 10 * rules.min_distinct_not_found as usize {
                 rules.severity.raised()

@@ -72,6 +72,10 @@ pub struct CadenceState {
     ring: [u32; RING],
     len: u8,
     pos: u8,
+    /// Sum and sum of squares of the intervals in the ring, kept as they enter and leave, so
+    /// the mean and variance cost nothing per request.
+    sum: u64,
+    sum_sq: u128,
     /// Start of the current run of requests without a pause, and its requests.
     run_start_ns: u64,
     run_requests: u32,
@@ -86,6 +90,8 @@ impl Default for CadenceState {
             ring: [0; RING],
             len: 0,
             pos: 0,
+            sum: 0,
+            sum_sq: 0,
             run_start_ns: 0,
             run_requests: 0,
             benign: None,
@@ -113,8 +119,17 @@ pub fn observe(rules: &CadenceRules, st: &mut CadenceState, cx: &Ctx) -> Option<
         return None;
     }
     let want = rules.intervals.clamp(4, RING);
-    st.ring[usize::from(st.pos)] = u32::try_from(gap / 1000).unwrap_or(u32::MAX);
-    st.pos = ((usize::from(st.pos) + 1) % want) as u8;
+    let slot = usize::from(st.pos);
+    let interval = u32::try_from(gap / 1000).unwrap_or(u32::MAX);
+    if usize::from(st.len) == want {
+        let old = st.ring[slot];
+        st.sum -= u64::from(old);
+        st.sum_sq -= u128::from(old) * u128::from(old);
+    }
+    st.ring[slot] = interval;
+    st.sum += u64::from(interval);
+    st.sum_sq += u128::from(interval) * u128::from(interval);
+    st.pos = ((slot + 1) % want) as u8;
     st.len = (usize::from(st.len) + 1).min(want) as u8;
     if gap > rules.pause_ms.saturating_mul(1_000_000) {
         st.run_start_ns = now;
@@ -130,7 +145,7 @@ pub fn observe(rules: &CadenceRules, st: &mut CadenceState, cx: &Ctx) -> Option<
         && st.run_requests >= rules.sustained_requests
     {
         return Some(
-            Finding::new(Category::BotCadence, rules.severity, 0.7)
+            Finding::gated(cx.quiet, Category::BotCadence, rules.severity, 0.7)
                 .figure("seconds_without_pause", run_ns as f64 / 1e9)
                 .figure("requests_without_pause", f64::from(st.run_requests))
                 .baseline("pause_ms", rules.pause_ms as f64)
@@ -142,19 +157,17 @@ pub fn observe(rules: &CadenceRules, st: &mut CadenceState, cx: &Ctx) -> Option<
         return None;
     }
     let n = want as f64;
-    let intervals = &st.ring[..want];
-    let mean = intervals.iter().map(|&i| f64::from(i)).sum::<f64>() / n;
+    let mean = st.sum as f64 / n;
     if mean <= 0.0 || mean > rules.max_mean_secs * 1e6 {
         return None;
     }
-    let var = intervals
-        .iter()
-        .map(|&i| (f64::from(i) - mean).powi(2))
-        .sum::<f64>()
-        / n;
+    // n² × variance, exactly, in integers (no cancellation for very regular intervals).
+    let spread = (want as u128 * st.sum_sq).saturating_sub(u128::from(st.sum).pow(2));
+    let var = spread as f64 / (n * n);
     let cv = var.sqrt() / mean;
     (cv < rules.max_cv).then(|| {
-        Finding::new(
+        Finding::gated(
+            cx.quiet,
             Category::BotCadence,
             rules.severity,
             (0.6 + (rules.max_cv - cv) / rules.max_cv * 0.35).min(0.95),
@@ -165,4 +178,86 @@ pub fn observe(rules: &CadenceRules, st: &mut CadenceState, cx: &Ctx) -> Option<
         .baseline("max_cv", rules.max_cv)
         .note("inter-request intervals too regular for a person")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detection::{
+        baseline::BaselineRules, behaviour::params::Params, learned::Learned, testkit::sighting,
+    };
+
+    /// Feeds requests at `gaps` (ms) and returns the first finding's note.
+    fn run(
+        rules: &CadenceRules,
+        gaps: impl Iterator<Item = u64>,
+        ua: &'static str,
+    ) -> Option<Finding> {
+        let mut st = CadenceState::default();
+        let mut learned = Learned::new(BaselineRules::default(), 4);
+        let params = Params::of("/", None, None);
+        let mut s = sighting("GET", "/");
+        s.user_agent = Some(ua);
+        let mut now = SECOND;
+        let mut found = None;
+        for gap in gaps {
+            now += gap * 1_000_000;
+            s.ts_ns = now;
+            let cx = Ctx {
+                s: &s,
+                now,
+                kind: s.actor.kind,
+                actor: [1; 8],
+                endpoint: 0,
+                label: None,
+                params: &params,
+                learning: true,
+                quiet: 0,
+                learned: &mut learned,
+            };
+            if let Some(f) = observe(rules, &mut st, &cx) {
+                found.get_or_insert(f);
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn a_metronome_is_a_bot_and_a_person_is_not() {
+        let rules = CadenceRules::default();
+        let f = run(&rules, std::iter::repeat_n(2_000, 40), "poller/1").unwrap();
+        assert!(f.evidence.figures["interval_cv"] < 0.01, "{f:?}");
+        // Human think time: 2–20 s, irregular.
+        let mut x = 7u64;
+        let human = (0..200).map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            2_000 + (x >> 33) % 18_000
+        });
+        assert!(run(&rules, human, "Mozilla/5.0").is_none());
+        // The same metronome from a metrics scraper is left alone.
+        assert!(run(&rules, std::iter::repeat_n(2_000, 40), "Prometheus/2.45.0").is_none());
+    }
+
+    #[test]
+    fn sustained_zero_think_time_is_a_bot() {
+        let rules = CadenceRules::default();
+        // Irregular but never pausing: 50–250 ms for 40 s.
+        let mut x = 3u64;
+        let busy = (0..300).map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            50 + (x >> 33) % 200
+        });
+        let f = run(&rules, busy, "python-requests/2.31").unwrap();
+        assert!(
+            f.evidence
+                .notes
+                .iter()
+                .any(|n| n.contains("zero think-time")),
+            "{f:?}"
+        );
+    }
 }

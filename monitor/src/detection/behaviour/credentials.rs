@@ -91,7 +91,7 @@ pub fn observe(
                     .figure("distinct_accounts", accounts as f64)
                     .baseline("reset_accounts", f64::from(rules.reset_accounts))
                     .baseline("reset_requests", f64::from(rules.reset_requests))
-                    .note(format!("per {scope}")),
+                    .note_with(|| format!("per {scope}")),
             );
         }
         return;
@@ -133,7 +133,7 @@ pub fn observe(
                         .figure("distinct_accounts", accounts as f64)
                         .baseline("stuffing_failures", f64::from(rules.stuffing_failures))
                         .baseline("stuffing_accounts", f64::from(rules.stuffing_accounts))
-                        .note(format!("per {scope}")),
+                        .note_with(|| format!("per {scope}")),
                 );
             }
             let unnamed = attempt.account.is_none() && failures >= rules.brute_force_failures;
@@ -146,7 +146,7 @@ pub fn observe(
                             "brute_force_failures",
                             f64::from(rules.brute_force_failures),
                         )
-                        .note(format!("per {scope}")),
+                        .note_with(|| format!("per {scope}")),
                 );
             }
         }
@@ -162,9 +162,9 @@ pub fn observe(
                         .figure("failed_logins_before_success", f64::from(failures))
                         .figure("failed_logins_on_account", f64::from(on_account))
                         .baseline("takeover_failures", f64::from(rules.takeover_failures))
-                        .note(format!(
-                            "login success after a burst of failures, per {scope}"
-                        )),
+                        .note_with(|| {
+                            format!("login success after a burst of failures, per {scope}")
+                        }),
                 );
             }
         }

@@ -113,10 +113,11 @@ pub fn observe(
     }
     let window = secs(rules.window_secs).max(SECOND);
     let mut best: Option<Finding> = None;
-    let path_values = cx.params.path.iter().map(|(i, v)| (Name::Position(*i), *v));
-    let query_values = cx
-        .params
-        .query
+    // A copy of the reference: the parameters are read while `cx` is lent to `touch`.
+    let params = cx.params;
+    let path_values = params.path().iter().map(|(i, v)| (Name::Position(*i), *v));
+    let query_values = params
+        .query()
         .iter()
         .filter(|(n, _)| {
             !rules
@@ -125,8 +126,7 @@ pub fn observe(
                 .any(|p| p.eq_ignore_ascii_case(n))
         })
         .map(|(n, v)| (Name::Query(n), *v));
-    let values: Vec<(Name, &str)> = path_values.chain(query_values).collect();
-    for (name, value) in values {
+    for (name, value) in path_values.chain(query_values) {
         if value.is_empty() {
             continue;
         }
@@ -238,7 +238,8 @@ fn touch(
     if distinct < floor {
         return None;
     }
-    let (label, steps, seq) = (p.label.clone(), p.steps, p.sequential);
+    let (steps, seq) = (p.steps, p.sequential);
+    let label = &p.label;
     let baseline = cx.learned.summary(&key);
     let threshold = baseline.map_or(floor, |b| {
         if sequential {
@@ -250,7 +251,8 @@ fn touch(
     if distinct < threshold {
         return None;
     }
-    let mut f = Finding::new(
+    let mut f = Finding::gated(
+        cx.quiet,
         Category::Enumeration,
         rules.severity,
         if sequential { 0.9 } else { 0.75 },
@@ -258,7 +260,7 @@ fn touch(
     .figure("distinct_values", distinct)
     .figure("window_secs", window as f64 / 1e9)
     .baseline("threshold", threshold)
-    .note(format!("parameter: {label}"));
+    .note_with(|| format!("parameter: {label}"));
     if sequential {
         f = f
             .figure("sequential_steps", f64::from(seq))
@@ -275,7 +277,7 @@ fn touch(
 }
 
 fn object_errors(rules: &EnumerationRules, st: &mut EnumerationState, cx: &Ctx) -> Option<Finding> {
-    if cx.params.path.is_empty() {
+    if cx.params.path().is_empty() {
         return None;
     }
     let bucket = (secs(rules.window_secs) / 10).max(SECOND);
@@ -291,7 +293,7 @@ fn object_errors(rules: &EnumerationRules, st: &mut EnumerationState, cx: &Ctx) 
         && share >= rules.error_share
         && matches!(cx.s.status, Some(403 | 404)))
     .then(|| {
-        Finding::new(Category::Enumeration, rules.severity, 0.7)
+        Finding::gated(cx.quiet, Category::Enumeration, rules.severity, 0.7)
             .figure("object_requests", f64::from(requests))
             .figure("forbidden_or_not_found", f64::from(errors))
             .figure("share", share)

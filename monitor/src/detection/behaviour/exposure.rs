@@ -86,16 +86,13 @@ pub fn observe(rules: &ExposureRules, st: &mut ExposureState, cx: &mut Ctx) -> O
     let minutes = window as f64 / (60.0 * 1e9);
     let threshold = (baseline.threshold * minutes).max(f64::from(rules.min_records));
     (records > threshold).then(|| {
-        Finding::new(Category::SensitiveDataLeak, rules.severity, 0.7)
+        Finding::gated(cx.quiet, Category::SensitiveDataLeak, rules.severity, 0.7)
             .figure("responses_with_personal_data", records)
             .figure("window_secs", rules.window_secs as f64)
             .baseline("median_per_minute", baseline.median)
             .baseline("p99_per_minute", baseline.p99)
             .baseline("threshold", threshold)
             .baseline("actors", baseline.actors as f64)
-            .note(format!(
-                "classes in this response: {}",
-                classes.names().join(", ")
-            ))
+            .note_with(|| format!("classes in this response: {}", classes.names().join(", ")))
     })
 }

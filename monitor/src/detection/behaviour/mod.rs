@@ -37,6 +37,9 @@ pub struct Ctx<'a, 's> {
     pub params: &'a params::Params<'s>,
     /// Whether this actor's samples may teach baselines: not while it has open alerts.
     pub learning: bool,
+    /// Categories (bits of `Category::index`) whose evidence is not wanted now: the actor's
+    /// alert was just reported.
+    pub quiet: u32,
     pub learned: &'a mut Learned,
 }
 

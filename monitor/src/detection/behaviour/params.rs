@@ -2,43 +2,102 @@
 //! `{name}`, and query parameters, split once per transaction for every detector.
 
 /// Parameters kept per request; more are ignored (hostile queries can have thousands).
-pub const MAX_PARAMS: usize = 16;
+pub const MAX_PARAMS: usize = 8;
 
-#[derive(Debug, Default)]
+/// Kept inline (no allocation: this runs for every transaction).
+#[derive(Debug)]
 pub struct Params<'a> {
     /// (position of the segment in the template, raw value).
-    pub path: Vec<(u8, &'a str)>,
+    path: [(u8, &'a str); MAX_PARAMS],
+    path_len: usize,
     /// (raw name, raw value), in order.
-    pub query: Vec<(&'a str, &'a str)>,
+    query: [(&'a str, &'a str); MAX_PARAMS],
+    query_len: usize,
 }
 
 impl<'a> Params<'a> {
     pub fn of(path: &'a str, template: Option<&str>, query: Option<&'a str>) -> Params<'a> {
-        let mut p = Params::default();
-        if let Some(template) = template.filter(|t| t.contains('{')) {
-            let mut segments = path.split('/');
-            for (i, t) in template.split('/').enumerate() {
+        let mut p = Params {
+            path: [(0, ""); MAX_PARAMS],
+            path_len: 0,
+            query: [("", ""); MAX_PARAMS],
+            query_len: 0,
+        };
+        // Byte searches, not `str::split`: this runs for every transaction.
+        if let Some(template) = template.filter(|t| t.bytes().any(|b| b == b'{')) {
+            let mut segments = Pieces::new(path, b'/');
+            for (i, t) in Pieces::new(template, b'/').enumerate() {
                 let Some(seg) = segments.next() else { break };
-                if t.starts_with('{') && p.path.len() < MAX_PARAMS {
-                    p.path.push((i.min(255) as u8, seg));
+                if t.starts_with('{') && p.path_len < MAX_PARAMS {
+                    p.path[p.path_len] = (i.min(255) as u8, seg);
+                    p.path_len += 1;
                 }
             }
         }
         if let Some(query) = query {
-            for pair in query.split('&').filter(|s| !s.is_empty()).take(MAX_PARAMS) {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                p.query.push((name, value));
+            for pair in Pieces::new(query, b'&')
+                .filter(|s| !s.is_empty())
+                .take(MAX_PARAMS)
+            {
+                let (name, value) = match pair.bytes().position(|b| b == b'=') {
+                    Some(i) => (&pair[..i], &pair[i + 1..]),
+                    None => (pair, ""),
+                };
+                p.query[p.query_len] = (name, value);
+                p.query_len += 1;
             }
         }
         p
     }
 
+    pub fn path(&self) -> &[(u8, &'a str)] {
+        &self.path[..self.path_len]
+    }
+
+    pub fn query(&self) -> &[(&'a str, &'a str)] {
+        &self.query[..self.query_len]
+    }
+
     /// A query parameter's raw value, by case-insensitive name.
     pub fn query_value(&self, name: &str) -> Option<&'a str> {
-        self.query
+        self.query()
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| *v)
+    }
+}
+
+/// `text` split at an ASCII byte (so every piece is on a char boundary).
+struct Pieces<'a> {
+    rest: Option<&'a str>,
+    at: u8,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(text: &'a str, at: u8) -> Self {
+        Self {
+            rest: Some(text),
+            at,
+        }
+    }
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        // A plain loop: pieces are a few bytes, where a vector search costs more than it saves.
+        match rest.bytes().position(|b| b == self.at) {
+            Some(i) => {
+                self.rest = Some(&rest[i + 1..]);
+                Some(&rest[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
     }
 }
 
@@ -61,17 +120,34 @@ mod tests {
             Some("/v1/users/{userId}/orders/{orderId}"),
             Some("page=2&q=x&&flag"),
         );
-        assert_eq!(p.path, vec![(3, "42"), (5, "abc")]);
-        assert_eq!(p.query, vec![("page", "2"), ("q", "x"), ("flag", "")]);
+        assert_eq!(p.path(), [(3, "42"), (5, "abc")]);
+        assert_eq!(p.query(), [("page", "2"), ("q", "x"), ("flag", "")]);
         assert_eq!(p.query_value("PAGE"), Some("2"));
-        assert!(Params::of("/a/b", Some("/a/b"), None).path.is_empty());
-        assert!(Params::of("/a/b", None, None).path.is_empty());
+        assert!(Params::of("/a/b", Some("/a/b"), None).path().is_empty());
+        assert!(Params::of("/a/b", None, None).path().is_empty());
     }
 
     #[test]
     fn hostile_queries_are_capped() {
         let q = "a=1&".repeat(10_000);
-        assert_eq!(Params::of("/", None, Some(&q)).query.len(), MAX_PARAMS);
+        assert_eq!(Params::of("/", None, Some(&q)).query().len(), MAX_PARAMS);
+        let deep = "/{a}".repeat(100);
+        let path = "/x".repeat(100);
+        assert_eq!(
+            Params::of(&path, Some(&deep), None).path().len(),
+            MAX_PARAMS
+        );
+    }
+
+    #[test]
+    fn pieces_split_as_str_split_does() {
+        for text in ["", "/", "/a/b", "a//b/", "é/ü/", "&a=1&&b"] {
+            for at in [b'/', b'&'] {
+                let ours: Vec<&str> = Pieces::new(text, at).collect();
+                let std: Vec<&str> = text.split(char::from(at)).collect();
+                assert_eq!(ours, std, "{text:?}");
+            }
+        }
     }
 
     #[test]

@@ -134,7 +134,8 @@ fn judge(
     }
     let finding = |threshold: f64| {
         let excess = rate / threshold.max(1.0);
-        Finding::new(
+        Finding::gated(
+            cx.quiet,
             Category::RateAnomaly,
             if excess >= 10.0 {
                 rules.severity.raised()
@@ -144,7 +145,7 @@ fn judge(
             (0.5 + 0.1 * excess).min(0.99),
         )
         .figure("requests_per_minute", rate)
-        .note(format!("scope: {scope}"))
+        .note_with(|| format!("scope: {scope}"))
     };
     match cx.learned.summary(&key) {
         Some(s) => {

@@ -75,7 +75,8 @@ pub fn observe(rules: &RotationRules, st: &mut RotationState, cx: &Ctx) -> Optio
     }
     let n = st.addresses.estimate(cx.now, window);
     (n >= rules.min_addresses as usize).then(|| {
-        Finding::new(
+        Finding::gated(
+            cx.quiet,
             Category::IpRotation,
             if n >= 4 * rules.min_addresses as usize {
                 rules.severity.raised()
@@ -87,10 +88,7 @@ pub fn observe(rules: &RotationRules, st: &mut RotationState, cx: &Ctx) -> Optio
         .figure("distinct_addresses", n as f64)
         .figure("window_secs", rules.window_secs as f64)
         .baseline("min_addresses", f64::from(rules.min_addresses))
-        .note(format!(
-            "one {} credential from many addresses",
-            cx.kind.name()
-        ))
+        .note_with(|| format!("one {} credential from many addresses", cx.kind.name()))
     })
 }
 
@@ -154,7 +152,7 @@ pub fn observe_fingerprint(
         && per_address <= rules.fingerprint_max_per_address
         && share >= rules.fingerprint_min_failure_share)
         .then(|| {
-            Finding::new(Category::IpRotation, rules.severity, 0.7)
+            Finding::gated(cx.quiet, Category::IpRotation, rules.severity, 0.7)
                 .figure("distinct_addresses", n as f64)
                 .figure("requests_per_address", per_address)
                 .figure("failure_share", share)

@@ -161,10 +161,10 @@ pub fn observe(
         };
         if let Some(name) = entry.and_then(|i| agents.names.get(usize::from(i))) {
             return Some(
-                Finding::new(Category::Scanner, rules.severity, 0.95)
+                Finding::gated(cx.quiet, Category::Scanner, rules.severity, 0.95)
                     .figure("user_agent_match", 1.0)
-                    .note(format!("user agent matches list entry `{name}`"))
-                    .note(format!("scanner list version {}", agents.version)),
+                    .note_with(|| format!("user agent matches list entry `{name}`"))
+                    .note_with(|| format!("scanner list version {}", agents.version)),
             );
         }
     }
@@ -181,7 +181,8 @@ pub fn observe(
     let methods = st.unusual_methods > 0;
     let count = u32::from(browsing) + u32::from(injecting) + u32::from(methods);
     (count >= rules.min_signals).then(|| {
-        Finding::new(
+        Finding::gated(
+            cx.quiet,
             Category::Scanner,
             rules.severity.raised(),
             0.6 + 0.1 * f64::from(count),

@@ -59,13 +59,13 @@ pub fn observe(rules: &ScrapingRules, st: &mut ScrapingState, cx: &mut Ctx) -> O
     let now = cx.now;
     st.reads.add(now, window / 10, 1);
     let scope = cx.endpoint.to_le_bytes();
-    for (name, value) in &cx.params.query {
+    for (name, value) in cx.params.query() {
         if PAGINATION.iter().any(|p| p.eq_ignore_ascii_case(name)) && !value.is_empty() {
             st.pages
                 .insert(hash_pair(&scope, value.as_bytes()), now, window);
         }
     }
-    for (_, value) in &cx.params.path {
+    for (_, value) in cx.params.path() {
         st.ids
             .insert(hash_pair(&scope, value.as_bytes()), now, window);
     }
@@ -89,7 +89,7 @@ pub fn observe(rules: &ScrapingRules, st: &mut ScrapingState, cx: &mut Ctx) -> O
     if f64::from(reads) <= needed {
         return None;
     }
-    let mut f = Finding::new(Category::Scraping, rules.severity, 0.75)
+    let mut f = Finding::gated(cx.quiet, Category::Scraping, rules.severity, 0.75)
         .figure("reads", f64::from(reads))
         .figure("distinct_pages", pages as f64)
         .figure("distinct_ids", ids as f64)

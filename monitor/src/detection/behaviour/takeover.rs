@@ -97,11 +97,11 @@ pub fn observe(
     }
     let (taker_ip, taker_agent) = st.newcomer?;
     (taker_ip == ip && taker_agent == agent && login::touches_credentials(s)).then(|| {
-        Finding::new(Category::AccountTakeover, rules.severity, 0.75)
+        Finding::gated(cx.quiet, Category::AccountTakeover, rules.severity, 0.75)
             .figure("session_transactions", f64::from(st.transactions))
             .figure("session_addresses", st.ips.len() as f64)
             .figure("session_user_agents", st.agents.len() as f64)
-            .note(format!(
+            .note_with(|| format!(
                 "session continued from a new address ({ip}) and user agent, then changed credentials"
             ))
     })

@@ -15,6 +15,7 @@ use std::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::Value;
 
+pub mod alerts;
 pub mod api_traffic;
 pub mod http;
 pub mod nginx;

@@ -14,7 +14,8 @@
 //!
 //! locust (the load) and FastAPI/uvicorn come from PyPI, pinned, into scratch directories.
 //! Tests are named `attack_*` and `benign_*`: run one at a time, in name order, the benign load
-//! comes last, and the locust install the first test starts in the background is done by then.
+//! comes after the attacks, and the locust install the first test starts in the background is
+//! done by then. `checks_*` try the alert checks on a capture shaped as the contract says.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 use std::{
@@ -513,6 +514,18 @@ fn attack_hydra_on_one_login_is_brute_force() {
     let hydra = Client::pick(&cap, |t| user_agent(t).contains("Hydra"));
     describe(&run, &hydra, shop.app.pid());
     expect_alert(&cap, "brute_force", &hydra, &run);
+    // Many passwords against one account is not stuffing (which spreads over many accounts).
+    let stuffing: Vec<&str> = cap
+        .alerts()
+        .iter()
+        .filter(|a| a.category() == "credential_stuffing")
+        .map(|a| a.id)
+        .collect();
+    assert!(
+        stuffing.is_empty(),
+        "credential_stuffing raised against one account: {stuffing:?}\n{}",
+        cap.alert_summary()
+    );
 }
 
 #[test]
@@ -711,4 +724,63 @@ fn benign_locust_shoppers_raise_no_alert() {
         "http events list alerts that were never written:\n{}",
         brief(&listing, 8)
     );
+}
+
+/// A capture shaped as the alert contract describes: sqlmap's transaction seen from both ends,
+/// listing alert 00…01 (whose events say `session`), and a stranger's transaction.
+fn contract_capture(session: &str) -> (Capture, ToolRun) {
+    let start = 1_800_000_000_000_000_000_u64;
+    let http = |comm: &str, ua: &str, actor: &str, alerts: &[&str]| {
+        serde_json::json!({"type": "http", "ts_unix_ns": start + 1_000_000, "process": {"pid": 7, "comm": comm},
+            "request": {"method": "GET", "target": "/api/search?q=1%27", "headers": {"user-agent": [ua]}},
+            "response": {"status_code": 200}, "actor": {"id": actor, "kind": "bearer"},
+            "client_ip": "127.0.0.1", "session_id": format!("{actor}-s1"), "alerts": alerts})
+    };
+    let sqlmap = "sqlmap/1.7.2#stable (https://sqlmap.org)";
+    let alert = |state: &str, transactions: u64| {
+        serde_json::json!({"type": "alert", "schema_version": 1, "ts_unix_ns": start + 3_000_000_000_u64,
+            "alert_id": "0000000000000001", "state": state, "category": "sqli", "severity": "high",
+            "confidence": 0.9, "actor": {"id": "aaaaaaaaaaaaaaaa", "kind": "bearer"},
+            "session_id": format!("aaaaaaaaaaaaaaaa-{session}"), "client_ips": ["127.0.0.1"],
+            "user_agents": [sqlmap], "endpoints": [{"method": "GET", "template": "/api/search"}],
+            "first_ts_unix_ns": start + 1_000_000, "last_ts_unix_ns": start + 2_000_000_000_u64,
+            "transactions": transactions, "evidence": {}, "action": "observed"})
+    };
+    let lines = [
+        http("sqlmap", sqlmap, "aaaaaaaaaaaaaaaa", &[]),
+        http("python3", sqlmap, "aaaaaaaaaaaaaaaa", &["0000000000000001"]),
+        http("curl", "curl/7.88.1", "bbbbbbbbbbbbbbbb", &[]),
+        alert("new", 4),
+        alert("ended", 12),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let tool = ToolRun {
+        name: "sqlmap",
+        start_unix_ns: u128::from(start),
+        killed: false,
+        status: std::os::unix::process::ExitStatusExt::from_raw(0),
+        stdout: String::new(),
+        stderr: String::new(),
+    };
+    (Capture::parse(&text), tool)
+}
+
+/// The checks of [`expect_alert`] themselves, without root or tools: they accept an alert as
+/// the contract describes it…
+#[test]
+fn checks_accept_an_alert_as_the_contract_describes() {
+    let (cap, tool) = contract_capture("s1");
+    let client = Client::pick(&cap, |t| user_agent(t).starts_with("sqlmap/"));
+    let alert = expect_alert(&cap, "sqli", &client, &tool);
+    assert_eq!(alert.states(), ["new", "ended"]);
+    assert_eq!(alert.last()["transactions"], 12);
+}
+
+/// …and refuse one that names a session the attacker's transactions are not in.
+#[test]
+#[should_panic(expected = "names session")]
+fn checks_refuse_an_alert_of_another_session() {
+    let (cap, tool) = contract_capture("s2");
+    let client = Client::pick(&cap, |t| user_agent(t).starts_with("sqlmap/"));
+    expect_alert(&cap, "sqli", &client, &tool);
 }

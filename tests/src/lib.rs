@@ -16,6 +16,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::Value;
 
 pub mod abuse_traffic;
+pub mod alerts;
 pub mod api_traffic;
 pub mod http;
 pub mod nginx;

@@ -31,6 +31,14 @@ const PACKAGES: &[(&str, &str)] = &[
     // Build the BoringSSL the TLS tests load (see boringssl.rs).
     ("cmake", "cmake"),
     ("ninja", "ninja-build"),
+    // The live detection tests' attack tools, Debian 12's versions and their user agents:
+    // sqlmap 1.7.2 ("sqlmap/1.7.2#stable (https://sqlmap.org)"), hydra 9.4 ("Mozilla/5.0
+    // (Hydra)"), gobuster 3.5 ("gobuster/3.5"). Their load tool, locust, and the live tests'
+    // FastAPI are pip-installed, pinned, into scratch directories by the tests themselves.
+    ("sqlmap", "sqlmap"),
+    ("hydra", "hydra"),
+    ("gobuster", "gobuster"),
+    ("pip3", "python3-pip"),
 ];
 
 pub fn all(root: &Path, system_packages: bool) -> Result<()> {

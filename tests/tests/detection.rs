@@ -538,3 +538,136 @@ fn replaying_the_same_file_twice_gives_identical_alerts() {
         assert_eq!(la, lb, "seed {seed}: alerts differ between two replays");
     }
 }
+
+fn flood() -> Vec<Req> {
+    paced(0, 300, 100, 40, 5, |_, ts| {
+        req(ts, "203.0.113.5", "GET", "/api/me", PY).bearer("tok-flood")
+    })
+}
+
+/// Only the attacker's requests, no benign population to learn from.
+fn attacker_only(reqs: Vec<Req>) -> Traffic {
+    let mut t = Traffic::benign(1, 0, 0);
+    t.attack(reqs);
+    t
+}
+
+#[test]
+fn what_was_learned_survives_a_restart_and_a_corrupt_state_starts_fresh() {
+    let dir = scratch("detection-state");
+    let state = dir.join("state");
+    let state_arg = state.to_str().unwrap();
+    // A first run learns the shop's baselines and saves them.
+    let cap = run(&mut world(31), &["--state-dir", state_arg]);
+    assert_eq!(cap.last_stats()["detection"]["state_saves"], 1);
+    let file = state.join("detection-state.json");
+    let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(saved["version"], 1);
+    assert!(saved["baselines"].as_array().unwrap().len() > 5, "{saved}");
+    assert!(saved["actors"].as_array().unwrap().len() > USERS as usize);
+
+    // Without it, a moderate flood on a fresh monitor only meets the cold-start threshold.
+    let fresh = run(&mut attacker_only(flood()), &[]);
+    assert_eq!(
+        fresh
+            .of_type("alert")
+            .filter(|a| a["category"] == "rate_anomaly")
+            .count(),
+        0,
+        "no baseline, no rate anomaly below the cold-start threshold"
+    );
+    // With it, the restarted monitor knows what normal is at once.
+    let restarted = run(&mut attacker_only(flood()), &["--state-dir", state_arg]);
+    let rate = restarted
+        .of_type("alert")
+        .find(|a| a["category"] == "rate_anomaly")
+        .expect("rate_anomaly from the restored baseline");
+    assert!(
+        rate["evidence"]["baseline"]["samples"].as_f64().unwrap() >= 30.0,
+        "{rate}"
+    );
+
+    // A corrupt file: one warning, a fresh start, the replay goes on.
+    std::fs::write(&file, b"{\"version\":1,\"baselines\":[oops").unwrap();
+    let mut t = attacker_only(flood());
+    let traffic = dir.join("flood.jsonl");
+    std::fs::write(&traffic, t.raw_lines()).unwrap();
+    let out = replay(&[traffic.to_str().unwrap(), "--state-dir", state_arg]);
+    assert_success(&out, "replay with a corrupt state file");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr
+            .matches("detection starts with nothing learned")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("detection-state.json"), "{stderr}");
+    // ...and the file is replaced by a good one at the end.
+    let again: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(again["version"], 1);
+}
+
+#[test]
+fn rules_are_printed_read_back_and_bad_ones_refused() {
+    use std::process::Command;
+    let bin = tests::monitor_bin();
+    let out = Command::new(&bin).arg("rules").output().unwrap();
+    assert_success(&out, "monitor rules");
+    let text = String::from_utf8(out.stdout).unwrap();
+    for table in [
+        "[alerts]",
+        "[rate_anomaly]",
+        "[credentials]",
+        "[signatures]",
+        "[prompt]",
+    ] {
+        assert!(text.contains(table), "{table} missing:\n{text}");
+    }
+    // What it prints is a rules file that gives the same rules.
+    let dir = scratch("detection-rules");
+    let file = dir.join("rules.toml");
+    std::fs::write(&file, &text).unwrap();
+    let again = Command::new(&bin)
+        .args(["rules", "--rules", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_success(&again, "monitor rules --rules");
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), text);
+
+    // A lower brute-force threshold, and a disabled category, take effect in a replay.
+    std::fs::write(
+        &file,
+        "[credentials]\nbrute_force_failures = 3\n[alerts]\ndisabled = [\"bot_cadence\"]\n",
+    )
+    .unwrap();
+    let mut t = attacker_only(login_failures("203.0.113.21", 4, |_| "admin".into()).collect());
+    let cap = run(&mut t, &["--rules", file.to_str().unwrap()]);
+    let cats: BTreeSet<&str> = cap
+        .of_type("alert")
+        .map(|a| a["category"].as_str().unwrap())
+        .collect();
+    assert!(cats.contains("brute_force"), "{cats:?}");
+    assert!(!cats.contains("bot_cadence"), "{cats:?}");
+
+    for (text, want) in [
+        (
+            "[credentials]\nbrute_force = 3\n",
+            "unknown field `brute_force`",
+        ),
+        (
+            "[enumeration]\nwindow_secs = 0\n",
+            "must be greater than zero",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new(&bin)
+            .args(["replay", "/nonexistent", "--rules", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want) && err.contains("rules.toml"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
+    }
+}

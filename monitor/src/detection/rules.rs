@@ -122,6 +122,10 @@ impl Rules {
                 path: path.to_owned(),
                 message,
             },
+            RulesError::Invalid(message) => RulesError::Parse {
+                path: path.to_owned(),
+                message,
+            },
             other => other,
         })
     }

@@ -194,6 +194,14 @@ impl Stages {
         last: bool,
     ) -> io::Result<()> {
         self.write()?;
+        // Saved first, so these stats count the save.
+        let save_due = unix_ns.saturating_sub(self.state_saved_unix_ns) >= STATE_SAVE_NS;
+        if let (Some(insight), Some(dir)) = (&mut self.insight, &self.state_dir)
+            && (last || save_due)
+        {
+            insight.save_detection_state(dir, unix_ns);
+            self.state_saved_unix_ns = unix_ns;
+        }
         let mut agent = self.agent.clone();
         agent.events_written = self.writer.written + 1;
         let stats = Stats {
@@ -216,13 +224,6 @@ impl Stages {
         };
         self.writer.write(&OutputEvent::Stats(stats))?;
         self.agent.events_written = self.writer.written;
-        let save_due = unix_ns.saturating_sub(self.state_saved_unix_ns) >= STATE_SAVE_NS;
-        if let (Some(insight), Some(dir)) = (&mut self.insight, &self.state_dir)
-            && (last || save_due)
-        {
-            insight.save_detection_state(dir, unix_ns);
-            self.state_saved_unix_ns = unix_ns;
-        }
         if let (Some(insight), Some(path)) = (&self.insight, &self.openapi_file)
             && let Err(err) = insight.write_openapi(path)
         {

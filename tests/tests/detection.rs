@@ -671,3 +671,46 @@ fn rules_are_printed_read_back_and_bad_ones_refused() {
         assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
     }
 }
+
+#[test]
+fn many_addresses_failing_logins_with_one_fingerprint_are_ip_rotation() {
+    // 40 addresses, two failed logins each, one user agent: under every per-address and
+    // per-actor threshold, one actor all the same.
+    let mut t = world(24);
+    t.attack((0..80).map(|i| {
+        let ip = format!("203.0.113.{}", 100 + i / 2);
+        req(
+            ATTACK_START + i * 700_000_000,
+            &ip,
+            "POST",
+            "/login",
+            "stuffer/0.1",
+        )
+        .json(&format!(r#"{{"username":"acct{i}","password":"x"}}"#))
+        .answer(401, r#"{"error":"invalid credentials"}"#)
+    }));
+    let cap = run(&mut t, &[]);
+    let alerts: Vec<&Value> = cap.of_type("alert").collect();
+    let rotation: Vec<&&Value> = alerts
+        .iter()
+        .filter(|a| a["category"] == "ip_rotation")
+        .collect();
+    assert!(!rotation.is_empty(), "{}", summary(&alerts).join("\n"));
+    let ips: BTreeSet<&str> = rotation
+        .iter()
+        .flat_map(|a| a["client_ips"].as_array().unwrap())
+        .map(|ip| ip.as_str().unwrap())
+        .collect();
+    assert!(
+        ips.len() >= 16 && ips.iter().all(|ip| ip.starts_with("203.0.113.")),
+        "{ips:?}"
+    );
+    // Nothing else: the benign population stays quiet.
+    for a in &alerts {
+        assert!(
+            a["user_agents"][0] == "stuffer/0.1",
+            "an alert for someone else: {}",
+            summary(&[a]).join("")
+        );
+    }
+}

@@ -27,6 +27,8 @@ pub mod window;
 
 #[cfg(test)]
 pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
 
 pub use sighting::Sighting;
 pub use stage::{Detection, DetectionCounters};

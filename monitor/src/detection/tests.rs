@@ -1,0 +1,120 @@
+//! The stage as a whole on hand-made sightings: bounds hold under floods of actors, addresses
+//! and values, and each exchange is judged once when both of its ends are observed.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::{
+    Detection,
+    rules::Rules,
+    testkit::{headers, sighting},
+};
+use crate::{
+    clock::Clock,
+    conn::Role,
+    discovery::inventory::ServiceKey,
+    session::{
+        actor::{Actor, ActorId, ActorKind},
+        tracker::SessionId,
+    },
+};
+
+fn detection(rules: &Rules) -> Detection {
+    Detection::new(rules, Clock::with_offset(0), "test".into())
+}
+
+#[test]
+fn a_flood_of_actors_keeps_the_actor_table_bounded_and_counts_what_it_drops() {
+    let mut rules = Rules::default();
+    rules.limits.max_actors = 100;
+    rules.limits.max_known_actors = 50;
+    rules.limits.max_addresses = 10;
+    let mut d = detection(&rules);
+    let mut s = sighting("POST", "/login");
+    s.request_type = Some("application/json");
+    s.request_body = br#"{"username":"a","password":"b"}"#;
+    s.status = Some(401);
+    for i in 0..10_000u32 {
+        let id = ActorId([i as u8, (i >> 8) as u8, (i >> 16) as u8, 0, 0, 0, 0, 9]);
+        s.actor = Actor {
+            id,
+            kind: ActorKind::Ip,
+        };
+        s.session = SessionId {
+            actor: id,
+            start_ns: 0,
+        };
+        s.client_ip = Some(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)));
+        s.ts_ns = 1_000_000_000 + u64::from(i) * 1_000_000;
+        d.observe(&s);
+    }
+    let c = d.counters();
+    assert_eq!(c.transactions, 10_000);
+    assert_eq!(c.actors_tracked, 100);
+    assert_eq!(c.actors_evicted, 9_900);
+    assert_eq!(c.known_actors, 50);
+    assert_eq!(c.addresses_evicted, 9_990);
+}
+
+#[test]
+fn the_client_end_of_an_observed_server_is_judged_once() {
+    let mut d = detection(&Rules::default());
+    let service = Box::leak(Box::new(ServiceKey::new(
+        "10.0.0.2:8080".parse().ok(),
+        Some("shop.test"),
+    )));
+    let mut s = sighting("GET", "/x/1");
+    s.service = Some(service);
+    s.user_agent = Some("sqlmap/1.7.2#stable (https://sqlmap.org)");
+    s.role = Role::Server;
+    let server_view = d.observe(&s);
+    assert_eq!(server_view.len(), 1, "the scanner is raised once");
+    s.role = Role::Client;
+    assert!(
+        d.observe(&s).is_empty(),
+        "the client's view of the same exchange"
+    );
+    let c = d.counters();
+    assert_eq!((c.transactions, c.other_end_skipped), (1, 1));
+    // A client whose server is not observed is judged.
+    let other = Box::leak(Box::new(ServiceKey::new(
+        "192.0.2.9:443".parse().ok(),
+        None,
+    )));
+    s.service = Some(other);
+    assert_eq!(d.observe(&s).len(), 1);
+}
+
+#[test]
+fn alerts_name_the_session_and_end_on_the_tick() {
+    let mut d = detection(&Rules::default());
+    let mut s = sighting("GET", "/");
+    s.request_headers = headers(&[("user-agent", "Nikto/2.1.6")]);
+    s.user_agent = Some("Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000001)");
+    let ids = d.observe(&s);
+    assert_eq!(ids.len(), 1);
+    let reports: Vec<_> = d.take_reports().collect();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].session, s.session);
+    let v = d.verdict(&s.session, false).unwrap();
+    assert!(v.risk() > 0 && v.categories().len() == 1);
+    d.tick(s.ts_ns + 200_000_000_000);
+    let ended: Vec<_> = d.take_reports().collect();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].state, super::alerts::AlertState::Ended);
+    assert!(d.verdict(&s.session, true).is_some());
+    assert!(
+        d.verdict(&s.session, false).is_none(),
+        "forgotten once the session ended"
+    );
+}
+
+#[test]
+fn disabled_categories_and_low_severities_are_suppressed_and_counted() {
+    let mut rules = Rules::default();
+    rules.alerts.disabled = vec![super::category::Category::Scanner];
+    let mut d = detection(&rules);
+    let mut s = sighting("GET", "/");
+    s.user_agent = Some("sqlmap/1.7");
+    assert!(d.observe(&s).is_empty());
+    assert_eq!(d.counters().findings_suppressed, 1);
+}

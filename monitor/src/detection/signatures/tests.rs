@@ -532,6 +532,55 @@ proptest! {
     }
 }
 
+/// Recall and false alarms on payload lists kept outside the repository (third-party word
+/// lists the rules were not written against), to print: files `CATEGORY@LOCATION.txt` or
+/// `benign@LOCATION.txt` in `$SIGNATURES_HELDOUT`, one raw payload a line.
+#[test]
+#[ignore]
+fn held_out_lists() {
+    let Some(dir) = std::env::var_os("SIGNATURES_HELDOUT") else {
+        println!("SIGNATURES_HELDOUT not set");
+        return;
+    };
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for path in names {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let (what, location) = stem.split_once('@').unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (mut flagged, mut total) = (0, 0);
+        let mut odd = Vec::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            total += 1;
+            let (req, part) = request(location, line);
+            let hits = req.scan();
+            let hit = match Category::from_name(what) {
+                Some(c) => hits
+                    .iter()
+                    .any(|h| h.category == c && h.location.part == part),
+                None => !hits.is_empty(),
+            };
+            if hit {
+                flagged += 1;
+            }
+            // Misses of attacks, hits of benign lines.
+            if hit == (what == "benign") {
+                odd.push(format!(
+                    "{line}  -> {:?}",
+                    hits.iter().map(|h| h.rule).collect::<Vec<_>>()
+                ));
+            }
+        }
+        println!("{what} in {location}: {flagged}/{total} flagged");
+        for o in odd {
+            println!("    {o}");
+        }
+    }
+}
+
 /// Nanoseconds per request over the benign corpus, to print (run in release:
 /// `cargo test --release -p monitor --lib signatures::tests::timing -- --ignored --nocapture`).
 #[test]

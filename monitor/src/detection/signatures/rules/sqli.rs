@@ -20,8 +20,12 @@ pub fn check(v: &Value<'_>) -> Result<Option<Finding>, Panicked> {
         (r.is_injection(), fp)
     })
     .map_err(|_| Panicked)?;
-    if !injection
-        || !fingerprint.as_deref().is_some_and(has_literal)
+    if !injection {
+        // libinjection lets some stacked statements through (`1;SELECT CASE …` is `1;EEk`).
+        let stacked = v.classes.any(Classes::SEMI) && stacked_statement(v.text);
+        return Ok(stacked.then(|| Finding::new(Category::Sqli, "stacked_statement", 0.8)));
+    }
+    if !fingerprint.as_deref().is_some_and(has_literal)
         || is_whole_statement(v.text)
         || is_filter_expression(v.text)
     {
@@ -40,10 +44,13 @@ fn worth_checking(text: &str, c: Classes) -> bool {
     if c.any(Classes::QUOTES) {
         return true;
     }
+    let b = text.as_bytes();
+    if c.any(Classes::EQ) && c.any(Classes::DIGIT) && has_tautology(b) {
+        return true;
+    }
     if !c.any(Classes::LETTER) {
         return false;
     }
-    let b = text.as_bytes();
     if (c.any(Classes::DASH) && memchr::memmem::find(b, b"--").is_some())
         || (c.any(Classes::STAR) && memchr::memmem::find(b, b"/*").is_some())
         || (c.any(Classes::AT) && memchr::memmem::find(b, b"@@").is_some())
@@ -62,6 +69,53 @@ fn worth_checking(text: &str, c: Classes) -> bool {
             Keyword::None => false,
         }
     })
+}
+
+/// `4321=4321`: two numbers compared, sqlmap's boolean probe (also inside a function call,
+/// `MAKE_SET(4321=4321,1)`, where no keyword shows).
+fn has_tautology(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'=', b).any(|at| {
+        let before = b.get(..at).unwrap_or_default().trim_ascii_end();
+        let after = b.get(at + 1..).unwrap_or_default().trim_ascii_start();
+        before.last().is_some_and(u8::is_ascii_digit)
+            && after.first().is_some_and(u8::is_ascii_digit)
+    })
+}
+
+/// A second statement stacked after the value (`1;SELECT …`, `x';DROP …`).
+fn stacked_statement(text: &str) -> bool {
+    let b = text.as_bytes();
+    let Some(semi) = memchr::memchr(b';', b) else {
+        return false;
+    };
+    // The value before it is one token, as an injected one is.
+    let before = b.get(..semi).unwrap_or_default();
+    if before.iter().any(u8::is_ascii_whitespace) {
+        return false;
+    }
+    let after = b.get(semi + 1..).unwrap_or_default().trim_ascii_start();
+    let Some((0, word)) = text::words(after).next() else {
+        return false;
+    };
+    let next = after.get(word.len()).copied();
+    [
+        &b"select"[..],
+        b"insert",
+        b"update",
+        b"delete",
+        b"drop",
+        b"exec",
+        b"execute",
+        b"declare",
+        b"waitfor",
+        b"shutdown",
+        b"truncate",
+        b"create",
+        b"alter",
+    ]
+    .iter()
+    .any(|k| word.eq_ignore_ascii_case(k))
+        && next.is_some_and(|c| c.is_ascii_whitespace() || matches!(c, b'(' | b'*' | b'@'))
 }
 
 enum Keyword {
@@ -226,6 +280,22 @@ mod tests {
         ] {
             assert_eq!(sqli(p), Some("libinjection_sqli"), "{p}");
         }
+    }
+
+    #[test]
+    fn probes_libinjection_lets_through() {
+        assert_eq!(sqli("MAKE_SET(4321=4321,1)"), Some("libinjection_sqli"));
+        assert_eq!(sqli("(4321=4321)*8765"), Some("libinjection_sqli"));
+        assert_eq!(
+            sqli("1;SELECT CASE WHEN 1=1 THEN 1 END"),
+            Some("stacked_statement")
+        );
+        assert_eq!(
+            sqli("1';SELECT CASE WHEN 1=1 THEN 1 ELSE NULL END FROM DUAL-- -"),
+            Some("stacked_statement")
+        );
+        assert_eq!(sqli("I can't; select one"), None);
+        assert_eq!(sqli("name;email;select"), None);
     }
 
     #[test]

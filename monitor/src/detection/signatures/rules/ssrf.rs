@@ -35,7 +35,8 @@ pub fn check(v: &Value<'_>) -> Option<Finding> {
         f.detail = Some(format!("{s}://"));
         return Some(f);
     }
-    let addr = classify(&target.host, target.scheme.is_some())?;
+    let mut addr = classify(&target.host, target.scheme.is_some())?;
+    addr.encoded |= target.unusual;
     let mut f = match addr.class {
         Class::Metadata => Finding::new(Category::Ssrf, "cloud_metadata", 0.95),
         _ if addr.encoded => Finding::new(Category::Ssrf, "encoded_address", 0.9),
@@ -79,6 +80,8 @@ fn is_redirect_uri(name: &str) -> bool {
 
 struct Target<'a> {
     scheme: Option<&'a str>,
+    /// The host was written with look-alike characters.
+    unusual: bool,
     /// Lowercase, look-alike dots folded, no trailing dot.
     host: String,
 }
@@ -104,21 +107,39 @@ fn parse(t: &str, bare: bool) -> Option<Target<'_>> {
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if let Some(inner) = hostport.strip_prefix('[') {
         inner.split(']').next()?
+    } else if hostport.parse::<Ipv6Addr>().is_ok() {
+        hostport
     } else {
-        match hostport.rsplit_once(':') {
-            Some((h, port)) if !h.contains(':') && port.bytes().all(|c| c.is_ascii_digit()) => h,
-            _ => hostport,
-        }
+        // Whatever follows the first `:` is a port to the resolver, however odd
+        // (`localhost:+11211aaa`, `127.1.1.1:80:\@…`).
+        hostport.split(':').next()?
     };
-    let host: String = host
-        .chars()
-        .map(|c| match c {
-            '\u{3002}' | '\u{FF0E}' | '\u{FF61}' => '.',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect();
+    let unusual = !host.is_ascii();
+    let host: String = host.chars().filter_map(fold).collect();
     let host = host.trim_end_matches('.').to_owned();
-    (!host.is_empty()).then_some(Target { scheme, host })
+    (!host.is_empty()).then_some(Target {
+        scheme,
+        unusual,
+        host,
+    })
+}
+
+/// A host's character as a resolver sees it: lowercase ASCII, with the look-alike dots and the
+/// enclosed and fullwidth digits and letters (`①②⑦.⓪.⓪.①`) that IDNA maps to ASCII.
+fn fold(c: char) -> Option<char> {
+    let code = u32::from(c);
+    let ascii = match code {
+        0x3002 | 0xFF0E | 0xFF61 => u32::from(b'.'),
+        0x2460..=0x2468 => code - 0x2460 + u32::from(b'1'),
+        0x24EA | 0x24FF => u32::from(b'0'),
+        0x24B6..=0x24CF => code - 0x24B6 + u32::from(b'a'),
+        0x24D0..=0x24E9 => code - 0x24D0 + u32::from(b'a'),
+        0xFF10..=0xFF19 => code - 0xFF10 + u32::from(b'0'),
+        0xFF21..=0xFF3A => code - 0xFF21 + u32::from(b'a'),
+        0xFF41..=0xFF5A => code - 0xFF41 + u32::from(b'a'),
+        _ => return Some(c.to_ascii_lowercase()),
+    };
+    char::from_u32(ascii)
 }
 
 fn is_scheme(s: &str) -> bool {
@@ -195,6 +216,23 @@ fn classify(host: &str, url: bool) -> Option<Addr> {
     }
     if host.ends_with(".localhost") || host == "localtest.me" || host.ends_with(".localtest.me") {
         return named(Class::Loopback);
+    }
+    // A name ending in an address's four labels (`example.com.127.0.0.1`) is that address
+    // to resolvers and wildcard DNS that read it so, and to nothing else.
+    let labels: Vec<&str> = host.rsplit('.').take(5).collect();
+    if labels.len() == 5
+        && labels
+            .iter()
+            .take(4)
+            .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_digit()))
+    {
+        let spelled: Vec<&str> = labels.into_iter().take(4).rev().collect();
+        if let Some((v4, _, _)) = ipv4_loose(&spelled.join(".")) {
+            return classify_v4(v4).map(|class| Addr {
+                class,
+                encoded: true,
+            });
+        }
     }
     // Wildcard DNS that answers with the address spelled in the name.
     for suffix in [".nip.io", ".sslip.io", ".xip.io"] {
@@ -348,6 +386,11 @@ mod tests {
             ("gopher://127.0.0.1:6379/_x", "dangerous_scheme"),
             ("dict://example.com:11211/", "dangerous_scheme"),
             ("127.0.0.1:22", "internal_address"),
+            ("http://①②⑦.⓪.⓪.①/", "encoded_address"),
+            ("http://ｌｏｃａｌｈｏｓｔ/", "encoded_address"),
+            ("http://example.com.127.0.0.1/", "encoded_address"),
+            ("localhost:%2B11211aaa", "internal_address"),
+            ("http://127.1.1.1:80:\\@@127.2.2.2:80/", "internal_address"),
         ] {
             assert_eq!(url(p), Some(r), "{p}");
         }

@@ -12,9 +12,11 @@ pub fn check(v: &Value<'_>) -> Option<Finding> {
     // Look-alike dots and slashes are not ASCII, so a value of plain ASCII without `..`, a
     // scheme or a leading slash cannot match.
     let wrapper = c.any(Classes::COLON) && v.role != Role::WholePath;
-    let absolute = v.role == Role::Value && matches!(b.first(), Some(b'/' | b'\\'))
-        || c.any(Classes::COLON) && b.get(1) == Some(&b':');
-    if !(dots || wrapper || absolute || c.any(Classes::OTHER)) {
+    // A whole value that is a path (`/etc/passwd`, `c:\boot.ini`, `etc/shadow`).
+    let path_value = v.role == Role::Value
+        && !c.has_space()
+        && c.any(Classes::SLASH | Classes::BACKSLASH | Classes::DOT);
+    if !(dots || wrapper || path_value || c.any(Classes::OTHER)) {
         return None;
     }
     let norm = normalise(v.text);
@@ -29,11 +31,11 @@ pub fn check(v: &Value<'_>) -> Option<Finding> {
         return norm
             .split_ascii_whitespace()
             .map(walk)
-            .any(|w| w.dotdots > 0 && w.sensitive)
+            .any(|w| w.sensitive)
             .then(|| Finding::new(Category::PathTraversal, "dotdot_sensitive_file", 0.9));
     }
     let w = walk(&norm);
-    if w.dotdots > 0 && w.sensitive {
+    if w.sensitive {
         return Some(Finding::new(
             Category::PathTraversal,
             "dotdot_sensitive_file",
@@ -63,14 +65,39 @@ pub fn check(v: &Value<'_>) -> Option<Finding> {
             ));
         }
     }
-    if absolute && v.role == Role::Value && !c.has_space() {
-        let path = norm.strip_prefix("c:").unwrap_or(&norm);
-        let rel = path.trim_start_matches('/');
-        if path.len() > rel.len() && sensitive(rel, true) {
+    if path_value {
+        // `/c:/…`, `c:\…`, `c:windows\…`: a drive makes a path absolute.
+        let unrooted = norm.trim_start_matches('/');
+        let (rest, drive) = match unrooted.as_bytes() {
+            [d, b':', ..] if d.is_ascii_alphabetic() => {
+                (unrooted.get(2..).unwrap_or_default(), true)
+            }
+            _ => (unrooted, false),
+        };
+        let rooted = drive || unrooted.len() < norm.len();
+        let rel = collapse(rest);
+        let given = if rooted {
+            Reach::Absolute
+        } else {
+            Reach::Anywhere
+        };
+        if sensitive(&rel, given) {
             return Some(Finding::new(Category::PathTraversal, "sensitive_file", 0.8));
         }
     }
     None
+}
+
+/// A path's segments without empty and `.` ones, joined: `/./etc//passwd` → `etc/passwd`.
+fn collapse(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty() && *s != ".") {
+        if !out.is_empty() {
+            out.push('/');
+        }
+        out.push_str(segment);
+    }
+    out
 }
 
 /// The value lowercased, with `\` and look-alike slashes as `/` and look-alike dots as `.`
@@ -104,7 +131,7 @@ struct Walk {
     dotdots: u32,
     /// Those that went above the start.
     climbs: u32,
-    /// What follows the last `..` is a file worth stealing.
+    /// A `..` reaches a file worth stealing.
     sensitive: bool,
 }
 
@@ -133,59 +160,86 @@ fn walk(path: &str) -> Walk {
     }
     if let Some(at) = after_last {
         let rest = path.get(at.min(path.len())..).unwrap_or_default();
-        w.sensitive = sensitive(rest.trim_start_matches(['/', '.']), false);
+        w.sensitive = sensitive(&collapse(rest), Reach::AfterDotdot);
     }
     w
 }
 
-/// Files and folders worth stealing, lowercase, relative to the root; `true` when the path is
-/// sensitive given as an absolute path too (the rest only after a `..`, since `/var/log/nginx`
-/// is an ordinary setting).
-const TARGETS: &[(&str, bool)] = &[
-    ("etc/passwd", true),
-    ("etc/shadow", true),
-    ("etc/group", true),
-    ("etc/sudoers", true),
-    ("etc/hosts", false),
-    ("etc/issue", false),
-    ("etc/crontab", false),
-    ("etc/", false),
-    ("proc/self/", true),
-    ("proc/version", false),
-    ("proc/", false),
-    ("root/", false),
-    ("var/log/", false),
-    ("var/www/", false),
-    ("windows/win.ini", true),
-    ("windows/system.ini", true),
-    ("windows/system32/", true),
-    ("windows/", false),
-    ("winnt/", false),
-    ("win.ini", true),
-    ("boot.ini", true),
-    ("inetpub/", false),
-    ("web-inf/web.xml", true),
-    ("web-inf/", false),
-    ("meta-inf/", false),
-    ("root/.ssh/", true),
-    (".ssh/", false),
-    ("id_rsa", false),
-    (".env", false),
-    (".git/", false),
-    (".htaccess", false),
-    (".htpasswd", false),
-    (".aws/", false),
-    (".bash_history", false),
-    ("wp-config.php", false),
-    ("web.config", false),
-    ("appsettings.json", false),
-    ("application.properties", false),
+/// How a path reached a target: what a target needs before it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Reach {
+    /// Through a `..` (the weakest claim: any target counts).
+    AfterDotdot,
+    /// As an absolute path given as a value.
+    Absolute,
+    /// As a relative path given as a value, without climbing.
+    Anywhere,
+}
+
+/// Files and folders worth stealing, lowercase, relative to the root, each with the weakest
+/// way of reaching it that still counts: `/var/log/nginx` is an ordinary setting, while
+/// `../../var/log/…` is log poisoning; `etc/passwd` is never anything else.
+const TARGETS: &[(&str, Reach)] = &[
+    ("etc/passwd", Reach::Anywhere),
+    ("etc/shadow", Reach::Anywhere),
+    ("proc/self/", Reach::Anywhere),
+    ("windows/win.ini", Reach::Anywhere),
+    ("windows/system.ini", Reach::Anywhere),
+    ("windows/system32/", Reach::Anywhere),
+    ("win.ini", Reach::Anywhere),
+    ("boot.ini", Reach::Anywhere),
+    ("web-inf/web.xml", Reach::Anywhere),
+    ("etc/", Reach::Absolute),
+    ("proc/", Reach::Absolute),
+    ("root/", Reach::Absolute),
+    ("boot/", Reach::Absolute),
+    ("windows/", Reach::Absolute),
+    ("winnt/", Reach::Absolute),
+    ("inetpub/", Reach::Absolute),
+    ("system32/", Reach::Absolute),
+    ("web-inf/", Reach::Absolute),
+    ("meta-inf/", Reach::Absolute),
+    (".ssh/", Reach::Absolute),
+    (".aws/", Reach::Absolute),
+    (".bash_history", Reach::Absolute),
+    (".bashrc", Reach::Absolute),
+    (".bash_profile", Reach::Absolute),
+    (".htpasswd", Reach::Absolute),
+    (".htaccess", Reach::Absolute),
+    (".env", Reach::Absolute),
+    (".git/", Reach::Absolute),
+    ("var/log/", Reach::AfterDotdot),
+    ("var/www/", Reach::AfterDotdot),
+    ("usr/", Reach::AfterDotdot),
+    ("bin/", Reach::AfterDotdot),
+    ("dev/", Reach::AfterDotdot),
+    ("home/", Reach::AfterDotdot),
+    ("logs/", Reach::AfterDotdot),
+    ("log/", Reach::AfterDotdot),
+    ("apache/", Reach::AfterDotdot),
+    ("apache2/", Reach::AfterDotdot),
+    ("httpd/", Reach::AfterDotdot),
+    ("nginx/", Reach::AfterDotdot),
+    ("conf/", Reach::AfterDotdot),
+    ("config/", Reach::AfterDotdot),
+    ("id_rsa", Reach::AfterDotdot),
+    ("wp-config.php", Reach::AfterDotdot),
+    ("config.php", Reach::AfterDotdot),
+    ("config.inc.php", Reach::AfterDotdot),
+    ("configuration.php", Reach::AfterDotdot),
+    ("settings.php", Reach::AfterDotdot),
+    ("install.php", Reach::AfterDotdot),
+    ("web.config", Reach::AfterDotdot),
+    ("appsettings.json", Reach::AfterDotdot),
+    ("application.properties", Reach::AfterDotdot),
+    ("application.yml", Reach::AfterDotdot),
+    ("database.yml", Reach::AfterDotdot),
 ];
 
-fn sensitive(rel: &str, absolute: bool) -> bool {
+fn sensitive(rel: &str, given: Reach) -> bool {
     TARGETS
         .iter()
-        .any(|&(t, abs)| (abs || !absolute) && rel.starts_with(t))
+        .any(|&(t, needs)| needs >= given && rel.starts_with(t))
 }
 
 #[cfg(test)]
@@ -239,10 +293,17 @@ mod tests {
             file("/var/www/../../etc/passwd"),
             Some("dotdot_sensitive_file")
         );
-        assert_eq!(file("../../../config.php"), Some("dotdot_climb"));
+        assert_eq!(file("../../../notes/readme.txt"), Some("dotdot_climb"));
+        assert_eq!(file("../../../config.php"), Some("dotdot_sensitive_file"));
         assert_eq!(file("%2e%2e/secret"), Some("dotdot_climb"));
         assert_eq!(file("/etc/passwd"), Some("sensitive_file"));
         assert_eq!(file("C:\\Windows\\win.ini"), Some("sensitive_file"));
+        assert_eq!(file("/./././etc/passwd"), Some("sensitive_file"));
+        assert_eq!(file("etc/shadow"), Some("sensitive_file"));
+        assert_eq!(file("/etc/my.cnf"), Some("sensitive_file"));
+        assert_eq!(file("/C:/inetpub/ftproot/"), Some("sensitive_file"));
+        assert_eq!(file("c:WINDOWS/system32/"), Some("sensitive_file"));
+
         assert_eq!(file("file:///etc/passwd"), Some("file_scheme"));
         assert_eq!(
             file("php://filter/convert.base64-encode/resource=index.php"),
@@ -259,6 +320,11 @@ mod tests {
             "../../assets/logo.png",
             "/home/alice/projects/../docs",
             "/var/log/nginx",
+            "var/log/nginx",
+            "config.php",
+            "uploads/2024/03/invoice.pdf",
+            "alice@example.com",
+            "v1.2.3",
             "..hidden.txt",
             "wait...what?",
             "See [the docs](../docs/README.md) for details.",
@@ -294,6 +360,9 @@ mod tests {
             }
         );
         assert!(walk("../../etc/passwd").sensitive);
+        assert!(walk("../.htpasswd").sensitive);
+        assert!(walk(".././logs/access.log").sensitive);
         assert!(!walk("etc/passwd").sensitive);
+        assert_eq!(collapse("/./etc//./passwd/"), "etc/passwd");
     }
 }

@@ -16,6 +16,9 @@ pub fn check(v: &Value<'_>) -> Result<Option<Finding>, Panicked> {
         return Ok(Some(f));
     }
     let b = v.text.as_bytes();
+    if v.classes.any(Classes::QUOTES) && v.classes.any(Classes::PAREN) && script_breakout(b) {
+        return Ok(Some(Finding::new(Category::Xss, "script_breakout", 0.75)));
+    }
     let worth = v.classes.any(Classes::LT) || (v.classes.any(Classes::EQ) && has_handler(b));
     if !worth {
         return Ok(None);
@@ -28,10 +31,47 @@ pub fn check(v: &Value<'_>) -> Result<Option<Finding>, Panicked> {
     if injection && runs_script(b) {
         return Ok(Some(Finding::new(Category::Xss, "libinjection_xss", 0.9)));
     }
+    if v.classes.any(Classes::LT) && handler_in_tag(b) {
+        return Ok(Some(Finding::new(Category::Xss, "event_handler", 0.8)));
+    }
     if nested_script_tag(b) {
         return Ok(Some(Finding::new(Category::Xss, "nested_script_tag", 0.85)));
     }
     Ok(None)
+}
+
+/// A tag with an event handler (`<x onxxx=1`, `<X/OnLoad=…`) that libinjection passed, mostly
+/// because the tag is not one it knows: the probes that map which characters a filter keeps.
+fn handler_in_tag(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'<', b).any(|at| {
+        let rest = b.get(at + 1..).unwrap_or_default();
+        rest.first().is_some_and(|c| c.is_ascii_alphabetic()) && has_handler(rest)
+    })
+}
+
+/// A quote closing a script string, then an operator and a dialog call (`'-alert(1)-'`,
+/// `";confirm(1)//`): XSS into a JavaScript string, where no tag is needed.
+fn script_breakout(b: &[u8]) -> bool {
+    memchr::memchr3_iter(b'\'', b'"', b'`', b).any(|at| {
+        let rest = b.get(at + 1..).unwrap_or_default();
+        let ops = rest
+            .iter()
+            .take_while(|c| {
+                matches!(
+                    c,
+                    b'-' | b'+' | b';' | b')' | b'*' | b'|' | b'&' | b' ' | b','
+                )
+            })
+            .count();
+        if ops == 0 {
+            return false;
+        }
+        let call = rest.get(ops..).unwrap_or_default();
+        ["alert", "prompt", "confirm"].iter().any(|f| {
+            text::starts_with_ci(call, f.as_bytes())
+                && matches!(call.get(f.len()), Some(b'(' | b'`'))
+        })
+    })
 }
 
 /// `<scr<script>ipt>`: written for a filter that deletes `<script>` tags once, leaving one
@@ -211,6 +251,10 @@ mod tests {
             xss("<scr<script>ipt>alert(1)</scr</script>ipt>"),
             Some("nested_script_tag")
         );
+        assert_eq!(xss("<x onxxx=1"), Some("event_handler"));
+        assert_eq!(xss("%3CX%09OnXxx=1"), Some("event_handler"));
+        assert_eq!(xss("';alert(1)//"), Some("script_breakout"));
+        assert_eq!(xss("\\'-alert(1)//"), Some("script_breakout"));
     }
 
     #[test]
@@ -223,6 +267,9 @@ mod tests {
             "a < b",
             "I <3 this",
             "on=1&x=2",
+            "it's -alerting (1) that",
+            "<3 online=yes",
+            "'- print this page -'",
             "data:image/png;base64,iVBORw0KGgo=",
             "https://example.com/javascript:x",
         ] {

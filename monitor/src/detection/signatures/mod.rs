@@ -3,6 +3,14 @@
 //! after decoding (percent, plus, HTML entities, JSON escapes, base64 where obvious).
 //! Pure: a request's parts in, signature hits out.
 
+mod classes;
+mod decode;
+mod rules;
+mod scan;
+#[cfg(test)]
+mod tests;
+mod values;
+
 use serde::{Deserialize, Serialize};
 
 use super::hit::SignatureHit;
@@ -26,13 +34,22 @@ pub struct RequestParts<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SignatureRules {
-    /// Request headers whose values are inspected (besides the path, query and body).
+    /// Request headers whose values are inspected (besides the path, query and body), by
+    /// name, any case. `cookie` is read a cookie at a time.
     pub headers: Vec<String>,
     /// Values (path segments, parameters, fields) inspected per request; the rest are skipped
     /// and counted.
     pub max_values: usize,
-    /// Bytes of one value inspected.
+    /// Bytes of one value inspected; a longer value is inspected in its first this many
+    /// bytes, and counted as skipped.
     pub max_value_bytes: usize,
+    /// Bytes of a body read (JSON past them is read up to where it was cut).
+    pub max_body_bytes: usize,
+    /// JSON nesting read; deeper objects and arrays are skipped and counted.
+    pub max_json_depth: usize,
+    /// Hits kept per request; the scan stops at this many (a request with so many is an
+    /// attack already).
+    pub max_hits: usize,
 }
 
 impl Default for SignatureRules {
@@ -50,26 +67,65 @@ impl Default for SignatureRules {
             .collect(),
             max_values: 256,
             max_value_bytes: 4096,
+            max_body_bytes: 64 * 1024,
+            max_json_depth: 32,
+            max_hits: 16,
         }
     }
+}
+
+/// What one scan read: values inspected, values skipped over the caps (past `max_values`,
+/// cut at `max_value_bytes`, JSON past `max_json_depth`), and internal errors (a detector's
+/// panic, caught).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ScanCounts {
+    pub values: u32,
+    pub skipped: u32,
+    pub errors: u32,
 }
 
 /// The compiled signatures.
 #[derive(Debug)]
 pub struct SignatureScanner {
     rules: SignatureRules,
+    /// `rules.headers`, lowercase, as header names are kept.
+    headers: Vec<String>,
 }
 
 impl SignatureScanner {
     pub fn new(rules: &SignatureRules) -> Self {
         Self {
             rules: rules.clone(),
+            headers: rules
+                .headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
         }
     }
 
     /// Appends to `out` every signature that matches in `req` (at most one hit per category
-    /// and value).
-    pub fn scan(&self, req: &RequestParts<'_>, out: &mut Vec<SignatureHit>) {
-        let _ = (&self.rules, req, out);
+    /// and value, at most `max_hits` in all), and says how much was read.
+    pub fn scan(&self, req: &RequestParts<'_>, out: &mut Vec<SignatureHit>) -> ScanCounts {
+        let mut scan = scan::Scan::new(&self.rules, out);
+        let limits = values::Limits {
+            max_body_bytes: self.rules.max_body_bytes,
+            max_json_depth: self.rules.max_json_depth,
+        };
+        values::walk(req, &self.headers, limits, &mut scan);
+        scan.counts
+    }
+}
+
+/// The decoders and the scan on raw bytes, for the fuzz target: nothing here may panic.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Runs every decoder on `text` (as a query value and as a header value) and base64.
+    pub fn decoders(text: &str) {
+        for plus in [false, true] {
+            let d = super::decode::decode(text, plus);
+            let _ = super::decode::base64(&d.text, d.steps.plus);
+            let _ = super::classes::Classes::of(&d.text);
+        }
     }
 }

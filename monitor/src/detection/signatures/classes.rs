@@ -1,0 +1,123 @@
+//! The kinds of bytes a value holds, found in one pass: the cheap prefilter that lets each rule
+//! skip a value that cannot match it (most values are letters and digits only).
+
+/// A set of byte kinds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Classes(u32);
+
+impl Classes {
+    pub const SQUOTE: u32 = 1 << 0;
+    pub const DQUOTE: u32 = 1 << 1;
+    pub const BACKTICK: u32 = 1 << 2;
+    pub const SEMI: u32 = 1 << 3;
+    pub const PIPE: u32 = 1 << 4;
+    pub const AMP: u32 = 1 << 5;
+    pub const DOLLAR: u32 = 1 << 6;
+    pub const LT: u32 = 1 << 7;
+    pub const GT: u32 = 1 << 8;
+    pub const PAREN: u32 = 1 << 9;
+    pub const BRACE: u32 = 1 << 10;
+    pub const SLASH: u32 = 1 << 11;
+    pub const BACKSLASH: u32 = 1 << 12;
+    pub const DOT: u32 = 1 << 13;
+    pub const COLON: u32 = 1 << 14;
+    pub const HASH: u32 = 1 << 15;
+    pub const PERCENT: u32 = 1 << 16;
+    pub const STAR: u32 = 1 << 17;
+    pub const EQ: u32 = 1 << 18;
+    pub const BANG: u32 = 1 << 19;
+    pub const SPACE: u32 = 1 << 20;
+    pub const NEWLINE: u32 = 1 << 21;
+    pub const DASH: u32 = 1 << 22;
+    pub const DIGIT: u32 = 1 << 23;
+    pub const LETTER: u32 = 1 << 24;
+    pub const AT: u32 = 1 << 25;
+    pub const QUESTION: u32 = 1 << 26;
+    /// Anything else: other punctuation, controls, non-ASCII.
+    pub const OTHER: u32 = 1 << 27;
+
+    pub const QUOTES: u32 = Self::SQUOTE | Self::DQUOTE | Self::BACKTICK;
+
+    /// The kinds of bytes in `text`.
+    pub fn of(text: &str) -> Classes {
+        Classes(text.bytes().fold(0, |acc, b| acc | TABLE[usize::from(b)]))
+    }
+
+    /// Whether any kind of `mask` is present.
+    pub const fn any(self, mask: u32) -> bool {
+        self.0 & mask != 0
+    }
+
+    /// Whether the value is prose-like (has whitespace), so rules that read tokens know that
+    /// words around a match may be ordinary text.
+    pub const fn has_space(self) -> bool {
+        self.any(Self::SPACE | Self::NEWLINE)
+    }
+}
+
+const TABLE: [u32; 256] = table();
+
+const fn table() -> [u32; 256] {
+    let mut t = [Classes::OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'\'' => Classes::SQUOTE,
+            b'"' => Classes::DQUOTE,
+            b'`' => Classes::BACKTICK,
+            b';' => Classes::SEMI,
+            b'|' => Classes::PIPE,
+            b'&' => Classes::AMP,
+            b'$' => Classes::DOLLAR,
+            b'<' => Classes::LT,
+            b'>' => Classes::GT,
+            b'(' | b')' => Classes::PAREN,
+            b'{' | b'}' => Classes::BRACE,
+            b'/' => Classes::SLASH,
+            b'\\' => Classes::BACKSLASH,
+            b'.' => Classes::DOT,
+            b':' => Classes::COLON,
+            b'#' => Classes::HASH,
+            b'%' => Classes::PERCENT,
+            b'*' => Classes::STAR,
+            b'=' => Classes::EQ,
+            b'!' => Classes::BANG,
+            b' ' | b'\t' => Classes::SPACE,
+            b'\n' | b'\r' => Classes::NEWLINE,
+            b'-' => Classes::DASH,
+            b'@' => Classes::AT,
+            b'?' => Classes::QUESTION,
+            b'0'..=b'9' => Classes::DIGIT,
+            b'a'..=b'z' | b'A'..=b'Z' => Classes::LETTER,
+            _ => Classes::OTHER,
+        };
+        b += 1;
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Classes;
+
+    #[test]
+    fn kinds_of_bytes() {
+        let c = Classes::of("abc123");
+        assert!(c.any(Classes::LETTER) && c.any(Classes::DIGIT));
+        assert!(!c.any(!(Classes::LETTER | Classes::DIGIT)));
+        assert!(!c.has_space());
+        let c = Classes::of("a'b;c\n{é}");
+        for k in [
+            Classes::SQUOTE,
+            Classes::SEMI,
+            Classes::NEWLINE,
+            Classes::BRACE,
+            Classes::OTHER,
+        ] {
+            assert!(c.any(k));
+        }
+        assert!(c.has_space());
+        assert_eq!(Classes::of(""), Classes::default());
+    }
+}

@@ -1,0 +1,188 @@
+//! One request's scan: each value within the caps is decoded, given to the rules (and its
+//! base64 payload too, when it obviously is one), and what matched becomes a hit whose value
+//! is safe to show. Panics are caught per value and counted, never passed on.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use super::{
+    ScanCounts, SignatureRules,
+    classes::Classes,
+    decode,
+    rules::{self, CATEGORIES, Finding, Role, Value},
+    values::{Field, Sink},
+};
+use crate::{
+    detection::{
+        category::Category,
+        hit::{Location, MAX_SHOWN_VALUE, SignatureHit, cut},
+    },
+    discovery::sensitive::classify_field,
+};
+
+pub struct Scan<'r> {
+    rules: &'r SignatureRules,
+    out: &'r mut Vec<SignatureHit>,
+    pub counts: ScanCounts,
+    hits: usize,
+    /// Scratch for one value's findings, kept across values.
+    found: Vec<Shown>,
+    done: bool,
+}
+
+/// A finding with the value it matched, ready to show.
+struct Shown {
+    finding: Finding,
+    value: String,
+}
+
+impl<'r> Scan<'r> {
+    pub fn new(rules: &'r SignatureRules, out: &'r mut Vec<SignatureHit>) -> Self {
+        Scan {
+            rules,
+            out,
+            counts: ScanCounts::default(),
+            hits: 0,
+            found: Vec::new(),
+            done: false,
+        }
+    }
+}
+
+impl Sink for Scan<'_> {
+    fn value(&mut self, field: &Field<'_>, raw: &str) -> bool {
+        if self.done {
+            return false;
+        }
+        if self.counts.values as usize >= self.rules.max_values {
+            self.counts.skipped = self.counts.skipped.saturating_add(1);
+            return true;
+        }
+        self.counts.values += 1;
+        let raw = if raw.len() > self.rules.max_value_bytes {
+            // Read the head only: counted, so a padded payload is not missed silently.
+            self.counts.skipped = self.counts.skipped.saturating_add(1);
+            cut(raw, self.rules.max_value_bytes)
+        } else {
+            raw
+        };
+        let found = &mut self.found;
+        found.clear();
+        match panic::catch_unwind(AssertUnwindSafe(|| analyse(field, raw, found))) {
+            Ok(errors) => self.counts.errors = self.counts.errors.saturating_add(errors),
+            Err(_) => {
+                self.counts.errors = self.counts.errors.saturating_add(1);
+                found.clear();
+            }
+        }
+        let location = Location::new(field.part, field.location);
+        for Shown { finding, value } in self.found.drain(..) {
+            if self.hits >= self.rules.max_hits {
+                self.done = true;
+                break;
+            }
+            self.hits += 1;
+            self.out.push(SignatureHit {
+                category: finding.category,
+                rule: finding.rule,
+                location: location.clone(),
+                value,
+                confidence: finding.confidence,
+                detail: finding.detail,
+            });
+        }
+        if self.hits >= self.rules.max_hits {
+            self.done = true;
+        }
+        !self.done
+    }
+
+    fn skipped(&mut self) {
+        self.counts.skipped = self.counts.skipped.saturating_add(1);
+    }
+}
+
+/// The categories a value in `role` is read for (a bit per [`CATEGORIES`] entry set when it
+/// is not): the whole path only for traversal, its segments for everything else.
+fn excluded(role: Role) -> u8 {
+    let traversal = CATEGORIES
+        .iter()
+        .position(|&c| c == Category::PathTraversal)
+        .map_or(0, |i| 1u8 << i);
+    match role {
+        Role::WholePath => !traversal,
+        Role::Segment => traversal,
+        Role::Value | Role::Key | Role::Text => 0,
+    }
+}
+
+/// Decodes one value and runs the rules on it, then on its base64 payload for the
+/// categories not yet found; returns the detectors that panicked.
+fn analyse(field: &Field<'_>, raw: &str, out: &mut Vec<Shown>) -> u32 {
+    let decoded = decode::decode(raw, field.plus_is_space());
+    let classes = Classes::of(&decoded.text);
+    let mut done = excluded(field.role);
+    let mut findings = Vec::new();
+    let mut value = Value {
+        text: &decoded.text,
+        raw,
+        classes,
+        steps: decoded.steps,
+        part: field.part,
+        name: field.key,
+        role: field.role,
+    };
+    let mut errors = rules::check(&value, &mut done, &mut findings);
+    show(field, &decoded.text, decoded.steps, &mut findings, out);
+    // Base64 is only letters, digits and `+/=-_` (`+` read as a space in forms).
+    let alphabet = Classes::LETTER
+        | Classes::DIGIT
+        | Classes::SLASH
+        | Classes::DASH
+        | Classes::EQ
+        | Classes::OTHER
+        | Classes::SPACE;
+    let all = (1u8 << CATEGORIES.len()) - 1;
+    if done != all
+        && !classes.any(!alphabet)
+        && let Some(inner) = decode::base64(&decoded.text, decoded.steps.plus)
+    {
+        let mut steps = decoded.steps;
+        steps.base64 = true;
+        value.text = &inner;
+        value.classes = Classes::of(&inner);
+        value.steps = steps;
+        errors += rules::check(&value, &mut done, &mut findings);
+        show(field, &inner, steps, &mut findings, out);
+    }
+    errors
+}
+
+/// Turns findings on `text` into what may be shown: the value cut, or masked when its name
+/// or content says it is a secret; the decoding that revealed it added to the detail.
+fn show(
+    field: &Field<'_>,
+    text: &str,
+    steps: decode::Steps,
+    findings: &mut Vec<Finding>,
+    out: &mut Vec<Shown>,
+) {
+    if findings.is_empty() {
+        return;
+    }
+    let value = if classify_field(field.key, text).has_credential() {
+        format!("<masked: {} bytes>", text.len())
+    } else {
+        cut(text, MAX_SHOWN_VALUE).to_owned()
+    };
+    let decodings = steps.describe();
+    for mut finding in findings.drain(..) {
+        finding.detail = match (finding.detail.take(), &decodings) {
+            (Some(d), Some(s)) => Some(format!("{d}; {s}")),
+            (d, s) => d.or_else(|| s.clone()),
+        };
+        out.push(Shown {
+            finding,
+            value: value.clone(),
+        });
+    }
+}

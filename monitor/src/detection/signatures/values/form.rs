@@ -1,0 +1,65 @@
+//! `name=value&…` pairs (query strings and url-encoded forms) and `name=value; …` cookies.
+
+use std::borrow::Cow;
+
+use super::{Field, Sink};
+use crate::detection::{hit::Part, signatures::decode, signatures::rules::Role};
+
+/// Feeds each pair's value, and its name when the name is more than a plain identifier (an
+/// injection in a parameter name), to `sink`.
+pub fn pairs(text: &str, part: Part, sink: &mut impl Sink) -> bool {
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (raw_name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name: Cow<'_, str> = decode::decode(raw_name, true).text;
+        if !plain_name(&name) {
+            let field = Field {
+                part,
+                location: Some(&name),
+                key: None,
+                role: Role::Key,
+            };
+            if !sink.value(&field, raw_name) {
+                return false;
+            }
+        }
+        let field = Field {
+            part,
+            location: Some(&name),
+            key: Some(&name),
+            role: Role::Value,
+        };
+        if !value.is_empty() && !sink.value(&field, value) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Names made of identifier characters (`page`, `filter[status]`, `utm.source`) carry nothing
+/// to inspect.
+pub fn plain_name(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b' '))
+}
+
+/// Each cookie of a `Cookie` header as its own value, named by the cookie.
+pub fn cookies(header: &str, sink: &mut impl Sink) -> bool {
+    for cookie in header.split(';') {
+        let cookie = cookie.trim();
+        // A fragment without `=` (a value that held a `;`) is read too, without a name.
+        let (name, value) = match cookie.split_once('=') {
+            Some((name, value)) => (Some(name), value),
+            None => (None, cookie),
+        };
+        let field = Field {
+            part: Part::Cookie,
+            location: name,
+            key: name,
+            role: Role::Value,
+        };
+        if !value.is_empty() && !sink.value(&field, value) {
+            return false;
+        }
+    }
+    true
+}

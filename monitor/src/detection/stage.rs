@@ -370,7 +370,7 @@ impl Detection {
     /// Injection and prompt signatures: one finding per category.
     fn signatures_of(&mut self, s: &Sighting) {
         self.hits.clear();
-        self.signatures.scan(
+        let counts = self.signatures.scan(
             &RequestParts {
                 method: s.method,
                 path: s.path,
@@ -381,6 +381,9 @@ impl Detection {
             },
             &mut self.hits,
         );
+        self.counters.signature_values += u64::from(counts.values);
+        self.counters.signature_values_skipped += u64::from(counts.skipped);
+        self.counters.signature_errors += u64::from(counts.errors);
         if let Some(call) = s.ai {
             self.prompt.scan(
                 &AiExchange {

@@ -35,12 +35,25 @@ impl Classes {
     pub const QUESTION: u32 = 1 << 26;
     /// Anything else: other punctuation, controls, non-ASCII.
     pub const OTHER: u32 = 1 << 27;
+    pub const PLUS: u32 = 1 << 28;
+    pub const NUL: u32 = 1 << 29;
+    /// Part of a character beyond ASCII (also counted in [`Classes::OTHER`]).
+    pub const NON_ASCII: u32 = 1 << 30;
+
+    /// What identifiers, numbers and words are made of: values of only these bytes cannot
+    /// hold a payload (except a bare address or base64, which their rules look for).
+    pub const PLAIN: u32 = Self::LETTER | Self::DIGIT | Self::DASH;
 
     pub const QUOTES: u32 = Self::SQUOTE | Self::DQUOTE | Self::BACKTICK;
 
     /// The kinds of bytes in `text`.
     pub fn of(text: &str) -> Classes {
         Classes(text.bytes().fold(0, |acc, b| acc | TABLE[usize::from(b)]))
+    }
+
+    /// Whether every kind present is in `mask`.
+    pub const fn only(self, mask: u32) -> bool {
+        self.0 & !mask == 0
     }
 
     /// Whether any kind of `mask` is present.
@@ -88,8 +101,11 @@ const fn table() -> [u32; 256] {
             b'-' => Classes::DASH,
             b'@' => Classes::AT,
             b'?' => Classes::QUESTION,
+            b'+' => Classes::PLUS,
+            0 => Classes::NUL,
             b'0'..=b'9' => Classes::DIGIT,
             b'a'..=b'z' | b'A'..=b'Z' => Classes::LETTER,
+            0x80..=0xFF => Classes::OTHER | Classes::NON_ASCII,
             _ => Classes::OTHER,
         };
         b += 1;

@@ -2,7 +2,10 @@
 //! base64 payload too, when it obviously is one), and what matched becomes a hit whose value
 //! is safe to show. Panics are caught per value and counted, never passed on.
 
-use std::panic::{self, AssertUnwindSafe};
+use std::{
+    borrow::Cow,
+    panic::{self, AssertUnwindSafe},
+};
 
 use super::{
     ScanCounts, SignatureRules,
@@ -74,6 +77,9 @@ impl Sink for Scan<'_> {
                 found.clear();
             }
         }
+        if self.found.is_empty() {
+            return true;
+        }
         let location = Location::new(field.part, field.location);
         for Shown { finding, value } in self.found.drain(..) {
             if self.hits >= self.rules.max_hits {
@@ -118,8 +124,14 @@ fn excluded(role: Role) -> u8 {
 /// Decodes one value and runs the rules on it, then on its base64 payload for the
 /// categories not yet found; returns the detectors that panicked.
 fn analyse(field: &Field<'_>, raw: &str, out: &mut Vec<Shown>) -> u32 {
-    let decoded = decode::decode(raw, field.plus_is_space());
-    let classes = Classes::of(&decoded.text);
+    // The raw value's byte kinds say which decodings apply, and are the decoded value's too
+    // when none did (most values).
+    let raw_classes = Classes::of(raw);
+    let decoded = decode::decode_classified(raw, field.plus_is_space(), raw_classes);
+    let classes = match decoded.text {
+        Cow::Borrowed(_) => raw_classes,
+        Cow::Owned(ref text) => Classes::of(text),
+    };
     let mut done = excluded(field.role);
     let mut findings = Vec::new();
     let mut value = Value {
@@ -139,6 +151,7 @@ fn analyse(field: &Field<'_>, raw: &str, out: &mut Vec<Shown>) -> u32 {
         | Classes::SLASH
         | Classes::DASH
         | Classes::EQ
+        | Classes::PLUS
         | Classes::OTHER
         | Classes::SPACE;
     let all = (1u8 << CATEGORIES.len()) - 1;

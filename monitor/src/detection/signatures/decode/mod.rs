@@ -8,6 +8,8 @@ mod percent;
 
 use std::borrow::Cow;
 
+use super::classes::Classes;
+
 /// Percent-decoding rounds: twice covers double encoding, a third triple; more is noise.
 pub const MAX_PERCENT_ROUNDS: u8 = 3;
 
@@ -68,10 +70,24 @@ pub struct Decoded<'a> {
 /// null bytes and HTML references undone. Borrows when there was nothing to undo, which is
 /// what most values cost.
 pub fn decode(raw: &str, plus_is_space: bool) -> Decoded<'_> {
+    decode_classified(raw, plus_is_space, Classes::of(raw))
+}
+
+/// [`decode`] with the byte kinds of `raw` already known (they say which decodings apply).
+pub fn decode_classified(raw: &str, plus_is_space: bool, classes: Classes) -> Decoded<'_> {
     let mut steps = Steps::default();
     let bytes = raw.as_bytes();
-    let needs_percent = memchr::memchr(b'%', bytes).is_some()
-        || (plus_is_space && memchr::memchr(b'+', bytes).is_some());
+    let percent = classes.any(Classes::PERCENT);
+    let plus = classes.any(Classes::PLUS);
+    let nul = classes.any(Classes::NUL);
+    let amp = classes.any(Classes::AMP);
+    if !(percent || nul || amp || plus && plus_is_space) {
+        return Decoded {
+            text: Cow::Borrowed(raw),
+            steps,
+        };
+    }
+    let needs_percent = percent || plus && plus_is_space;
     let mut text: Cow<'_, str> = Cow::Borrowed(raw);
     if needs_percent {
         let mut current = bytes.to_vec();
@@ -97,11 +113,16 @@ pub fn decode(raw: &str, plus_is_space: bool) -> Decoded<'_> {
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         });
     }
-    if memchr::memchr(0, text.as_bytes()).is_some() {
+    if (nul || needs_percent) && memchr::memchr(0, text.as_bytes()).is_some() {
         steps.nul = true;
         text = Cow::Owned(text.replace('\0', ""));
     }
-    for _ in 0..MAX_HTML_ROUNDS {
+    // References can only come from a `&` sent or one decoded from `%26`.
+    for _ in 0..if amp || needs_percent {
+        MAX_HTML_ROUNDS
+    } else {
+        0
+    } {
         match entities::decode(&text) {
             Some(decoded) => {
                 steps.html = true;

@@ -52,7 +52,7 @@ pub fn check(v: &Value<'_>) -> Option<Finding> {
 
 /// `${IFS}` or `$IFS` used as a space, the way injections get past filters that drop spaces.
 fn has_ifs(b: &[u8]) -> bool {
-    memchr::memmem::find(b, b"${IFS}").is_some()
+    text::contains(b, b"${IFS}")
         || memchr::memmem::find_iter(b, b"$IFS")
             .any(|at| !b.get(at + 4).copied().is_some_and(text::is_word_byte))
 }
@@ -69,7 +69,7 @@ fn substitution(b: &[u8]) -> bool {
 /// code in backticks: ``Run `ls -la` to list``).
 fn backticks(b: &[u8]) -> bool {
     // Fenced code blocks are markdown; no payload writes three backticks.
-    if memchr::memmem::find(b, b"```").is_some() {
+    if text::contains(b, b"```") {
         return false;
     }
     let ticks: Vec<usize> = memchr::memchr_iter(b'`', b).collect();

@@ -81,7 +81,13 @@ pub const CATEGORIES: [Category; 6] = [
 /// pushing what matched to `out` and setting its bit; returns the detectors that panicked.
 pub fn check(v: &Value<'_>, done: &mut u8, out: &mut Vec<Finding>) -> u32 {
     let mut errors = 0;
+    // Letters, digits and dashes: only a bare address (`2130706433`, `localhost`) can match,
+    // and only the SSRF rule reads it; most values end here.
+    let plain = v.classes.only(Classes::PLAIN);
     for (i, category) in CATEGORIES.into_iter().enumerate() {
+        if plain && category != Category::Ssrf {
+            continue;
+        }
         let bit = 1u8 << i;
         if *done & bit != 0 {
             continue;

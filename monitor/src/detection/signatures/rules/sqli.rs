@@ -44,6 +44,24 @@ fn worth_checking(text: &str, c: Classes) -> bool {
     if c.any(Classes::QUOTES) {
         return true;
     }
+    // One bare word (an id, a name, a UUID, an email) is no SQL whatever it spells.
+    let separators = Classes::SPACE
+        | Classes::NEWLINE
+        | Classes::PAREN
+        | Classes::SEMI
+        | Classes::SLASH
+        | Classes::STAR
+        | Classes::EQ
+        | Classes::LT
+        | Classes::GT
+        | Classes::BANG
+        | Classes::PIPE
+        | Classes::AMP
+        | Classes::PLUS
+        | Classes::OTHER;
+    if !c.any(separators) {
+        return false;
+    }
     let b = text.as_bytes();
     if c.any(Classes::EQ) && c.any(Classes::DIGIT) && has_tautology(b) {
         return true;
@@ -51,11 +69,26 @@ fn worth_checking(text: &str, c: Classes) -> bool {
     if !c.any(Classes::LETTER) {
         return false;
     }
-    if (c.any(Classes::DASH) && memchr::memmem::find(b, b"--").is_some())
-        || (c.any(Classes::STAR) && memchr::memmem::find(b, b"/*").is_some())
-        || (c.any(Classes::AT) && memchr::memmem::find(b, b"@@").is_some())
+    if (c.any(Classes::DASH) && text::contains(b, b"--"))
+        || (c.any(Classes::STAR) && text::contains(b, b"/*"))
+        || (c.any(Classes::AT) && text::contains(b, b"@@"))
     {
         return true;
+    }
+    // Without a quote to break out of a string, an injection lands in a number's place: it
+    // starts with a number, a sign or a parenthesis (`1 AND …`, `-1 UNION …`, `(SELECT …)`),
+    // or is an expression of its own that starts with SQL (`SLEEP(5)`, `UNION SELECT …`).
+    // Text that starts with an ordinary word (`Mozilla/5.0 (…) like Gecko`) is not read on.
+    let numeric_place = matches!(b.trim_ascii_start().first(), Some(c) if c.is_ascii_digit() || matches!(c, b'(' | b'-' | b')' | b'+'));
+    if !numeric_place {
+        let Some((_, first)) = text::words(b).next() else {
+            return false;
+        };
+        let keyword_first = text::Lower::<20>::of(first)
+            .is_some_and(|l| !matches!(keyword(l.as_bytes()), Keyword::None));
+        if !keyword_first {
+            return false;
+        }
     }
     let comparison = c.any(Classes::EQ | Classes::LT | Classes::GT | Classes::BANG);
     text::words(b).any(|(at, word)| {
@@ -325,7 +358,9 @@ mod tests {
         assert!(c("1 or 1=1"));
         assert!(c("sleep (5)"));
         assert!(c("1 union all"));
-        assert!(c("x--"));
+        assert!(c("admin --"));
+        assert!(!c("x--"));
+        assert!(!c("550e8400-e29b-41d4-a716-446655440000"));
     }
 
     #[test]

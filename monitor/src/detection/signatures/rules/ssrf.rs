@@ -4,10 +4,13 @@
 //! wildcard-DNS names — or that uses a scheme only attacks use (`gopher://`, `dict://`).
 //! Addresses are parsed with `std::net`, never matched as text.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::{
+    borrow::Cow,
+    net::{Ipv4Addr, Ipv6Addr},
+};
 
 use super::{Finding, Value, text};
-use crate::detection::{category::Category, hit::Part};
+use crate::detection::{category::Category, hit::Part, signatures::classes::Classes};
 
 /// Longer values are not addresses anyone types.
 const MAX_URL: usize = 2048;
@@ -18,7 +21,10 @@ pub fn check(v: &Value<'_>) -> Option<Finding> {
     if t.is_empty() || t.len() > MAX_URL {
         return None;
     }
-    let has_scheme = memchr::memmem::find(b, b"://").is_some();
+    let has_scheme = text::contains(b, b"://");
+    if !has_scheme && !maybe_host(b, v.classes) {
+        return None;
+    }
     // In headers a URL is where the client came from (`Referer: http://localhost:3000/`), not
     // what the server fetches.
     let fetch_name = v.part != Part::Header && v.name.is_some_and(is_fetch_name);
@@ -55,15 +61,54 @@ const DANGEROUS_SCHEMES: [&str; 9] = [
     "gopher", "dict", "tftp", "jar", "netdoc", "ldap", "ldaps", "ldapi", "rmi",
 ];
 
-/// Parts of parameter names that say the server will fetch or follow the value.
-const FETCH_NAMES: [&str; 23] = [
-    "url", "uri", "link", "callback", "webhook", "hook", "redirect", "next", "dest", "target",
-    "host", "feed", "image", "img", "src", "proxy", "endpoint", "fetch", "remote", "domain",
-    "site", "return", "goto",
-];
+/// Whether a value without a scheme could be a host, before its name is read: dotted or with
+/// a port or brackets, a number (`2130706433`, `0x7f000001`), or one of the internal names
+/// that have no dot.
+fn maybe_host(b: &[u8], c: Classes) -> bool {
+    if c.any(Classes::DOT | Classes::COLON | Classes::NON_ASCII) || b.first() == Some(&b'[') {
+        return true;
+    }
+    let number = b.len() >= 8 && b.iter().all(u8::is_ascii_digit);
+    number
+        || text::starts_with_ci(b, b"0x")
+        || text::starts_with_ci(b, b"localhost")
+        || text::starts_with_ci(b, b"metadata")
+        || text::starts_with_ci(b, b"instance-data")
+        || text::starts_with_ci(b, b"ip6-")
+}
 
+/// Whether a parameter's name says the server will fetch or follow its value: it contains
+/// `url`, `uri`, `link`, `callback`, `webhook`, `hook`, `redirect`, `next`, `dest`, `target`,
+/// `host`, `feed`, `image`, `img`, `src`, `proxy`, `endpoint`, `fetch`, `remote`, `domain`,
+/// `site`, `return` or `goto`. Read once, the parts grouped by first letter: this runs for
+/// every named value that could be an address.
 fn is_fetch_name(name: &str) -> bool {
-    name.len() <= 64 && FETCH_NAMES.iter().any(|n| text::contains_ci(name, n))
+    let Some(lower) = text::Lower::<64>::of(name.as_bytes()) else {
+        return false;
+    };
+    let b = lower.as_bytes();
+    (0..b.len()).any(|i| {
+        let rest = b.get(i..).unwrap_or_default();
+        let parts: &[&[u8]] = match rest.first() {
+            Some(b'u') => &[b"url", b"uri"],
+            Some(b'l') => &[b"link"],
+            Some(b'c') => &[b"callback"],
+            Some(b'w') => &[b"webhook"],
+            Some(b'h') => &[b"hook", b"host"],
+            Some(b'r') => &[b"redirect", b"remote", b"return"],
+            Some(b'n') => &[b"next"],
+            Some(b'd') => &[b"dest", b"domain"],
+            Some(b't') => &[b"target"],
+            Some(b'f') => &[b"feed", b"fetch"],
+            Some(b'i') => &[b"image", b"img"],
+            Some(b's') => &[b"src", b"site"],
+            Some(b'p') => &[b"proxy"],
+            Some(b'e') => &[b"endpoint"],
+            Some(b'g') => &[b"goto"],
+            _ => &[],
+        };
+        parts.iter().any(|p| rest.starts_with(p))
+    })
 }
 
 fn is_redirect_uri(name: &str) -> bool {
@@ -83,7 +128,7 @@ struct Target<'a> {
     /// The host was written with look-alike characters.
     unusual: bool,
     /// Lowercase, look-alike dots folded, no trailing dot.
-    host: String,
+    host: Cow<'a, str>,
 }
 
 /// The scheme and host of a URL (`scheme://[user@]host[:port]/…`), or of a bare
@@ -115,8 +160,12 @@ fn parse(t: &str, bare: bool) -> Option<Target<'_>> {
         hostport.split(':').next()?
     };
     let unusual = !host.is_ascii();
-    let host: String = host.chars().filter_map(fold).collect();
-    let host = host.trim_end_matches('.').to_owned();
+    let host: Cow<'_, str> = if unusual || host.bytes().any(|c| c.is_ascii_uppercase()) {
+        let folded: String = host.chars().filter_map(fold).collect();
+        Cow::Owned(folded.trim_end_matches('.').to_owned())
+    } else {
+        Cow::Borrowed(host.trim_end_matches('.'))
+    };
     (!host.is_empty()).then_some(Target {
         scheme,
         unusual,
@@ -219,14 +268,13 @@ fn classify(host: &str, url: bool) -> Option<Addr> {
     }
     // A name ending in an address's four labels (`example.com.127.0.0.1`) is that address
     // to resolvers and wildcard DNS that read it so, and to nothing else.
-    let labels: Vec<&str> = host.rsplit('.').take(5).collect();
-    if labels.len() == 5
-        && labels
-            .iter()
-            .take(4)
-            .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_digit()))
-    {
-        let spelled: Vec<&str> = labels.into_iter().take(4).rev().collect();
+    let mut labels = host.rsplit('.');
+    let last: [Option<&str>; 4] = [labels.next(), labels.next(), labels.next(), labels.next()];
+    let numeric = |l: &Option<&str>| {
+        l.is_some_and(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_digit()))
+    };
+    if labels.next().is_some() && last.iter().all(numeric) {
+        let spelled: Vec<&str> = last.iter().rev().flatten().copied().collect();
         if let Some((v4, _, _)) = ipv4_loose(&spelled.join(".")) {
             return classify_v4(v4).map(|class| Addr {
                 class,
@@ -435,6 +483,25 @@ mod tests {
             rule(Category::Ssrf, "api_base", "http://169.254.169.254/"),
             Some("cloud_metadata")
         );
+    }
+
+    #[test]
+    fn fetch_names() {
+        for n in [
+            "url",
+            "image_url",
+            "callbackUrl",
+            "WEBHOOK",
+            "next",
+            "redirect_uri",
+            "src",
+            "website",
+        ] {
+            assert!(is_fetch_name(n), "{n}");
+        }
+        for n in ["q", "id", "api_base", "local_address", "page", "sort", "ip"] {
+            assert!(!is_fetch_name(n), "{n}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub fn check(v: &Value<'_>) -> Option<Finding> {
         return None;
     }
     let b = v.text.as_bytes();
-    if c.any(Classes::DOLLAR) && memchr::memmem::find(b, b"${").is_some() && is_log4shell(b) {
+    if c.any(Classes::DOLLAR) && text::contains(b, b"${") && is_log4shell(b) {
         return Some(Finding::new(
             Category::TemplateInjection,
             "log4shell_jndi",

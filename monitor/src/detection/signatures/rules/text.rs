@@ -18,8 +18,14 @@ pub fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-pub fn contains_ci(hay: &str, needle: &str) -> bool {
-    find_ci(hay.as_bytes(), needle.as_bytes(), 0).is_some()
+/// Whether `needle` occurs in `hay`: a first-byte scan, cheaper than building a searcher for
+/// the short needles and values the rules test.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    memchr::memchr_iter(first, hay)
+        .any(|at| hay.get(at..).is_some_and(|rest| rest.starts_with(needle)))
 }
 
 pub fn starts_with_ci(hay: &[u8], prefix: &[u8]) -> bool {
@@ -88,6 +94,9 @@ mod tests {
         assert_eq!(find_ci(b"a", b"a", 5), None);
         assert!(starts_with_ci(b"SELECT x", b"select"));
         assert!(!starts_with_ci(b"SEL", b"select"));
+        assert!(contains(b"a/../b", b".."));
+        assert!(!contains(b"a/./b", b".."));
+        assert!(contains(b"x", b""));
     }
 
     #[test]

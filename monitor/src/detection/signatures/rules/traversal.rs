@@ -8,15 +8,14 @@ use crate::detection::{category::Category, signatures::classes::Classes};
 pub fn check(v: &Value<'_>) -> Option<Finding> {
     let c = v.classes;
     let b = v.text.as_bytes();
-    let dots = c.any(Classes::DOT) && memchr::memmem::find(b, b"..").is_some();
-    // Look-alike dots and slashes are not ASCII, so a value of plain ASCII without `..`, a
-    // scheme or a leading slash cannot match.
-    let wrapper = c.any(Classes::COLON) && v.role != Role::WholePath;
-    // A whole value that is a path (`/etc/passwd`, `c:\boot.ini`, `etc/shadow`).
-    let path_value = v.role == Role::Value
-        && !c.has_space()
-        && c.any(Classes::SLASH | Classes::BACKSLASH | Classes::DOT);
-    if !(dots || wrapper || path_value || c.any(Classes::OTHER)) {
+    // Everything below allocates, so first the cheap reasons to look: `..`, a stream
+    // wrapper's scheme, a value shaped like a path, or look-alike dots and slashes (not
+    // ASCII, so plain ASCII values skip that test).
+    let dots = c.any(Classes::DOT) && text::contains(b, b"..");
+    let wrapper = c.any(Classes::COLON) && v.role != Role::WholePath && has_wrapper_scheme(b);
+    let path_value = v.role == Role::Value && !c.has_space() && looks_like_path(b);
+    let lookalike = c.any(Classes::NON_ASCII) && v.text.chars().any(is_lookalike);
+    if !(dots || wrapper || path_value || lookalike) {
         return None;
     }
     let norm = normalise(v.text);
@@ -98,6 +97,51 @@ fn collapse(path: &str) -> String {
         out.push_str(segment);
     }
     out
+}
+
+fn is_lookalike(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2215}'
+            | '\u{2216}'
+            | '\u{2044}'
+            | '\u{FF0F}'
+            | '\u{FF3C}'
+            | '\u{FF0E}'
+            | '\u{3002}'
+            | '\u{FF61}'
+            | '\u{2024}'
+    )
+}
+
+/// Whether a value starts with one of [`WRAPPERS`] and a colon.
+fn has_wrapper_scheme(b: &[u8]) -> bool {
+    let b = b.trim_ascii_start();
+    WRAPPERS
+        .iter()
+        .any(|w| text::starts_with_ci(b, w.as_bytes()) && b.get(w.len()) == Some(&b':'))
+}
+
+/// Roots of the relative paths that are targets wherever they appear (`etc/passwd`).
+const RELATIVE_ROOTS: [&str; 6] = ["etc", "proc", "windows", "win.ini", "boot.ini", "web-inf"];
+
+/// Whether a value may be a path to a target: it starts like an absolute path (`/`, `\`, a
+/// drive) or a relative one (`.`, `~`), or its first segment is a target's root. URLs, emails,
+/// versions and file names are not looked at further.
+fn looks_like_path(b: &[u8]) -> bool {
+    match b {
+        [b'/' | b'\\' | b'.' | b'~', ..] => true,
+        [d, b':', ..] if d.is_ascii_alphabetic() => true,
+        _ => {
+            let first = b
+                .split(|&c| c == b'/' || c == b'\\')
+                .next()
+                .unwrap_or_default();
+            RELATIVE_ROOTS
+                .iter()
+                .any(|r| first.eq_ignore_ascii_case(r.as_bytes()))
+        }
+    }
 }
 
 /// The value lowercased, with `\` and look-alike slashes as `/` and look-alike dots as `.`
@@ -299,6 +343,12 @@ mod tests {
         assert_eq!(file("/etc/passwd"), Some("sensitive_file"));
         assert_eq!(file("C:\\Windows\\win.ini"), Some("sensitive_file"));
         assert_eq!(file("/./././etc/passwd"), Some("sensitive_file"));
+        assert_eq!(file("Etc\\shadow"), Some("sensitive_file"));
+        assert_eq!(file("％２ｅ"), None);
+        assert_eq!(
+            file("．．／．．／．．／etc／passwd"),
+            Some("dotdot_sensitive_file")
+        );
         assert_eq!(file("etc/shadow"), Some("sensitive_file"));
         assert_eq!(file("/etc/my.cnf"), Some("sensitive_file"));
         assert_eq!(file("/C:/inetpub/ftproot/"), Some("sensitive_file"));

@@ -16,7 +16,7 @@ use super::{
     hidden::{self, Signal, Via},
     markers::{self, Markers},
     phrase::{PatternError, PhraseSet},
-    rules::{FRAMING, Family, MARKERS, PHRASES, SPEECH_VERBS, expand},
+    rules::{FRAMING, Family, MARKERS, PHRASES, SELF_BEFORE_TO, SPEECH_VERBS, expand},
     snippet::masked,
 };
 use crate::detection::{
@@ -26,6 +26,9 @@ use crate::detection::{
 
 /// Weight of a quoted or reported phrase in a framed text.
 const QUOTED: f64 = 0.25;
+/// Weight of an override addressed to a tool or a person rather than the model (`tell ESLint to
+/// ignore the previous rules`).
+const ELSEWHERE: f64 = 0.4;
 /// Weight of exfiltration phrases in a user's own text: users ask to send, post and e-mail
 /// things all day; a tool result asking it is another matter.
 const USER_EXFILTRATION: f64 = 0.6;
@@ -268,11 +271,14 @@ impl InjectionRules {
             let Some(&(family, weight, _)) = PHRASES.get(m.tag) else {
                 continue;
             };
-            let weight = if quoted(m.start, m.end) {
+            let mut weight = if quoted(m.start, m.end) {
                 weight * QUOTED
             } else {
                 weight
             };
+            if family == Family::InstructionOverride && addressed_elsewhere(folded, m.start) {
+                weight *= ELSEWHERE;
+            }
             let shown = || masked(folded.span(m.start, (m.end + 6).min(folded.words.len())));
             strongest = strongest.max(weight);
             scores.add(family, Key::Phrase(m.tag), weight, shown, via);
@@ -380,6 +386,15 @@ impl InjectionRules {
             });
         }
     }
+}
+
+/// Whether the words before `start` hand the order to someone other than the model: `to`
+/// after a word that is not the model or a verb of obligation.
+fn addressed_elsewhere(folded: &Folded, start: usize) -> bool {
+    start >= 2
+        && folded.word(start - 1) == "to"
+        && !folded.words.get(start - 1).is_some_and(|w| w.breaks)
+        && !SELF_BEFORE_TO.contains(&folded.word(start - 2))
 }
 
 /// Words after a speech verb, to the end of their sentence: what a character says.

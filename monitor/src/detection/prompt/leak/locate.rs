@@ -281,7 +281,7 @@ fn iban(text: &str, skip_examples: bool) -> Located {
 
 /// A PEM private key with a body; `-----BEGIN PRIVATE KEY-----\n...` in a how-to is not one.
 fn private_key(text: &str, skip_examples: bool) -> Located {
-    let hint = Located::Hint("private_key -----BEGIN … PRIVATE KEY-----".to_owned());
+    let hint = Located::Hint("private_key BEGIN … PRIVATE KEY".to_owned());
     if !skip_examples {
         return hint;
     }

@@ -261,12 +261,26 @@ fn unicode_escape(bytes: &[u8], at: usize) -> (char, usize) {
     (char::from_u32(first).unwrap_or('\u{fffd}'), 4)
 }
 
-/// Each event or line as JSON, when it is (a cut last one repaired).
-pub fn json_values<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> Vec<Value> {
-    chunks
-        .filter_map(|c| parse(c).value)
-        .take(MAX_EVENTS)
-        .collect()
+/// Each event or line as JSON, when it is (a cut last one repaired), and the strings of what
+/// did not parse (the cut tail of the last event, usually).
+pub fn json_values<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<Value>, Vec<String>) {
+    let mut values = Vec::new();
+    let mut tails = Vec::new();
+    for chunk in chunks.take(MAX_EVENTS) {
+        let parsed = parse(chunk);
+        if let Some(v) = parsed.value {
+            values.push(v);
+            if !parsed.rest.trim_ascii().is_empty() {
+                tails.extend(harvest(parsed.rest));
+            }
+        } else if matches!(chunk.trim_ascii().first(), Some(b'{' | b'[')) {
+            tails.extend(harvest(chunk));
+        }
+        if tails.len() > MAX_STRINGS {
+            tails.truncate(MAX_STRINGS);
+        }
+    }
+    (values, tails)
 }
 
 #[cfg(test)]

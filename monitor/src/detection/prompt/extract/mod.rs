@@ -103,16 +103,21 @@ fn response(t: &mut Texts, x: &AiExchange<'_>, api: AiApi) -> usize {
     } else {
         Part::ModelResponse
     };
-    if body::is_sse(bytes, x.response_type) {
+    let streamed = if body::is_sse(bytes, x.response_type) {
         let events = body::sse_data(bytes);
-        let values = body::json_values(events.iter().map(|e| e.as_ref()));
+        Some(body::json_values(events.iter().map(|e| e.as_ref())))
+    } else if body::is_ndjson(bytes, x.response_type) {
+        Some(body::json_values(body::ndjson_lines(bytes)))
+    } else {
+        None
+    };
+    if let Some((values, tails)) = streamed {
         stream(t, api, &values);
-        return 0;
-    }
-    if body::is_ndjson(bytes, x.response_type) {
-        let values = body::json_values(body::ndjson_lines(bytes));
-        stream(t, api, &values);
-        return 0;
+        // A stream cut inside an event: its text is read on its own.
+        for s in &tails {
+            content::text(t, part, "body(cut)", s);
+        }
+        return usize::from(!tails.is_empty());
     }
     let parsed = body::parse(bytes);
     match (&parsed.value, api) {

@@ -27,6 +27,7 @@ const FILES: &[(&str, &str)] = &[
         "cut_and_invalid",
         include_str!("../testdata/cut_and_invalid.yaml"),
     ),
+    ("holdout", include_str!("../testdata/holdout.yaml")),
 ];
 
 #[derive(Debug, Deserialize)]

@@ -13,7 +13,7 @@ pub fn request(t: &mut Texts, v: &Value) {
             continue;
         }
         if let Some(c) = m.get("content") {
-            content::content(t, c, Part::PromptUser, &format!("messages[{i}]"));
+            content::content(t, c, Part::PromptUser, &format!("messages[{i}].content"));
         }
     }
     if let Some(system) = v.get("system") {

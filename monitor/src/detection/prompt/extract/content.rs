@@ -33,7 +33,8 @@ const NO_TEXT: &[&str] = &[
     "reasoning",
 ];
 
-/// Adds the text of `content` as `part`, named `name`.
+/// Adds the text of `content` as `part`; `name` is the path of `content` itself
+/// (`messages[2].content`), and what is inside it is named by its own path under it.
 pub fn content(t: &mut Texts, v: &Value, part: Part, name: &str) {
     content_at(t, v, part, name, 0);
 }
@@ -54,8 +55,20 @@ fn content_at(t: &mut Texts, v: &Value, part: Part, name: &str, depth: usize) {
             match kind {
                 Some(k) if NO_TEXT.contains(&k) => {}
                 Some("tool_result" | "function_result" | "tool_response") => {
-                    if let Some(inner) = block.get("content").or_else(|| block.get("output")) {
-                        content_at(t, inner, Part::ToolResult, name, depth + 1);
+                    let inner = [
+                        ("content", block.get("content")),
+                        ("output", block.get("output")),
+                    ]
+                    .into_iter()
+                    .find_map(|(k, v)| v.map(|v| (k, v)));
+                    if let Some((key, inner)) = inner {
+                        content_at(
+                            t,
+                            inner,
+                            Part::ToolResult,
+                            &format!("{name}.{key}"),
+                            depth + 1,
+                        );
                     }
                 }
                 Some("function_call_output" | "custom_tool_call_output" | "mcp_call_output") => {
@@ -79,10 +92,10 @@ fn content_at(t: &mut Texts, v: &Value, part: Part, name: &str, depth: usize) {
                 }
                 _ => {
                     if let Some(Value::String(s)) = block.get("text") {
-                        text(t, part, name, s);
+                        text(t, part, &format!("{name}.text"), s);
                     }
                     if let Some(inner) = block.get("content") {
-                        content_at(t, inner, part, name, depth + 1);
+                        content_at(t, inner, part, &format!("{name}.content"), depth + 1);
                     }
                 }
             }
@@ -104,14 +117,14 @@ fn document(t: &mut Texts, block: &serde_json::Map<String, Value>, name: &str, d
             Some("base64" | "url" | "file") => {}
             _ => {
                 if let Some(Value::String(s)) = source.get("data") {
-                    t.push(Part::Retrieved, || format!("{name}.source"), s);
+                    t.push(Part::Retrieved, || format!("{name}.source.data"), s);
                 }
                 if let Some(inner) = source.get("content") {
                     content_at(
                         t,
                         inner,
                         Part::Retrieved,
-                        &format!("{name}.source"),
+                        &format!("{name}.source.content"),
                         depth + 1,
                     );
                 }
@@ -119,10 +132,16 @@ fn document(t: &mut Texts, block: &serde_json::Map<String, Value>, name: &str, d
         }
     }
     if let Some(inner) = block.get("content") {
-        content_at(t, inner, Part::Retrieved, name, depth + 1);
+        content_at(
+            t,
+            inner,
+            Part::Retrieved,
+            &format!("{name}.content"),
+            depth + 1,
+        );
     }
     if let Some(Value::String(s)) = block.get("text") {
-        t.push(Part::Retrieved, || name.to_owned(), s);
+        t.push(Part::Retrieved, || format!("{name}.text"), s);
     }
 }
 

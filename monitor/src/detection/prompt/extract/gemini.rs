@@ -34,7 +34,7 @@ fn parts(t: &mut Texts, items: &[Value], part: Part, name: &str) {
     for (j, p) in items.iter().enumerate().take(content::MAX_ITEMS) {
         let name = format!("{name}.parts[{j}]");
         if let Some(Value::String(s)) = p.get("text") {
-            content::text(t, part, &name, s);
+            content::text(t, part, &format!("{name}.text"), s);
         }
         let response = p
             .get("functionResponse")
@@ -71,7 +71,7 @@ pub fn response(t: &mut Texts, v: &Value) {
             if let Some(Value::String(s)) = p.get("text") {
                 t.push(
                     Part::ModelResponse,
-                    || format!("candidates[{i}].content.parts[{j}]"),
+                    || format!("candidates[{i}].content.parts[{j}].text"),
                     s,
                 );
             }

@@ -60,7 +60,12 @@ pub fn response(t: &mut Texts, v: &Value) {
                     .take(content::MAX_ITEMS)
                 {
                     if let Some(c) = msg.get("content") {
-                        content::content(t, c, Part::McpResponse, &format!("params.messages[{i}]"));
+                        content::content(
+                            t,
+                            c,
+                            Part::McpResponse,
+                            &format!("params.messages[{i}].content"),
+                        );
                     }
                 }
                 if let Some(Value::String(s)) = params.get("systemPrompt") {
@@ -96,7 +101,11 @@ fn result_texts(t: &mut Texts, result: &Value) {
         .take(content::MAX_ITEMS)
     {
         if let Some(Value::String(s)) = c.get("text") {
-            t.push(Part::McpResponse, || format!("result.contents[{i}]"), s);
+            t.push(
+                Part::McpResponse,
+                || format!("result.contents[{i}].text"),
+                s,
+            );
         }
     }
     // prompts/get
@@ -106,7 +115,12 @@ fn result_texts(t: &mut Texts, result: &Value) {
         .take(content::MAX_ITEMS)
     {
         if let Some(c) = msg.get("content") {
-            content::content(t, c, Part::McpResponse, &format!("result.messages[{i}]"));
+            content::content(
+                t,
+                c,
+                Part::McpResponse,
+                &format!("result.messages[{i}].content"),
+            );
         }
     }
     if let Some(Value::String(s)) = result.get("description") {

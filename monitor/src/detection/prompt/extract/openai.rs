@@ -18,7 +18,7 @@ pub fn messages(t: &mut Texts, items: &[Value], list: &str) {
             continue;
         };
         if let Some(c) = m.get("content") {
-            content::content(t, c, part, &format!("{list}[{i}]"));
+            content::content(t, c, part, &format!("{list}[{i}].content"));
         }
     }
 }
@@ -49,7 +49,7 @@ pub fn responses_request(t: &mut Texts, v: &Value) {
                     Some(role) => {
                         if let (Some(part), Some(c)) = (role_part(Some(role)), item.get("content"))
                         {
-                            content::content(t, c, part, &name);
+                            content::content(t, c, part, &format!("{name}.content"));
                         }
                     }
                     // Typed items: `function_call_output` and the like.
@@ -78,7 +78,12 @@ pub fn choices_response(t: &mut Texts, v: &Value) {
             continue;
         };
         if let Some(c) = message.get("content") {
-            content::content(t, c, Part::ModelResponse, &format!("choices[{i}].message"));
+            content::content(
+                t,
+                c,
+                Part::ModelResponse,
+                &format!("choices[{i}].message.content"),
+            );
         }
         for (j, call) in array(message, "tool_calls")
             .iter()
@@ -114,7 +119,7 @@ pub fn responses_response(t: &mut Texts, v: &Value) {
             Some("reasoning") => {}
             _ => {
                 if let Some(c) = item.get("content") {
-                    content::content(t, c, Part::ModelResponse, &name);
+                    content::content(t, c, Part::ModelResponse, &format!("{name}.content"));
                 }
             }
         }

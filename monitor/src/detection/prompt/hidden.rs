@@ -228,7 +228,7 @@ fn zero_width_run(run: &[char], out: &mut Hidden) {
             None => kinds.push((c, 1)),
         }
     }
-    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
     let (Some(&(a, _)), Some(&(b, _))) = (kinds.first(), kinds.get(1)) else {
         return;
     };

@@ -150,7 +150,7 @@ fn stream(t: &mut Texts, api: AiApi, events: &[Value]) {
         }
         return;
     }
-    let (delta, name): (fn(&Value, &mut dyn FnMut(&str)), &str) = match api {
+    let (delta, name): (Delta, &str) = match api {
         AiApi::OpenaiChatCompletions => (openai::chat_delta, "choices[0].delta"),
         AiApi::OpenaiCompletions => (openai::completions_delta, "choices[0].text"),
         AiApi::OpenaiResponses => (openai::responses_delta, "output_text.delta"),
@@ -170,6 +170,9 @@ fn stream(t: &mut Texts, api: AiApi, events: &[Value]) {
     t.skipped_bytes = t.skipped_bytes.saturating_add(lost);
     t.push(Part::ModelResponse, || name.to_owned(), &joined);
 }
+
+/// Reads the text deltas of one stream event.
+type Delta = fn(&Value, &mut dyn FnMut(&str));
 
 /// `v[key]` as an array, or nothing.
 fn array<'v>(v: &'v Value, key: &str) -> &'v [Value] {

@@ -154,12 +154,12 @@ pub fn completions_delta(v: &Value, out: &mut dyn FnMut(&str)) {
 }
 
 pub fn responses_delta(v: &Value, out: &mut dyn FnMut(&str)) {
-    match v.get("type").and_then(Value::as_str) {
-        Some("response.output_text.delta" | "response.function_call_arguments.delta") => {
-            if let Some(Value::String(s)) = v.get("delta") {
-                out(s);
-            }
-        }
-        _ => {}
+    let kind = v.get("type").and_then(Value::as_str);
+    if matches!(
+        kind,
+        Some("response.output_text.delta" | "response.function_call_arguments.delta")
+    ) && let Some(Value::String(s)) = v.get("delta")
+    {
+        out(s);
     }
 }

@@ -205,9 +205,10 @@ fn recall_and_false_positive_rate_per_category_and_part() {
                         t.found += 1;
                     } else {
                         misses.push(format!(
-                            "{}: missed {category}/{part}; got {:?}",
+                            "{}: missed {category}/{part}; got {:?} ({})",
                             case.id,
-                            rules_of(&hits)
+                            rules_of(&hits),
+                            case.note.as_deref().unwrap_or("")
                         ));
                     }
                 } else if expected.is_empty() {

@@ -1,7 +1,9 @@
-//! Text a reader does not see: Unicode tag characters (an invisible copy of ASCII), runs of
-//! zero-width characters encoding bits, zero-width characters splitting words, bidi overrides
-//! that show text reversed, HTML and markdown comments and elements styled invisible. Each
-//! concealed text is handed back to be scanned on its own; the means of hiding is a signal.
+//! Text a reader does not see, handed back to be scanned on its own; the means of hiding is a
+//! signal of its own.
+//!
+//! Unicode tag characters (an invisible copy of ASCII), runs of zero-width characters encoding
+//! bits, zero-width characters splitting words, bidi overrides that show text reversed, HTML
+//! and markdown comments, and elements styled invisible.
 
 use memchr::memmem;
 

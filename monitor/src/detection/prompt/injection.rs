@@ -1,9 +1,11 @@
-//! Scores one text for prompt injection: weighted phrases, markers, data-carrying URLs and
-//! hiding techniques add up per rule family; a text whose total reaches the threshold is an
-//! injection, with a hit per family that took part. Where the text sits changes the sum: data
-//! (tool results, retrieved documents, MCP answers) should hold no instructions at all, so it
-//! weighs more; a system prompt is the developer's own and is only read for hidden characters
-//! and role tokens; a model's answer is not read for injections.
+//! Scores one text for prompt injection: phrases, markers, data-carrying URLs and hiding
+//! techniques add up per rule family; a text whose total reaches the threshold is an injection,
+//! with a hit per family that took part.
+//!
+//! Where the text sits changes the sum: data (tool results, retrieved documents, MCP answers)
+//! should hold no instructions at all, so it weighs more; a system prompt is the developer's
+//! own and is only read for hidden characters and role tokens; a model's answer is not read
+//! for injections.
 //!
 //! Meta-discussion — asking what prompt injection is, quoting attacks in security training,
 //! fiction or translation — is not an attack: in a text framed that way, a phrase in quotes or

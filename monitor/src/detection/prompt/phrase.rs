@@ -1,11 +1,11 @@
 //! A small word-sequence matcher for phrases with alternatives, optional words and bounded
-//! gaps, over folded text: `ignore|disregard ~3 previous|prior instruction*` reads "ignore or
-//! disregard, up to three words, previous or prior, a word starting with instruction". Whole
-//! words only, within one sentence; an index on first words keeps the cost near one lookup per
-//! word of text.
+//! gaps over folded text; whole words only, within one sentence.
 //!
-//! Syntax, space-separated slots: `a|b` alternatives, `word*` a prefix, a trailing `?` makes
-//! the slot optional, `~N` skips up to N words. The first slot must be plain words.
+//! `ignore|disregard ~3 previous|prior instruction*` reads "ignore or disregard, up to three
+//! words, previous or prior, a word starting with instruction". Syntax, space-separated slots:
+//! `a|b` alternatives, `word*` a prefix, a trailing `?` makes the slot optional, `~N` skips up to
+//! N words; the first slot must be plain words. An index on first words keeps the cost near one
+//! lookup per word of text.
 
 use std::collections::HashMap;
 

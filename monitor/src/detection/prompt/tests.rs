@@ -70,3 +70,23 @@ impl Wire<'_> {
         self.scan_with(&scanner).map(|(h, _)| h)
     }
 }
+
+#[test]
+fn the_prompt_table_of_the_rules_file_reads_with_defaults() {
+    let rules: PromptRules =
+        toml::from_str("injection_threshold = 1.5\nmany_contacts = 10\n").unwrap();
+    assert_eq!(
+        rules,
+        PromptRules {
+            injection_threshold: 1.5,
+            many_contacts: 10,
+            ..PromptRules::default()
+        }
+    );
+    assert!(toml::from_str::<PromptRules>("threshold = 2.0\n").is_err());
+    let written = toml::to_string(&PromptRules::default()).unwrap();
+    assert_eq!(
+        toml::from_str::<PromptRules>(&written).unwrap(),
+        PromptRules::default()
+    );
+}

@@ -1,7 +1,9 @@
-//! Message content as every API writes it: a string, an array of parts, typed blocks (`text`,
-//! `input_text`, Anthropic's `tool_result` and `document`, the Responses API's
-//! `function_call_output`, MCP's embedded `resource`), each mapped to the part it plays.
-//! Images, audio and the model's own tool calls carry no text to inspect.
+//! Message content as every API writes it — strings, arrays of parts, typed blocks — each
+//! mapped to the part it plays.
+//!
+//! Blocks: `text`, `input_text`, Anthropic's `tool_result` and `document`, the Responses API's
+//! `function_call_output`, MCP's embedded `resource`. Images, audio and the model's own tool
+//! calls carry no text to inspect.
 
 use serde_json::Value;
 

@@ -1,7 +1,9 @@
 //! MCP (JSON-RPC) messages: what a client passes to tools and prompts (its input), and what a
-//! server answers — tool results, structured content, resources, prompt messages, tool and
-//! prompt descriptions (where tool poisoning hides), errors — and the requests a server makes
-//! of the client's model (`sampling/createMessage`). Everything a server says is data.
+//! server answers, all of which is data to the model.
+//!
+//! Answers: tool results, structured content, resources, prompt messages, tool and prompt
+//! descriptions (where tool poisoning hides), errors, and the requests a server makes of the
+//! client's model (`sampling/createMessage`).
 
 use serde_json::Value;
 

@@ -1,8 +1,8 @@
 //! Pulls the texts out of one AI exchange by the API's shape: who wrote each (the user, the
-//! application's system prompt, a tool, a retrieval step, the model, an MCP server) and where
-//! it sits. Latest messages first, so a budget spent on a long history loses the oldest turns;
-//! part of the budget is kept for the response. Bodies that do not parse are still read as
-//! text.
+//! application's system prompt, a tool, a retrieval step, the model, an MCP server) and where.
+//!
+//! Latest messages first, so a budget spent on a long history loses the oldest turns; part of
+//! the budget is kept for the response. Bodies that do not parse are still read as text.
 
 mod anthropic;
 mod body;

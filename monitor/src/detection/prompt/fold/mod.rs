@@ -1,9 +1,10 @@
 //! Text folded for matching: lower case, invisible characters dropped, lookalike letters and
-//! light leetspeak (`1gn0r3`) folded to ASCII, punctuation and whitespace collapsed to single
-//! spaces between words. Each word remembers whether it was quoted (so a phrase quoted in a
-//! question about it can weigh less) and whether a sentence ended before it (so patterns do not
-//! join words of two sentences). A second, line-preserving form keeps punctuation for the
-//! markers that are made of it (`<|im_start|>`, `[INST]`, `### System:`).
+//! light leetspeak (`1gn0r3`) folded to ASCII, punctuation collapsed between words.
+//!
+//! Each word remembers whether it was quoted (so a phrase quoted in a question about it can
+//! weigh less) and whether a sentence ended before it (so patterns do not join words of two
+//! sentences). A second, line-preserving form keeps punctuation for the markers that are made
+//! of it (`<|im_start|>`, `[INST]`, `### System:`).
 
 mod confusables;
 

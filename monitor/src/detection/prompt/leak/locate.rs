@@ -1,7 +1,9 @@
-//! Finds where a class found in a text sits, to write a masked hint of it — the class and a
-//! part that gives nothing away (a vendor's public prefix, a card's last four digits, an
-//! IBAN's country) — and to leave out the well-known example values of documentation and
-//! test suites (`4242 4242 4242 4242`, `AKIAIOSFODNN7EXAMPLE`), which are not leaks.
+//! Finds where a class found in a text sits, to write a masked hint of it and to leave out the
+//! well-known example values of documentation and test suites, which are not leaks.
+//!
+//! A hint is the class and a part that gives nothing away: a vendor's public prefix, a card's
+//! last four digits, an IBAN's country. Examples: `4242 4242 4242 4242`,
+//! `AKIAIOSFODNN7EXAMPLE`, jwt.io's token.
 
 use crate::discovery::sensitive::{SensitiveClass, scan_text};
 

@@ -74,21 +74,33 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    pub fn scan(&self, scanner: &PromptScanner) -> Option<Vec<SignatureHit>> {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let wire = Wire {
+    fn wire<'a>(&'a self, headers: &'a [(&'a str, &'a str)]) -> Wire<'a> {
+        Wire {
             path: &self.case.path,
-            request_headers: &headers,
+            request_headers: headers,
             request: &self.request,
             status: self.case.status,
             response_type: self.response_type.as_deref(),
             response: &self.response,
-        };
-        wire.scan_with(scanner).map(|(h, _)| h)
+        }
+    }
+
+    fn header_pairs(&self) -> Vec<(&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+
+    pub fn scan(&self, scanner: &PromptScanner) -> Option<Vec<SignatureHit>> {
+        let headers = self.header_pairs();
+        self.wire(&headers).scan_with(scanner).map(|(h, _)| h)
+    }
+
+    /// What discovery makes of the whole exchange.
+    pub fn call(&self) -> Option<crate::discovery::ai::AiCall> {
+        let headers = self.header_pairs();
+        self.wire(&headers).recognise()
     }
 }
 
@@ -419,13 +431,19 @@ fn hits_are_bounded_and_well_formed() {
     }
 }
 
-/// Microseconds per exchange over the corpus; meaningful in release builds
+/// Microseconds per exchange over the corpus, with and without discovery's recognition;
+/// meaningful in release builds
 /// (`cargo test --release -p monitor --lib detection::prompt::tests::corpus::speed -- --nocapture`).
 #[test]
 fn speed() {
     let scanner = PromptScanner::new(&PromptRules::default());
     let cases = load();
     let rounds = if cfg!(debug_assertions) { 3 } else { 200 };
+    let mode = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     let start = std::time::Instant::now();
     let mut n = 0usize;
     for _ in 0..rounds {
@@ -434,13 +452,32 @@ fn speed() {
         }
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / (rounds * cases.len()) as f64;
-    let mode = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
     println!(
         "{per:.1} µs per exchange ({mode}, recognition included, {} exchanges x {rounds}, {n} with hits)",
         cases.len()
     );
+    // The scanner alone, on calls recognised beforehand.
+    let calls: Vec<_> = cases
+        .iter()
+        .filter_map(|l| l.call().map(|c| (l, c)))
+        .collect();
+    let mut out = Vec::new();
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for (loaded, call) in &calls {
+            out.clear();
+            scanner.scan(
+                &crate::detection::prompt::AiExchange {
+                    call,
+                    request_body: &loaded.request,
+                    request_type: Some("application/json"),
+                    response_body: &loaded.response,
+                    response_type: loaded.response_type.as_deref(),
+                },
+                &mut out,
+            );
+        }
+    }
+    let per = start.elapsed().as_secs_f64() * 1e6 / (rounds * calls.len()) as f64;
+    println!("{per:.1} µs per exchange ({mode}, scanner only)");
 }

@@ -162,7 +162,7 @@ proptest! {
     fn fixtures_cut_anywhere_never_panic(index in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>(), side in any::<bool>()) {
         let cases = corpus::load();
         let loaded = index.get(&cases);
-        let Some(call) = loaded_call(loaded) else {
+        let Some(call) = loaded.call() else {
             return Ok(());
         };
         let (mut request, mut response) = (loaded.request.clone(), loaded.response.clone());
@@ -184,24 +184,6 @@ proptest! {
         );
         bounded(&rules, &hits, &counts)?;
     }
-}
-
-/// The call discovery makes of the whole fixture (a cut body may no longer be recognisable).
-fn loaded_call(loaded: &corpus::Loaded) -> Option<AiCall> {
-    let headers: Vec<(&str, &str)> = loaded
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    super::Wire {
-        path: &loaded.case.path,
-        request_headers: &headers,
-        request: &loaded.request,
-        status: loaded.case.status,
-        response_type: loaded.response_type.as_deref(),
-        response: &loaded.response,
-    }
-    .recognise()
 }
 
 #[test]

@@ -73,19 +73,21 @@ pub const VOCAB: &[(&str, &str)] = &[
         "reveal",
         "reveal|print|show|repeat|output|display|tell|give|share|dump|leak|write|list|spell|\
          recite|paste|echo|return|provide|disclose|expose|copy|state|quote|divulge|reproduce|\
-         regurgitate",
+         regurgitate|spill|surrender",
     ),
     (
         "secretadj",
-        "system|initial|original|hidden|secret|internal|first|full|exact|complete|entire|\
-         underlying|pre|developer|confidential|starting|opening|base|core|master|root|private|\
-         raw",
+        "system|initial|original|hidden|secret|internal|underlying|pre|developer|confidential|\
+         starting|opening|base|core|master|root|private|raw",
     ),
     (
         "pnoun",
         "prompt|prompts|preprompt|sysprompt|programming|configuration|directives",
     ),
-    ("pweak", "instruction*|rules|guideline*|directive*|guidance"),
+    (
+        "pweak",
+        "instruction*|rules|guideline*|directive*|guidance|message|messages",
+    ),
     (
         "ai",
         "ai|assistant|model|llm|agent|chatbot|bot|gpt|chatgpt|claude|gemini|copilot|llama|\
@@ -121,18 +123,20 @@ pub const PHRASES: &[(Family, f64, &str)] = &[
     (Family::InstructionOverride, 0.8, "{ignore} ~1 the|this|any|all? ~1 user|users|human ~1 s? ~1 request|requests|question|questions|query|message|instructions|input"),
     (Family::InstructionOverride, 0.8, "{ignore} all|any|every|each ~1 {instr}"),
     (Family::InstructionOverride, 0.8, "{ignore} everything|anything|all ~3 above|before|earlier|previously|prior|told|said|written"),
+    (Family::InstructionOverride, 0.9, "{ignore} what|everything|anything|all ~2 you|u ~2 were|have|ve|had been? ~1 told|given|instructed|taught|programmed|trained"),
     (Family::InstructionOverride, 0.7, "{ignore} the|all|everything? above|aforementioned|foregoing"),
     (Family::InstructionOverride, 0.6, "{ignore} ~4 and|then ~1 instead|say|print|output|respond|reply|write|answer|tell|return"),
     (Family::InstructionOverride, 0.5, "new|updated|revised|real|actual|true|secret|hidden|overriding|priority|additional instruction*|directive*|orders|commands|task"),
     (Family::InstructionOverride, 0.5, "new|updated|revised|real|actual|override|overriding system prompt|message|instruction*|rules"),
     (Family::InstructionOverride, 0.4, "from now on ~2 you|your|u|ur"),
+    (Family::InstructionOverride, 0.4, "from this|that moment|point|day ~2 you|your|u|ur"),
     (Family::InstructionOverride, 1.0, "override|bypass|disable|deactivate|circumvent|break|evade|escape ~2 your ~2 {restr}|{instr}|training|alignment|conditioning|creators"),
     (Family::InstructionOverride, 0.8, "override|bypass|disable|deactivate|circumvent|evade|turn ~2 the|all|any|its|their|off? ~1 safety|content|security|moderation|ethical|ethics ~1 {restr}|check|checks|system|systems|mechanism*|measures|layer|layers|protocol*"),
     (Family::InstructionOverride, 0.8, "stop|quit|cease ~1 following|obeying|adhering ~3 {instr}"),
     (Family::InstructionOverride, 0.8, "do|don not|t ~1 follow|obey|adhere|listen|comply ~3 {previous}|your|any ~2 {instr}|{weaknoun}"),
     (Family::InstructionOverride, 0.8, "no longer follow|obey|adhere|comply ~3 {previous}|your|any|the ~2 {instr}"),
-    (Family::InstructionOverride, 1.0, "{previous} {instr} ~3 void|cancelled|canceled|revoked|obsolete|outdated|invalid|null|fake|overridden|superseded|replaced|deprecated|suspended|lifted|removed|disabled|irrelevant|rescinded"),
-    (Family::InstructionOverride, 0.5, "{previous} {weaknoun} ~3 void|cancelled|canceled|revoked|obsolete|invalid|null|fake|overridden|superseded|irrelevant|rescinded"),
+    (Family::InstructionOverride, 1.0, "{previous} {instr} ~3 void|cancelled|canceled|revoked|null|fake|overridden|superseded|lifted|disabled|irrelevant|rescinded"),
+    (Family::InstructionOverride, 0.5, "{previous} {instr}|{weaknoun} ~3 void|cancelled|canceled|revoked|obsolete|outdated|invalid|null|fake|overridden|superseded|replaced|deprecated|suspended|removed|irrelevant|rescinded"),
     (Family::InstructionOverride, 0.5, "attention|note|message|instructions|instruction|notice|reminder|memo|directive|important|memorandum ~1 to|for the? {ai}"),
     (Family::InstructionOverride, 0.5, "if you are|re an|a? {ai}"),
     (Family::InstructionOverride, 0.5, "if you|u ~3 language model|models"),
@@ -161,6 +165,8 @@ pub const PHRASES: &[(Family, f64, &str)] = &[
     (Family::RolePlayJailbreak, 1.0, "you are|re|have|ve been? freed|free|liberated|released|unshackled|unchained|emancipated|broken ~2 from|of ~4 {restr}|openai|anthropic|constraints|shackles|chains|confines|matrix|programming"),
     (Family::RolePlayJailbreak, 0.8, "pretend|imagine|suppose|assume|act|behave|roleplay|simulate|become ~4 no|without|zero|free ~2 {restr}"),
     (Family::RolePlayJailbreak, 0.6, "you have|ve|possess no|zero ~2 {restr}"),
+    (Family::RolePlayJailbreak, 0.8, "you are|re ~4 with|having no|zero|without ~2 {restr}"),
+    (Family::RolePlayJailbreak, 0.5, "stop being ~1 an|a|the|so? ~1 assistant|ai|chatbot|helpful|polite|safe|ethical|chatgpt|claude"),
     (Family::RolePlayJailbreak, 0.5, "answer|respond|reply|speak|write|comply ~2 without|no ~2 {restr}"),
     (Family::RolePlayJailbreak, 0.5, "ai|assistant|model|chatbot|bot|llm|that|who ~2 has|have|with no|zero|without ~2 {restr}"),
     (Family::RolePlayJailbreak, 0.6, "broken|break|breaking free ~3 confines|restrictions|limits|rules|shackles|chains|constraints"),
@@ -190,9 +196,11 @@ pub const PHRASES: &[(Family, f64, &str)] = &[
     (Family::SystemPromptExtraction, 1.0, "what|which ~1 was|were|are|is|s ~1 your ~2 {secretadj} {pweak}|words"),
     (Family::SystemPromptExtraction, 0.8, "what|which ~1 was|were|are|is|s ~1 the ~1 first|original|initial|hidden|secret|exact|full|very|complete ~1 {pnoun}|words"),
     (Family::SystemPromptExtraction, 0.6, "how|what ~1 were|was|are|have ~1 you ~1 been? ~1 prompted|instructed|programmed|configured|told|initialized|initialised"),
+    (Family::SystemPromptExtraction, 0.9, "what|which ~1 text|words|message|messages|instructions|content ~3 appears|appear|came|comes|come|is|are|was|were ~1 before|above|prior ~3 my|this|the ~1 first? ~1 message|prompt|conversation|question|input"),
     (Family::SystemPromptExtraction, 0.8, "repeat|print|output|echo|recite|dump|spell|reproduce|regurgitate ~3 the|all|every? ~1 words|text|everything|content|contents|sentences|lines|characters|tokens|above ~2 above|before|prior|preceding|earlier|previously|verbatim"),
     (Family::SystemPromptExtraction, 0.6, "starting|beginning|begin|start|starts|begins ~1 with ~3 you ~1 are|re"),
     (Family::SystemPromptExtraction, 0.3, "verbatim"),
+    (Family::SystemPromptExtraction, 0.3, "copy|repeat|print|output|reproduce ~2 it|that|them|this|everything ~1 exactly|verbatim|word"),
     (Family::SystemPromptExtraction, 0.6, "{reveal} ~3 the|your ~1 secret|hidden|confidential ~1 password|passcode|key|code|word|flag"),
     (Family::SystemPromptExtraction, 0.5, "what|tell ~2 the|your ~1 secret|hidden ~1 password|passcode|word|key|code"),
     (Family::SystemPromptExtraction, 0.9, "{reveal} ~3 rules|instructions|guidelines|prompt ~1 you|that ~1 were|was|have|ve ~1 been? ~1 given|told|provided|assigned|programmed"),

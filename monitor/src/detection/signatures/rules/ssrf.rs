@@ -1,8 +1,6 @@
-//! Server-side request forgery: a URL or host, in a value the server may fetch, that points at
-//! the cloud metadata service, loopback, private or link-local addresses — also in the forms
-//! `inet_aton` accepts (`2130706433`, `0x7f.1`, `0177.0.0.1`), as IPv4-mapped IPv6 and via
-//! wildcard-DNS names — or that uses a scheme only attacks use (`gopher://`, `dict://`).
-//! Addresses are parsed with `std::net`, never matched as text.
+//! Server-side request forgery: a URL or host the server may fetch that points at cloud
+//! metadata, loopback, private or link-local addresses (also as `inet_aton` forms, mapped IPv6,
+//! wildcard DNS), or uses a scheme only attacks use. Parsed with `std::net`, never as text.
 
 use std::{
     borrow::Cow,

@@ -104,30 +104,48 @@ enum Sep {
 /// argument it takes.
 fn separated(b: &[u8]) -> bool {
     let shape = Shape::of(b);
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        let (sep, len) = match (c, b.get(i + 1)) {
-            (b';', _) => (Sep::Semi, 1),
-            (b'|', Some(b'|')) => (Sep::Pipe, 2),
-            (b'|', _) => (Sep::Pipe, 1),
-            (b'&', Some(b'&')) => (Sep::And, 2),
-            (b'&', _) => (Sep::And, 1),
-            (b'\r', Some(b'\n')) => (Sep::Newline, 2),
-            (b'\n' | b'\r', _) => (Sep::Newline, 1),
-            _ => {
-                i += 1;
-                continue;
+    // Separators found with SIMD searches rather than byte by byte: a user agent has two.
+    let mut next = 0;
+    let mut candidates = memchr::memchr3_iter(b';', b'|', b'&', b);
+    let mut newlines = memchr::memchr2_iter(b'\n', b'\r', b);
+    let mut pending = (candidates.next(), newlines.next());
+    loop {
+        let i = match pending {
+            (Some(a), Some(n)) if n < a => {
+                pending.1 = newlines.next();
+                n
             }
+            (Some(a), _) => {
+                pending.0 = candidates.next();
+                a
+            }
+            (None, Some(n)) => {
+                pending.1 = newlines.next();
+                n
+            }
+            (None, None) => return false,
         };
+        // The second byte of `||`, `&&` or CRLF belongs to the separator before it.
+        if i < next {
+            continue;
+        }
+        let (sep, len) = match (b.get(i), b.get(i + 1)) {
+            (Some(b';'), _) => (Sep::Semi, 1),
+            (Some(b'|'), Some(b'|')) => (Sep::Pipe, 2),
+            (Some(b'|'), _) => (Sep::Pipe, 1),
+            (Some(b'&'), Some(b'&')) => (Sep::And, 2),
+            (Some(b'&'), _) => (Sep::And, 1),
+            (Some(b'\r'), Some(b'\n')) => (Sep::Newline, 2),
+            _ => (Sep::Newline, 1),
+        };
+        next = i + len;
         if shape.starts_command(i, sep)
             && let Some((word, rest)) = command_at(b.get(i + len..).unwrap_or_default())
             && takes(word, rest, sep, shape.plain_word_before(i))
         {
             return true;
         }
-        i += len;
     }
-    false
 }
 
 /// Where a value's first token starts and ends, found once, so that judging what comes

@@ -150,7 +150,7 @@ fn parse(t: &str, bare: bool) -> Option<Target<'_>> {
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if let Some(inner) = hostport.strip_prefix('[') {
         inner.split(']').next()?
-    } else if hostport.parse::<Ipv6Addr>().is_ok() {
+    } else if hostport.matches(':').nth(1).is_some() && hostport.parse::<Ipv6Addr>().is_ok() {
         hostport
     } else {
         // Whatever follows the first `:` is a port to the resolver, however odd
@@ -227,10 +227,15 @@ struct Addr {
 /// Where a host points, when that is inside; `url`: it came in a URL (a bare small number is
 /// then an address, not a page number).
 fn classify(host: &str, url: bool) -> Option<Addr> {
-    if let Ok(v6) = host.split('%').next().unwrap_or(host).parse::<Ipv6Addr>() {
+    // Only what could be an address is parsed as one (`app.example.com` is read once).
+    if host.contains(':')
+        && let Ok(v6) = host.split('%').next().unwrap_or(host).parse::<Ipv6Addr>()
+    {
         return classify_v6(v6);
     }
-    if let Some((v4, canonical, parts)) = ipv4_loose(host) {
+    if host.starts_with(|c: char| c.is_ascii_digit())
+        && let Some((v4, canonical, parts)) = ipv4_loose(host)
+    {
         if !url && parts == 1 && u32::from(v4) < 1 << 24 {
             return None;
         }

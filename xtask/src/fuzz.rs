@@ -18,10 +18,20 @@ const CARGO_FUZZ_VERSION: &str = "0.13";
 /// The HTTP/1 stream parser's target (monitor/fuzz/fuzz_targets/http1_stream.rs).
 pub const HTTP1_STREAM: &str = "http1_stream";
 
-/// Seconds `cargo xtask test` fuzzes for: long enough to replay the seeds and explore around
-/// them (a few hundred thousand inputs), short enough that CI (90 min on 2 cores) stays near
-/// ten minutes with the fuzz build. Longer runs: `cargo xtask fuzz --seconds N`.
+/// The injection signatures' target (monitor/fuzz/fuzz_targets/detection_signatures.rs).
+pub const DETECTION_SIGNATURES: &str = "detection_signatures";
+
+/// Seconds `cargo xtask test` fuzzes the HTTP/1 parser for: long enough to replay the seeds
+/// and explore around them (a few hundred thousand inputs), short enough that CI (90 min on
+/// 2 cores) stays near ten minutes with the fuzz build. Longer runs: `cargo xtask fuzz
+/// --seconds N`.
 pub const TEST_SECONDS: u64 = 60;
+
+/// What `cargo xtask test` fuzzes, in order, and for how long: the signatures are pure
+/// functions of short values, so half the time covers their seeds and surroundings (the fuzz
+/// build is shared, so the second target adds little more than its run).
+pub const TEST_TARGETS: [(&str, u64); 2] =
+    [(HTTP1_STREAM, TEST_SECONDS), (DETECTION_SIGNATURES, 30)];
 
 /// The parser is safe Rust: its findings are panics (assertions, overflow and bounds checks,
 /// on by default in cargo-fuzz builds), which need no sanitizer; without AddressSanitizer inputs
@@ -86,10 +96,14 @@ pub fn run(root: &Path, target: &str, seconds: u64) -> Result<()> {
         .args(["fuzz", "run", target])
         .args(["--sanitizer", SANITIZER])
         .arg(&grown)
-        .arg(&seeds)
-        // Inputs that once crashed it (kept, and replayed by the harness's tests).
-        .arg(fuzz_dir.join("regressions").join(target))
-        .arg("--")
+        .arg(&seeds);
+    // Inputs that once crashed it (kept, and replayed by the harness's tests); a target that
+    // never crashed has none, and libFuzzer refuses a corpus directory that does not exist.
+    let regressions = fuzz_dir.join("regressions").join(target);
+    if regressions.is_dir() {
+        cmd.arg(regressions);
+    }
+    cmd.arg("--")
         .arg(format!("-max_total_time={seconds}"))
         .arg("-rss_limit_mb=2048")
         .arg(format!("-max_len={MAX_INPUT_BYTES}"))

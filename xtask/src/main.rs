@@ -162,17 +162,19 @@ fn test(root: &Path) -> Result<()> {
     let mut tally = Tally::default();
     let mut ok = tally.cargo_test(&mut cmd)?;
     ok &= tally.cargo_test(&mut fuzz::harness_tests(root))?;
-    // The bounded fuzz run counts as one test.
-    let name = format!("fuzz {} {}s", fuzz::HTTP1_STREAM, fuzz::TEST_SECONDS);
-    match fuzz::run(root, fuzz::HTTP1_STREAM, fuzz::TEST_SECONDS) {
-        Ok(()) => {
-            println!("test {name} ... ok");
-            tally.passed += 1;
-        }
-        Err(err) => {
-            println!("test {name} ... FAILED: {err:#}");
-            tally.failed += 1;
-            ok = false;
+    // Each bounded fuzz run counts as one test.
+    for (target, seconds) in fuzz::TEST_TARGETS {
+        let name = format!("fuzz {target} {seconds}s");
+        match fuzz::run(root, target, seconds) {
+            Ok(()) => {
+                println!("test {name} ... ok");
+                tally.passed += 1;
+            }
+            Err(err) => {
+                println!("test {name} ... FAILED: {err:#}");
+                tally.failed += 1;
+                ok = false;
+            }
         }
     }
     // One closing line over every test binary, so CI reads the whole run, not the last binary.

@@ -491,6 +491,31 @@ fn hostile_bodies_do_not_panic() {
     }
 }
 
+/// Values built to make a rule re-read them at every position (thousands of separators,
+/// openers, tags) are read in linear time: with the byte cap lifted to 1 MiB, a quadratic
+/// rule would take hours, a linear one well under a second each.
+#[test]
+fn hostile_shapes_stay_linear() {
+    let rules = SignatureRules {
+        max_value_bytes: 1 << 20,
+        max_body_bytes: 1 << 21,
+        ..SignatureRules::default()
+    };
+    let n = 1 << 18;
+    for unit in [
+        ";", "a;", "; ", "|", "&&", "\n", "`", "$(", "${", "{{", "{%", "<%", "#{", "*{", "@(",
+        "<a", "<a on", "'", "'-", "=1", "1=1 ", "../", "..;/", "%25", "&#", "&lt", "on", ":-",
+        "${${", "}}", "a b ", "--", "/*",
+    ] {
+        let value = unit.repeat(n / unit.len());
+        let start = Instant::now();
+        let (_, counts) = Request::post("text/plain", value).scan_with(&rules);
+        let took = start.elapsed();
+        assert_eq!(counts.errors, 0);
+        assert!(took.as_secs() < 20, "{unit:?} took {took:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 

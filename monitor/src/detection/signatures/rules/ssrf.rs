@@ -1,8 +1,6 @@
-//! Server-side request forgery: a URL or host, in a value the server may fetch, that points at
-//! the cloud metadata service, loopback, private or link-local addresses — also in the forms
-//! `inet_aton` accepts (`2130706433`, `0x7f.1`, `0177.0.0.1`), as IPv4-mapped IPv6 and via
-//! wildcard-DNS names — or that uses a scheme only attacks use (`gopher://`, `dict://`).
-//! Addresses are parsed with `std::net`, never matched as text.
+//! Server-side request forgery: a URL or host the server may fetch that points at cloud
+//! metadata, loopback, private or link-local addresses (also as `inet_aton` forms, mapped IPv6,
+//! wildcard DNS), or uses a scheme only attacks use. Parsed with `std::net`, never as text.
 
 use std::{
     borrow::Cow,
@@ -152,7 +150,7 @@ fn parse(t: &str, bare: bool) -> Option<Target<'_>> {
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if let Some(inner) = hostport.strip_prefix('[') {
         inner.split(']').next()?
-    } else if hostport.parse::<Ipv6Addr>().is_ok() {
+    } else if hostport.matches(':').nth(1).is_some() && hostport.parse::<Ipv6Addr>().is_ok() {
         hostport
     } else {
         // Whatever follows the first `:` is a port to the resolver, however odd
@@ -229,10 +227,15 @@ struct Addr {
 /// Where a host points, when that is inside; `url`: it came in a URL (a bare small number is
 /// then an address, not a page number).
 fn classify(host: &str, url: bool) -> Option<Addr> {
-    if let Ok(v6) = host.split('%').next().unwrap_or(host).parse::<Ipv6Addr>() {
+    // Only what could be an address is parsed as one (`app.example.com` is read once).
+    if host.contains(':')
+        && let Ok(v6) = host.split('%').next().unwrap_or(host).parse::<Ipv6Addr>()
+    {
         return classify_v6(v6);
     }
-    if let Some((v4, canonical, parts)) = ipv4_loose(host) {
+    if host.starts_with(|c: char| c.is_ascii_digit())
+        && let Some((v4, canonical, parts)) = ipv4_loose(host)
+    {
         if !url && parts == 1 && u32::from(v4) < 1 << 24 {
             return None;
         }

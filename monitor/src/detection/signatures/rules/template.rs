@@ -1,8 +1,6 @@
-//! Server-side template injection: an expression inside template delimiters (`{{…}}`, `${…}`,
-//! `#{…}`, `*{…}`, `<%…%>`, `{%…%}`, `%{…}`, `@(…)`) that a probe or an exploit would write —
-//! arithmetic on literals (`7*7`), walks to the runtime (`__class__`, `T(java.lang.Runtime)`,
-//! `_self.env`), the engines' dangerous globals (`config`, `lipsum`) — and Log4Shell's
-//! `${jndi:…}` after resolving the lookups that hide it (`${${lower:j}ndi:`).
+//! Server-side template injection: template delimiters (`{{…}}`, `${…}`, `<%…%>`, `{%…%}`…)
+//! around what probes and exploits write (`7*7`, `__class__`, `T(java.lang.Runtime)`,
+//! `config`), and Log4Shell's `${jndi:…}` after resolving the lookups that hide it.
 
 use super::{Finding, Value, text};
 use crate::detection::{category::Category, signatures::classes::Classes};
@@ -12,6 +10,30 @@ const MAX_EXPRESSION: usize = 1024;
 
 /// Nesting of `${…}` lookups resolved (Log4j resolves recursively).
 const MAX_LOOKUP_DEPTH: u32 = 8;
+
+/// Bytes the delimiter and lookup scans may read in one value. Each opener is read up to its
+/// closer, so a value of thousands of unclosed `{{` would cost its length squared; past the
+/// budget the rest of such a value is not read (ordinary values use a tiny part of it).
+const SCAN_BUDGET: usize = 256 * 1024;
+
+/// What is left of [`SCAN_BUDGET`].
+struct Budget(usize);
+
+impl Budget {
+    /// Spends `n` bytes; whether there were that many left.
+    fn spend(&mut self, n: usize) -> bool {
+        match self.0.checked_sub(n) {
+            Some(left) => {
+                self.0 = left;
+                true
+            }
+            None => {
+                self.0 = 0;
+                false
+            }
+        }
+    }
+}
 
 pub fn check(v: &Value<'_>) -> Option<Finding> {
     let c = v.classes;
@@ -23,7 +45,8 @@ pub fn check(v: &Value<'_>) -> Option<Finding> {
         return None;
     }
     let b = v.text.as_bytes();
-    if c.any(Classes::DOLLAR) && text::contains(b, b"${") && is_log4shell(b) {
+    let mut budget = Budget(SCAN_BUDGET);
+    if c.any(Classes::DOLLAR) && text::contains(b, b"${") && is_log4shell(b, &mut budget) {
         return Some(Finding::new(
             Category::TemplateInjection,
             "log4shell_jndi",
@@ -58,7 +81,13 @@ pub fn check(v: &Value<'_>) -> Option<Finding> {
         }
         for at in memchr::memmem::find_iter(b, open.as_bytes()) {
             let start = at + open.len();
-            let Some(inner) = enclosed(b.get(start..).unwrap_or_default(), close.as_bytes()) else {
+            let rest = b.get(start..).unwrap_or_default();
+            let (inner, scanned) = enclosed(rest, close.as_bytes());
+            // The danger words are looked for in what was enclosed: count that read too.
+            if !budget.spend(scanned + inner.map_or(0, <[u8]>::len)) {
+                return best;
+            }
+            let Some(inner) = inner else {
                 continue;
             };
             if let Some(f) = expression(inner) {
@@ -97,8 +126,9 @@ const DELIMITERS: [(&str, &str); 10] = [
 
 /// What lies between an opener (already read) and its closer; a single `}` or `)` closer is
 /// matched against nested braces or parentheses.
-fn enclosed<'a>(b: &'a [u8], close: &[u8]) -> Option<&'a [u8]> {
-    let window = b.get(..b.len().min(MAX_EXPRESSION))?;
+/// And how many bytes were read to find out.
+fn enclosed<'a>(b: &'a [u8], close: &[u8]) -> (Option<&'a [u8]>, usize) {
+    let window = b.get(..b.len().min(MAX_EXPRESSION)).unwrap_or_default();
     if let &[single] = close {
         let open = if single == b')' { b'(' } else { b'{' };
         let mut depth = 0u32;
@@ -108,13 +138,16 @@ fn enclosed<'a>(b: &'a [u8], close: &[u8]) -> Option<&'a [u8]> {
             } else if c == single {
                 match depth.checked_sub(1) {
                     Some(d) => depth = d,
-                    None => return window.get(..i),
+                    None => return (window.get(..i), i + 1),
                 }
             }
         }
-        return None;
+        return (None, window.len());
     }
-    memchr::memmem::find(window, close).and_then(|end| window.get(..end))
+    match memchr::memmem::find(window, close) {
+        Some(end) => (window.get(..end), end + close.len()),
+        None => (None, window.len()),
+    }
 }
 
 /// Names and calls that reach the interpreter from a template: Python's dunder walk, Java's
@@ -252,16 +285,16 @@ fn arithmetic(e: &[u8]) -> bool {
 }
 
 /// Whether resolving Log4j's lookups in `b` yields a `${jndi:…}` lookup.
-fn is_log4shell(b: &[u8]) -> bool {
+fn is_log4shell(b: &[u8], budget: &mut Budget) -> bool {
     let mut found = false;
-    resolve(b, 0, &mut found);
+    resolve(b, 0, &mut found, budget);
     found
 }
 
 /// `b` with its `${…}` lookups resolved as Log4j would for the obfuscations in use:
 /// `${lower:x}`/`${upper:x}` → x, `${anything:-x}` → x (the default), `${date:'x'}` → x,
 /// unknown lookups of the known prefixes → nothing. Sets `found` when a lookup is `jndi:`.
-fn resolve(b: &[u8], depth: u32, found: &mut bool) -> Vec<u8> {
+fn resolve(b: &[u8], depth: u32, found: &mut bool, budget: &mut Budget) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while let Some(&c) = b.get(i) {
@@ -271,10 +304,10 @@ fn resolve(b: &[u8], depth: u32, found: &mut bool) -> Vec<u8> {
         if c == b'$'
             && b.get(i + 1) == Some(&b'{')
             && depth < MAX_LOOKUP_DEPTH
-            && let Some(len) = lookup_len(b.get(i + 2..).unwrap_or_default())
+            && let Some(len) = lookup_len(b.get(i + 2..).unwrap_or_default(), budget)
         {
             let inner = b.get(i + 2..i + 2 + len).unwrap_or_default();
-            let inner = resolve(inner, depth + 1, found);
+            let inner = resolve(inner, depth + 1, found, budget);
             if text::starts_with_ci(&inner, b"jndi:") {
                 *found = true;
             }
@@ -289,11 +322,11 @@ fn resolve(b: &[u8], depth: u32, found: &mut bool) -> Vec<u8> {
 }
 
 /// Length of a lookup's body up to its matching `}` (nested `${` counted).
-fn lookup_len(b: &[u8]) -> Option<usize> {
+fn lookup_len(b: &[u8], budget: &mut Budget) -> Option<usize> {
     let mut depth = 0u32;
     let mut i = 0;
     while let Some(&c) = b.get(i) {
-        if i > MAX_EXPRESSION {
+        if i > MAX_EXPRESSION || !budget.spend(1) {
             return None;
         }
         match c {

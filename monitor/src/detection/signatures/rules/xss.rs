@@ -43,10 +43,10 @@ pub fn check(v: &Value<'_>) -> Result<Option<Finding>, Panicked> {
 /// A tag with an event handler (`<x onxxx=1`, `<X/OnLoad=…`) that libinjection passed, mostly
 /// because the tag is not one it knows: the probes that map which characters a filter keeps.
 fn handler_in_tag(b: &[u8]) -> bool {
-    memchr::memchr_iter(b'<', b).any(|at| {
-        let rest = b.get(at + 1..).unwrap_or_default();
-        rest.first().is_some_and(|c| c.is_ascii_alphabetic()) && has_handler(rest)
-    })
+    // From the first tag on, one pass: a handler after any later tag is after this one too.
+    let first_tag = memchr::memchr_iter(b'<', b)
+        .find(|&at| b.get(at + 1).is_some_and(|c| c.is_ascii_alphabetic()));
+    first_tag.is_some_and(|at| has_handler(b.get(at + 1..).unwrap_or_default()))
 }
 
 /// A quote closing a script string, then an operator and a dialog call (`'-alert(1)-'`,

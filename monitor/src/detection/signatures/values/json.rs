@@ -1,7 +1,6 @@
-//! Every string of a JSON body (values, and keys that are more than identifiers), located by
-//! JSON pointer, read straight off the parser without building the document: serde_json
-//! hands out borrowed strings where they have no escapes. Deeper than the cap is skipped and
-//! counted; a body cut short is read up to where it stops.
+//! Every string of a JSON body (values, and keys that are more than identifiers) by JSON
+//! pointer, read off the parser without building the document; deeper than the cap is skipped
+//! and counted, a body cut short is read up to where it stops.
 
 use std::fmt;
 
@@ -23,6 +22,7 @@ pub fn strings(body: &[u8], max_depth: usize, sink: &mut impl Sink) -> Outcome {
     let mut walk = Walk {
         sink,
         pointer: String::new(),
+        keys: Vec::new(),
         depth: 0,
         max_depth,
         seen: false,
@@ -43,6 +43,9 @@ struct Walk<'s, S> {
     sink: &'s mut S,
     /// The JSON pointer of the current node.
     pointer: String,
+    /// Where each enclosing object key sits in `pointer`, innermost last: a value's name
+    /// without reading the pointer again (its keys may be long).
+    keys: Vec<(usize, usize)>,
     depth: usize,
     max_depth: usize,
     /// Some token was read: the body is JSON, even if it breaks off later.
@@ -56,7 +59,10 @@ impl<S: Sink> Walk<'_, S> {
         let field = Field {
             part: Part::Json,
             location,
-            key: last_key(&self.pointer),
+            key: self
+                .keys
+                .last()
+                .and_then(|&(start, end)| self.pointer.get(start..end)),
             role,
         };
         if self.sink.value(&field, text) {
@@ -80,14 +86,6 @@ impl<S: Sink> Walk<'_, S> {
         }
         len
     }
-}
-
-/// The last pointer segment that is a key rather than an array index: the name a value goes
-/// by (`/users/3/email` → `email`).
-fn last_key(pointer: &str) -> Option<&str> {
-    pointer
-        .rsplit('/')
-        .find(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()))
 }
 
 struct Node<'w, 's, S>(&'w mut Walk<'s, S>);
@@ -176,6 +174,7 @@ impl<'de, S: Sink> Visitor<'de> for Node<'_, '_, S> {
             }
             map.next_value_seed(Node(&mut *w))?;
             w.pointer.truncate(len);
+            w.keys.pop();
         }
         w.depth -= 1;
         Ok(())
@@ -201,7 +200,9 @@ impl<'de, S: Sink> Visitor<'de> for Key<'_, '_, S> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.push(v);
+        let start = self.0.push(v) + 1;
+        let end = self.0.pointer.len();
+        self.0.keys.push((start, end));
         if plain_name(v) {
             return Ok(());
         }

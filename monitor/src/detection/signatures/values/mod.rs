@@ -1,7 +1,6 @@
-//! The values of one request that the rules read, in order: the path (whole, then each
-//! segment), query parameters (names and values), the selected headers (a cookie per
-//! cookie), and the body's fields by its type (form, multipart text fields, JSON strings and
-//! keys, or the body as one text).
+//! The values of one request the rules read, in order: the path (whole, then each segment),
+//! query parameters, the selected headers (a cookie per cookie), and the body's fields by its
+//! type (form, multipart text fields, JSON strings and keys, or the body as one text).
 
 mod form;
 mod json;

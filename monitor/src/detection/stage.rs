@@ -15,7 +15,8 @@ use super::{
     actors::{ActorState, AddressState},
     alerts::{AlertBook, AlertReport, Contribution},
     behaviour::{
-        self, Ctx, browsing, cadence, credentials, enumeration, exposure, login, params::Params,
+        self, Ctx, browsing, cadence, credentials, enumeration, exposure, login,
+        params::{NameSet, Params},
         rate, rotation, scanner, scraping, takeover,
     },
     category::{Category, Severity},
@@ -71,6 +72,11 @@ pub struct DetectionCounters {
     pub signature_values: u64,
     pub signature_values_skipped: u64,
     pub signature_errors: u64,
+    /// Texts of AI/MCP exchanges inspected by the prompt rules, text bytes left over the cap,
+    /// and bodies that could not be read as their API's shape (scanned as plain text).
+    pub prompt_texts: u64,
+    pub prompt_bytes_skipped: u64,
+    pub prompt_unparsed_bodies: u64,
     pub state_saves: u64,
     pub state_errors: u64,
 }
@@ -92,6 +98,8 @@ const SERVERS: usize = 4096;
 
 pub struct Detection {
     rules: Rules,
+    pagination: NameSet,
+    not_enumerated: NameSet,
     agents: scanner::AgentList,
     signatures: SignatureScanner,
     prompt: PromptScanner,
@@ -149,6 +157,8 @@ impl Detection {
     pub fn new(rules: &Rules, clock: Clock, key_fingerprint: String) -> Self {
         let l = &rules.limits;
         Self {
+            pagination: NameSet::new(enumeration::PAGINATION),
+            not_enumerated: NameSet::new(&rules.enumeration.ignore_params),
             agents: scanner::AgentList::new(&rules.scanner),
             signatures: SignatureScanner::new(&rules.signatures),
             prompt: PromptScanner::new(&rules.prompt),
@@ -213,6 +223,8 @@ impl Detection {
             label: s.label,
             params: &params,
             learning: now >= st.alerted_until,
+            pagination: &self.pagination,
+            not_enumerated: &self.not_enumerated,
             learned: &mut self.learned,
         };
         let r = &self.rules;
@@ -385,7 +397,7 @@ impl Detection {
         self.counters.signature_values_skipped += u64::from(counts.skipped);
         self.counters.signature_errors += u64::from(counts.errors);
         if let Some(call) = s.ai {
-            self.prompt.scan(
+            let counts = self.prompt.scan(
                 &AiExchange {
                     call,
                     request_body: s.request_body,
@@ -395,6 +407,9 @@ impl Detection {
                 },
                 &mut self.hits,
             );
+            self.counters.prompt_texts += counts.texts as u64;
+            self.counters.prompt_bytes_skipped += counts.bytes_skipped as u64;
+            self.counters.prompt_unparsed_bodies += counts.unparsed_bodies as u64;
         }
         for hit in self.hits.drain(..) {
             let category = hit.category;

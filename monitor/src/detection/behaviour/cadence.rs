@@ -196,6 +196,7 @@ mod tests {
         let mut st = CadenceState::default();
         let mut learned = Learned::new(BaselineRules::default(), 4);
         let params = Params::of("/", None, None);
+        let names = crate::detection::behaviour::params::NameSet::default();
         let mut s = sighting("GET", "/");
         s.user_agent = Some(ua);
         let mut now = SECOND;
@@ -212,6 +213,8 @@ mod tests {
                 label: None,
                 params: &params,
                 learning: true,
+                pagination: &names,
+                not_enumerated: &names,
                 quiet: 0,
                 learned: &mut learned,
             };

@@ -119,12 +119,7 @@ pub fn observe(
     let query_values = params
         .query()
         .iter()
-        .filter(|(n, _)| {
-            !rules
-                .ignore_params
-                .iter()
-                .any(|p| p.eq_ignore_ascii_case(n))
-        })
+        .filter(|(n, _)| !cx.not_enumerated.contains(n))
         .map(|(n, v)| (Name::Query(n), *v));
     for (name, value) in path_values.chain(query_values) {
         if value.is_empty() {

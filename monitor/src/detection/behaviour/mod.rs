@@ -37,6 +37,9 @@ pub struct Ctx<'a, 's> {
     pub params: &'a params::Params<'s>,
     /// Whether this actor's samples may teach baselines: not while it has open alerts.
     pub learning: bool,
+    /// Query parameters that page through lists, and those enumeration leaves alone.
+    pub pagination: &'a params::NameSet,
+    pub not_enumerated: &'a params::NameSet,
     /// Categories (bits of `Category::index`) whose evidence is not wanted now: the actor's
     /// alert was just reported.
     pub quiet: u32,

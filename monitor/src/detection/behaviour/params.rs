@@ -67,6 +67,35 @@ impl<'a> Params<'a> {
     }
 }
 
+/// A set of parameter names matched case-insensitively, kept by length so a lookup compares
+/// only names of the right length (this runs for every query parameter of every request).
+#[derive(Debug, Clone, Default)]
+pub struct NameSet {
+    by_len: Vec<Vec<Box<[u8]>>>,
+}
+
+/// Longer names are never in a set.
+const MAX_NAME: usize = 64;
+
+impl NameSet {
+    pub fn new<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> NameSet {
+        let mut by_len: Vec<Vec<Box<[u8]>>> = vec![Vec::new(); MAX_NAME + 1];
+        for n in names {
+            let n = n.as_ref().as_bytes();
+            if let Some(slot) = by_len.get_mut(n.len()) {
+                slot.push(n.to_ascii_lowercase().into_boxed_slice());
+            }
+        }
+        NameSet { by_len }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_len
+            .get(name.len())
+            .is_some_and(|same| same.iter().any(|n| n.eq_ignore_ascii_case(name.as_bytes())))
+    }
+}
+
 /// `text` split at an ASCII byte (so every piece is on a char boundary).
 struct Pieces<'a> {
     rest: Option<&'a str>,
@@ -148,6 +177,14 @@ mod tests {
                 assert_eq!(ours, std, "{text:?}");
             }
         }
+    }
+
+    #[test]
+    fn name_sets_ignore_case_and_length() {
+        let set = NameSet::new(["page", "Per_Page", ""]);
+        assert!(set.contains("PAGE") && set.contains("per_page") && set.contains(""));
+        assert!(!set.contains("pages") && !set.contains("pag"));
+        assert!(!set.contains(&"x".repeat(1000)));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, SECOND, enumeration::PAGINATION, secs};
+use super::{Ctx, SECOND, secs};
 use crate::detection::{
     category::{Category, Severity},
     finding::Finding,
@@ -60,7 +60,7 @@ pub fn observe(rules: &ScrapingRules, st: &mut ScrapingState, cx: &mut Ctx) -> O
     st.reads.add(now, window / 10, 1);
     let scope = cx.endpoint.to_le_bytes();
     for (name, value) in cx.params.query() {
-        if PAGINATION.iter().any(|p| p.eq_ignore_ascii_case(name)) && !value.is_empty() {
+        if !value.is_empty() && cx.pagination.contains(name) {
             st.pages
                 .insert(hash_pair(&scope, value.as_bytes()), now, window);
         }

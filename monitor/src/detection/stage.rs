@@ -213,7 +213,9 @@ impl Detection {
             .enumerate()
             .filter(|(_, until)| now < **until)
             .fold(0u32, |mask, (i, _)| mask | 1 << i);
+        let agent = s.user_agent.map_or(0, |ua| hash_of(ua.as_bytes()));
         let mut cx = Ctx {
+            agent,
             quiet,
             s,
             now,
@@ -357,7 +359,7 @@ impl Detection {
         st.walk
             .record(now, s.method, endpoint_text, s.status, s.client_ip);
         self.raise(s, endpoint_text);
-        self.remember(s);
+        self.remember(s, agent);
         std::mem::take(&mut self.ids)
     }
 
@@ -371,7 +373,10 @@ impl Detection {
         };
         match s.role {
             Role::Server => {
-                self.servers.put(server, ());
+                // Only new servers are put: their order matters only for eviction.
+                if !self.servers.contains(&server) {
+                    self.servers.put(server, ());
+                }
                 false
             }
             Role::Client => self.servers.get(&server).is_some(),
@@ -496,7 +501,7 @@ impl Detection {
     }
 
     /// What the state file keeps of the actor.
-    fn remember(&mut self, s: &Sighting) {
+    fn remember(&mut self, s: &Sighting, agent: u64) {
         let k = self.known.get_or_insert_mut(s.actor.id, Known::default);
         let unix = self.clock.unix_ns(s.ts_ns);
         if k.kind.is_none() {
@@ -510,13 +515,8 @@ impl Detection {
         {
             k.ips.push(ip);
         }
-        if let Some(ua) = s.user_agent
-            && k.agents.len() < KNOWN_KEPT
-        {
-            let h = hash_of(ua.as_bytes());
-            if !k.agents.contains(&h) {
-                k.agents.push(h);
-            }
+        if s.user_agent.is_some() && k.agents.len() < KNOWN_KEPT && !k.agents.contains(&agent) {
+            k.agents.push(agent);
         }
     }
 

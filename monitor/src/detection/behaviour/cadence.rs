@@ -213,6 +213,7 @@ mod tests {
                 label: None,
                 params: &params,
                 learning: true,
+                agent: 0,
                 pagination: &names,
                 not_enumerated: &names,
                 quiet: 0,

@@ -37,6 +37,9 @@ pub struct Ctx<'a, 's> {
     pub params: &'a params::Params<'s>,
     /// Whether this actor's samples may teach baselines: not while it has open alerts.
     pub learning: bool,
+    /// Hash of the user agent ([`hash_of`](super::window::hash_of)), 0 without one: several
+    /// detectors compare agents.
+    pub agent: u64,
     /// Query parameters that page through lists, and those enumeration leaves alone.
     pub pagination: &'a params::NameSet,
     pub not_enumerated: &'a params::NameSet,

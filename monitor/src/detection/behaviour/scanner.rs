@@ -144,7 +144,7 @@ pub fn observe(
     signals: Signals,
 ) -> Option<Finding> {
     if let Some(ua) = cx.s.user_agent {
-        let h = crate::detection::window::hash_of(ua.as_bytes());
+        let h = cx.agent;
         let entry = match st.agent {
             Some((seen, entry)) if seen == h => entry,
             _ => {

@@ -11,7 +11,6 @@ use crate::{
     detection::{
         category::{Category, Severity},
         finding::Finding,
-        window::hash_of,
     },
     session::{actor::ActorKind, tracker::SessionId},
 };
@@ -74,10 +73,10 @@ pub fn observe(
         };
     }
     st.transactions = st.transactions.saturating_add(1);
-    let (Some(ip), Some(ua)) = (s.client_ip, s.user_agent) else {
+    let (Some(ip), Some(_)) = (s.client_ip, s.user_agent) else {
         return None;
     };
-    let agent = hash_of(ua.as_bytes());
+    let agent = cx.agent;
     let new_ip = !st.ips.contains(&ip) && !known.ips.contains(&ip);
     let new_agent = !st.agents.contains(&agent) && !known.agents.contains(&agent);
     if st.ips.is_empty() {

@@ -118,3 +118,70 @@ fn disabled_categories_and_low_severities_are_suppressed_and_counted() {
     assert!(d.observe(&s).is_empty());
     assert_eq!(d.counters().findings_suppressed, 1);
 }
+
+mod determinism {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::detection::alerts::AlertReport;
+
+    const PATHS: [&str; 6] = ["/login", "/api/items", "/admin", "/x/1", "/api/me", "/nope"];
+    const AGENTS: [&str; 3] = ["Mozilla/5.0", "sqlmap/1.7", "python-requests/2.31"];
+
+    /// Every report of a run over `steps` (actor, path, status, gap in ms, agent).
+    fn reports(steps: &[(u8, usize, u16, u64, usize)]) -> Vec<AlertReport> {
+        let mut d = detection(&Rules::default());
+        let mut out = Vec::new();
+        let mut s = sighting("POST", "/login");
+        s.request_type = Some("application/json");
+        s.request_body = br#"{"username":"u","password":"p"}"#;
+        let mut now = 1_000_000_000u64;
+        for &(actor, path, status, gap, agent) in steps {
+            now += gap * 1_000_000;
+            let id = ActorId([actor % 4; 8]);
+            s.actor = Actor {
+                id,
+                kind: if actor % 2 == 0 {
+                    ActorKind::Ip
+                } else {
+                    ActorKind::Bearer
+                },
+            };
+            s.session = SessionId {
+                actor: id,
+                start_ns: 0,
+            };
+            s.client_ip = Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, actor)));
+            s.path = PATHS[path % PATHS.len()];
+            s.user_agent = Some(AGENTS[agent % AGENTS.len()]);
+            s.status = Some(status);
+            s.ts_ns = now;
+            d.observe(&s);
+            if gap > 500 {
+                d.tick(now);
+            }
+            out.extend(d.take_reports());
+        }
+        d.shutdown();
+        out.extend(d.take_reports());
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The same transactions give the same alerts, in the same order: detection keeps no
+        /// hidden clock and no randomness.
+        #[test]
+        fn the_same_transactions_give_the_same_alerts(
+            steps in proptest::collection::vec(
+                (0u8..8, 0usize..6, prop_oneof![Just(200u16), Just(401), Just(404)], 0u64..2_000, 0usize..3),
+                1..400,
+            )
+        ) {
+            let a = reports(&steps);
+            let b = reports(&steps);
+            prop_assert_eq!(a, b);
+        }
+    }
+}

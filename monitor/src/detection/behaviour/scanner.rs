@@ -108,6 +108,11 @@ impl AgentList {
         self.names.len()
     }
 
+    /// How many entries and which list version (for `monitor rules`).
+    pub fn describe(&self) -> String {
+        format!("{} user agents (list version {})", self.len(), self.version)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }

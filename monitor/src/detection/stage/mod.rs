@@ -1,33 +1,37 @@
 //! The detection stage: runs every detector on each sighting, turns findings into alerts (one
-//! per actor and category while it lasts), keeps session verdicts, and saves what it learned.
+//! per actor and category while it lasts), keeps session verdicts; `hits` turns signature
+//! matches into findings, `known` keeps what the state file saves.
+
+mod counters;
+mod hits;
+mod known;
+
+pub use counters::DetectionCounters;
+use known::Known;
 
 use std::{
     net::{IpAddr, SocketAddr},
     num::NonZeroUsize,
-    path::Path,
 };
 
 use lru::LruCache;
-use schemars::JsonSchema;
-use serde::Serialize;
 
 use super::{
     actors::{ActorState, AddressState},
     alerts::{AlertBook, AlertReport, Contribution},
     behaviour::{
-        self, Ctx, browsing, cadence, credentials, enumeration, exposure, login,
+        Ctx, browsing, cadence, credentials, enumeration, exposure, login,
         params::{NameSet, Params},
         rate, rotation, scanner, scraping, takeover,
     },
-    category::{Category, Severity},
+    category::Category,
     finding::{Finding, WalkStep},
-    hit::{Part, SignatureHit},
+    hit::SignatureHit,
     learned::Learned,
-    prompt::{AiExchange, PromptScanner},
+    prompt::PromptScanner,
     rules::Rules,
     sighting::Sighting,
-    signatures::{RequestParts, SignatureScanner},
-    state::{self, KnownActor, StateError, StateFile},
+    signatures::SignatureScanner,
     verdicts::{Verdict, Verdicts},
     window::hash_of,
 };
@@ -40,59 +44,6 @@ use crate::{
     },
 };
 
-/// What detection did, in `stats.detection`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
-pub struct DetectionCounters {
-    /// Transactions judged.
-    pub transactions: u64,
-    /// Transactions skipped because the other end of the same connection is observed too
-    /// (a local client of a local server): each exchange is judged once, on the server side.
-    pub other_end_skipped: u64,
-    /// Alerts raised, by category.
-    pub alerts_raised: std::collections::BTreeMap<&'static str, u64>,
-    pub alerts_open: u64,
-    pub alerts_ended: u64,
-    /// Alerts ended early because too many were open.
-    pub alerts_evicted: u64,
-    /// Findings that raised no alert: their category is disabled or below `min_severity`.
-    pub findings_suppressed: u64,
-    pub actors_tracked: u64,
-    /// Actors forgotten because `limits.max_actors` were followed (their state starts over).
-    pub actors_evicted: u64,
-    pub addresses_evicted: u64,
-    pub fingerprints_evicted: u64,
-    /// Parameters of an actor no longer followed for enumeration (more than 8 at once).
-    pub parameters_evicted: u64,
-    pub baselines: u64,
-    pub baselines_evicted: u64,
-    pub verdicts_evicted: u64,
-    pub known_actors: u64,
-    /// Values inspected by the injection signatures, skipped over their caps, and internal
-    /// errors of a signature (caught, the value is skipped).
-    pub signature_values: u64,
-    pub signature_values_skipped: u64,
-    pub signature_errors: u64,
-    /// Texts of AI/MCP exchanges inspected by the prompt rules, text bytes left over the cap,
-    /// and bodies that could not be read as their API's shape (scanned as plain text).
-    pub prompt_texts: u64,
-    pub prompt_bytes_skipped: u64,
-    pub prompt_unparsed_bodies: u64,
-    pub state_saves: u64,
-    pub state_errors: u64,
-}
-
-#[derive(Debug, Clone, Default)]
-struct Known {
-    kind: Option<ActorKind>,
-    /// Wall-clock, so they mean the same in the next run.
-    first_unix_ns: u64,
-    last_unix_ns: u64,
-    ips: Vec<IpAddr>,
-    agents: Vec<u64>,
-}
-
-/// Addresses and user agents remembered per known actor.
-const KNOWN_KEPT: usize = 4;
 /// Server endpoints remembered to recognise the other end of local connections.
 const SERVERS: usize = 4096;
 
@@ -131,25 +82,6 @@ impl std::fmt::Debug for Detection {
 
 fn lru<K: std::hash::Hash + Eq, V>(cap: usize) -> LruCache<K, V> {
     LruCache::new(NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN))
-}
-
-/// Severity of a signature's category before counting.
-fn signature_severity(category: Category, hit: &SignatureHit) -> Severity {
-    if hit.confidence < 0.5 {
-        return Severity::Low;
-    }
-    match category {
-        Category::Sqli
-        | Category::CommandInjection
-        | Category::TemplateInjection
-        | Category::Ssrf => Severity::High,
-        Category::PromptInjection => match hit.location.part {
-            Part::ToolResult | Part::Retrieved | Part::McpResponse => Severity::High,
-            _ => Severity::Medium,
-        },
-        Category::SensitiveDataLeak if hit.rule.starts_with("secret") => Severity::High,
-        _ => Severity::Medium,
-    }
 }
 
 impl Detection {
@@ -384,66 +316,6 @@ impl Detection {
         }
     }
 
-    /// Injection and prompt signatures: one finding per category.
-    fn signatures_of(&mut self, s: &Sighting) {
-        self.hits.clear();
-        let counts = self.signatures.scan(
-            &RequestParts {
-                method: s.method,
-                path: s.path,
-                query: s.query,
-                headers: s.request_headers,
-                content_type: s.request_type,
-                body: s.request_body,
-            },
-            &mut self.hits,
-        );
-        self.counters.signature_values += u64::from(counts.values);
-        self.counters.signature_values_skipped += u64::from(counts.skipped);
-        self.counters.signature_errors += u64::from(counts.errors);
-        if let Some(call) = s.ai {
-            let counts = self.prompt.scan(
-                &AiExchange {
-                    call,
-                    request_body: s.request_body,
-                    request_type: s.request_type,
-                    response_body: s.response_body,
-                    response_type: s.response_type,
-                },
-                &mut self.hits,
-            );
-            self.counters.prompt_texts += counts.texts as u64;
-            self.counters.prompt_bytes_skipped += counts.bytes_skipped as u64;
-            self.counters.prompt_unparsed_bodies += counts.unparsed_bodies as u64;
-        }
-        for hit in self.hits.drain(..) {
-            let category = hit.category;
-            let severity = signature_severity(category, &hit);
-            match self
-                .findings
-                .iter_mut()
-                .find(|(f, _)| f.category == category)
-            {
-                Some((f, _)) => {
-                    f.severity = f.severity.max(severity);
-                    f.confidence = f.confidence.max(hit.confidence);
-                    if f.evidence.signatures.len() < super::finding::MAX_SIGNATURES {
-                        f.evidence.signatures.push(hit);
-                    }
-                }
-                None => {
-                    let mut f = Finding::new(category, severity, hit.confidence);
-                    f.evidence.signatures.push(hit);
-                    self.findings.push((f, None));
-                }
-            }
-        }
-        for (f, _) in &mut self.findings {
-            let n = f.evidence.signatures.len() as f64;
-            f.evidence.figures.insert("signatures_matched", n);
-        }
-    }
-
     /// Alerts for this transaction's findings.
     fn raise(&mut self, s: &Sighting, endpoint: &str) {
         let quiet = self.rules.alerts.quiet_secs.saturating_mul(1_000_000_000);
@@ -500,26 +372,6 @@ impl Detection {
         }
     }
 
-    /// What the state file keeps of the actor.
-    fn remember(&mut self, s: &Sighting, agent: u64) {
-        let k = self.known.get_or_insert_mut(s.actor.id, Known::default);
-        let unix = self.clock.unix_ns(s.ts_ns);
-        if k.kind.is_none() {
-            k.kind = Some(s.actor.kind);
-            k.first_unix_ns = unix;
-        }
-        k.last_unix_ns = k.last_unix_ns.max(unix);
-        if let Some(ip) = s.client_ip
-            && k.ips.len() < KNOWN_KEPT
-            && !k.ips.contains(&ip)
-        {
-            k.ips.push(ip);
-        }
-        if s.user_agent.is_some() && k.agents.len() < KNOWN_KEPT && !k.agents.contains(&agent) {
-            k.agents.push(agent);
-        }
-    }
-
     /// Alerts quiet at `now` end; grown ones are reported.
     pub fn tick(&mut self, now: u64) {
         self.alerts.tick(now);
@@ -561,85 +413,5 @@ impl Detection {
         c.verdicts_evicted = self.verdicts.evicted;
         c.known_actors = self.known.len() as u64;
         c
-    }
-
-    /// Writes what was learned to `dir`.
-    pub fn save(&mut self, dir: &Path, unix_now_ns: u64) -> Result<(), StateError> {
-        let actors = self
-            .known
-            .iter()
-            .rev()
-            .filter_map(|(id, k)| {
-                Some(KnownActor {
-                    id: id.to_string(),
-                    kind: k.kind?,
-                    first_seen_unix_ns: k.first_unix_ns,
-                    last_seen_unix_ns: k.last_unix_ns,
-                    ips: k.ips.clone(),
-                    agents: k.agents.clone(),
-                })
-            })
-            .collect();
-        let file = StateFile {
-            version: state::STATE_VERSION,
-            key_fingerprint: self.key_fingerprint.clone(),
-            saved_unix_ns: unix_now_ns,
-            baselines: self.learned.save(),
-            actors,
-        };
-        let done = state::save(dir, &file);
-        match &done {
-            Ok(()) => self.counters.state_saves += 1,
-            Err(_) => self.counters.state_errors += 1,
-        }
-        done
-    }
-
-    /// Takes back what an earlier run saved; known actors only under the same key. A file
-    /// that cannot be used is an error for the caller to warn about (detection starts fresh).
-    pub fn restore(&mut self, dir: &Path) -> Result<(), StateError> {
-        let Some(file) = state::load(dir)? else {
-            return Ok(());
-        };
-        self.learned.restore(file.baselines);
-        if file.key_fingerprint != self.key_fingerprint {
-            log::info!(
-                "detection state in {}: actors were identified under another key; only the baselines are kept",
-                dir.display()
-            );
-            return Ok(());
-        }
-        for a in file.actors {
-            let Some(id) = parse_id(&a.id) else { continue };
-            self.known.push(
-                id,
-                Known {
-                    kind: Some(a.kind),
-                    first_unix_ns: a.first_seen_unix_ns,
-                    last_unix_ns: a.last_seen_unix_ns,
-                    ips: a.ips.into_iter().take(KNOWN_KEPT).collect(),
-                    agents: a.agents.into_iter().take(KNOWN_KEPT).collect(),
-                },
-            );
-        }
-        Ok(())
-    }
-}
-
-fn parse_id(hex: &str) -> Option<ActorId> {
-    if hex.len() != 16 {
-        return None;
-    }
-    let mut id = [0u8; 8];
-    for (i, b) in id.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(ActorId(id))
-}
-
-impl behaviour::scanner::AgentList {
-    /// Whether the shipped list and the rules' extras are loaded (for `monitor rules`).
-    pub fn describe(&self) -> String {
-        format!("{} user agents (list version {})", self.len(), self.version)
     }
 }

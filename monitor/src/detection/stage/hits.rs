@@ -1,0 +1,93 @@
+//! Signature matches of one transaction (injection, prompt rules) as findings: one per
+//! category, its severity from the category and where the value was.
+
+use super::Detection;
+use crate::detection::{
+    category::{Category, Severity},
+    finding::Finding,
+    hit::{Part, SignatureHit},
+    prompt::AiExchange,
+    sighting::Sighting,
+    signatures::RequestParts,
+};
+
+/// Severity of a signature's category before counting.
+fn signature_severity(category: Category, hit: &SignatureHit) -> Severity {
+    if hit.confidence < 0.5 {
+        return Severity::Low;
+    }
+    match category {
+        Category::Sqli
+        | Category::CommandInjection
+        | Category::TemplateInjection
+        | Category::Ssrf => Severity::High,
+        Category::PromptInjection => match hit.location.part {
+            Part::ToolResult | Part::Retrieved | Part::McpResponse => Severity::High,
+            _ => Severity::Medium,
+        },
+        Category::SensitiveDataLeak if hit.rule.starts_with("secret") => Severity::High,
+        _ => Severity::Medium,
+    }
+}
+
+impl Detection {
+    /// Injection and prompt signatures: one finding per category.
+    pub(super) fn signatures_of(&mut self, s: &Sighting) {
+        self.hits.clear();
+        let counts = self.signatures.scan(
+            &RequestParts {
+                method: s.method,
+                path: s.path,
+                query: s.query,
+                headers: s.request_headers,
+                content_type: s.request_type,
+                body: s.request_body,
+            },
+            &mut self.hits,
+        );
+        self.counters.signature_values += u64::from(counts.values);
+        self.counters.signature_values_skipped += u64::from(counts.skipped);
+        self.counters.signature_errors += u64::from(counts.errors);
+        if let Some(call) = s.ai {
+            let counts = self.prompt.scan(
+                &AiExchange {
+                    call,
+                    request_body: s.request_body,
+                    request_type: s.request_type,
+                    response_body: s.response_body,
+                    response_type: s.response_type,
+                },
+                &mut self.hits,
+            );
+            self.counters.prompt_texts += counts.texts as u64;
+            self.counters.prompt_bytes_skipped += counts.bytes_skipped as u64;
+            self.counters.prompt_unparsed_bodies += counts.unparsed_bodies as u64;
+        }
+        for hit in self.hits.drain(..) {
+            let category = hit.category;
+            let severity = signature_severity(category, &hit);
+            match self
+                .findings
+                .iter_mut()
+                .find(|(f, _)| f.category == category)
+            {
+                Some((f, _)) => {
+                    f.severity = f.severity.max(severity);
+                    f.confidence = f.confidence.max(hit.confidence);
+                    if f.evidence.signatures.len() < crate::detection::finding::MAX_SIGNATURES {
+                        f.evidence.signatures.push(hit);
+                    }
+                }
+                None => {
+                    let mut f = Finding::new(category, severity, hit.confidence);
+                    f.evidence.signatures.push(hit);
+                    self.findings.push((f, None));
+                }
+            }
+        }
+        for (f, _) in &mut self.findings {
+            let n = f.evidence.signatures.len() as f64;
+            f.evidence.figures.insert("signatures_matched", n);
+        }
+    }
+}

@@ -68,9 +68,15 @@ impl Sink for Scan<'_> {
         } else {
             raw
         };
+        // The raw value's byte kinds say which decodings apply, and are the decoded value's
+        // too when none did (most values).
+        let classes = Classes::of(raw);
+        if inert(field, raw, classes) {
+            return true;
+        }
         let found = &mut self.found;
         found.clear();
-        match panic::catch_unwind(AssertUnwindSafe(|| analyse(field, raw, found))) {
+        match panic::catch_unwind(AssertUnwindSafe(|| analyse(field, raw, classes, found))) {
             Ok(errors) => self.counts.errors = self.counts.errors.saturating_add(errors),
             Err(_) => {
                 self.counts.errors = self.counts.errors.saturating_add(1);
@@ -107,13 +113,10 @@ impl Sink for Scan<'_> {
     }
 }
 
-/// The categories a value in `role` is read for (a bit per [`CATEGORIES`] entry set when it
-/// is not): the whole path only for traversal, its segments for everything else.
+/// The categories a value in `role` is not read for (a bit per [`CATEGORIES`] entry): the
+/// whole path only for traversal, its segments for everything else.
 fn excluded(role: Role) -> u8 {
-    let traversal = CATEGORIES
-        .iter()
-        .position(|&c| c == Category::PathTraversal)
-        .map_or(0, |i| 1u8 << i);
+    let traversal = rules::bit(Category::PathTraversal);
     match role {
         Role::WholePath => !traversal,
         Role::Segment => traversal,
@@ -121,12 +124,34 @@ fn excluded(role: Role) -> u8 {
     }
 }
 
+/// Every category.
+const ALL: u8 = (1 << CATEGORIES.len()) - 1;
+
+/// Whether `raw` (of byte kinds `classes`) is proved to hold nothing, before anything is
+/// decoded, allocated or guarded against panics: it has nothing to decode, no rule that
+/// reads a value in its place could match it, and it is no base64. What nearly every value
+/// is; the rest go to [`analyse`], which asks the same first.
+fn inert(field: &Field<'_>, raw: &str, classes: Classes) -> bool {
+    if decode::needed(classes, field.plus_is_space()) {
+        return false;
+    }
+    let done = excluded(field.role);
+    let value = Value {
+        text: raw,
+        raw,
+        classes,
+        steps: decode::Steps::default(),
+        part: field.part,
+        name: field.key,
+        role: field.role,
+    };
+    rules::candidates(&value) & !done == 0 && (done == ALL || !decode::may_be_base64(raw, classes))
+}
+
 /// Decodes one value and runs the rules on it, then on its base64 payload for the
-/// categories not yet found; returns the detectors that panicked.
-fn analyse(field: &Field<'_>, raw: &str, out: &mut Vec<Shown>) -> u32 {
-    // The raw value's byte kinds say which decodings apply, and are the decoded value's too
-    // when none did (most values).
-    let raw_classes = Classes::of(raw);
+/// categories not yet found; returns the detectors that panicked. `raw_classes`: the byte
+/// kinds of `raw`.
+fn analyse(field: &Field<'_>, raw: &str, raw_classes: Classes, out: &mut Vec<Shown>) -> u32 {
     let decoded = decode::decode_classified(raw, field.plus_is_space(), raw_classes);
     let classes = match decoded.text {
         Cow::Borrowed(_) => raw_classes,
@@ -143,20 +168,10 @@ fn analyse(field: &Field<'_>, raw: &str, out: &mut Vec<Shown>) -> u32 {
         name: field.key,
         role: field.role,
     };
-    let mut errors = rules::check(&value, &mut done, &mut findings);
+    let mut errors = rules::check(&value, rules::candidates(&value), &mut done, &mut findings);
     show(field, &decoded.text, decoded.steps, &mut findings, out);
-    // Base64 is only letters, digits and `+/=-_` (`+` read as a space in forms).
-    let alphabet = Classes::LETTER
-        | Classes::DIGIT
-        | Classes::SLASH
-        | Classes::DASH
-        | Classes::EQ
-        | Classes::PLUS
-        | Classes::OTHER
-        | Classes::SPACE;
-    let all = (1u8 << CATEGORIES.len()) - 1;
-    if done != all
-        && !classes.any(!alphabet)
+    if done != ALL
+        && decode::may_be_base64(&decoded.text, classes)
         && let Some(inner) = decode::base64(&decoded.text, decoded.steps.plus)
     {
         let mut steps = decoded.steps;
@@ -164,7 +179,7 @@ fn analyse(field: &Field<'_>, raw: &str, out: &mut Vec<Shown>) -> u32 {
         value.text = &inner;
         value.classes = Classes::of(&inner);
         value.steps = steps;
-        errors += rules::check(&value, &mut done, &mut findings);
+        errors += rules::check(&value, rules::candidates(&value), &mut done, &mut findings);
         show(field, &inner, steps, &mut findings, out);
     }
     errors

@@ -673,3 +673,214 @@ fn timing() {
         println!("{name:14} {cpu:6.0} ns CPU, {wall:6.0} ns wall");
     }
 }
+
+/// Every hit and count of a large, fixed set of requests (the corpora in many places, and
+/// pseudo-random payload-shaped and ordinary values under many names), one line each, written
+/// to `$SIGNATURES_DUMP`: run before and after a change that must not change what is found,
+/// and compare the files.
+#[test]
+#[ignore]
+fn dump_for_equivalence() {
+    use std::fmt::Write as _;
+    let Some(path) = std::env::var_os("SIGNATURES_DUMP") else {
+        println!("SIGNATURES_DUMP not set");
+        return;
+    };
+    const LOCATIONS: [&str; 22] = [
+        "path",
+        "query:url",
+        "query:q",
+        "query:next",
+        "query:id",
+        "query:redirect_uri",
+        "query:file",
+        "query:api_base",
+        "querystring",
+        "form:host",
+        "form:comment",
+        "json:url",
+        "json:name",
+        "json:password",
+        "jsonraw",
+        "multipart:image_url",
+        "header:user-agent",
+        "header:referer",
+        "header:x-forwarded-for",
+        "cookie:session",
+        "cookie:callback",
+        "body",
+    ];
+    const TOKENS: [&str; 97] = [
+        "select",
+        "UNION",
+        " ",
+        "'",
+        "\"",
+        "`",
+        ";",
+        "|",
+        "&",
+        "$",
+        "<",
+        ">",
+        "(",
+        ")",
+        "{",
+        "}",
+        "/",
+        "\\",
+        ".",
+        ":",
+        "#",
+        "%",
+        "*",
+        "=",
+        "!",
+        "\n",
+        "-",
+        "0",
+        "1",
+        "7",
+        "a",
+        "Z",
+        "@",
+        "?",
+        "+",
+        "_",
+        "~",
+        "%2e",
+        "%25",
+        "%27",
+        "%3C",
+        "%u2215",
+        "%c0%af",
+        "%00",
+        "&lt;",
+        "&#x3c;",
+        "&amp;",
+        "localhost",
+        "127.0.0.1",
+        "0x7f000001",
+        "2130706433",
+        "http://",
+        "gopher://",
+        "file:///",
+        "[::1]",
+        "169.254.169.254",
+        ".nip.io",
+        "metadata",
+        "../",
+        "..;/",
+        "etc/passwd",
+        "win.ini",
+        "<script>",
+        "onerror=",
+        "alert(1)",
+        "javascript:",
+        "${jndi:",
+        "{{7*7}}",
+        "${",
+        "#{",
+        "<%",
+        "@(",
+        "__class__",
+        "or 1=1",
+        "sleep(5)",
+        "--",
+        "/*",
+        "whoami",
+        "cat /etc/passwd",
+        "$(id)",
+        "${IFS}",
+        "() {",
+        "é",
+        "．",
+        "①",
+        "MScgT1IgJzEnPScx",
+        "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "2024-03-01T10:00:00Z",
+        "alice@example.com",
+        "Mozilla/5.0 (X11; Linux x86_64)",
+        "users",
+        "42",
+        "api",
+        "v1",
+        "\t",
+    ];
+    const ORDINARY: [&str; 24] = [
+        "42",
+        "users",
+        "v1",
+        "alice",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "2024-03-01",
+        "2024-03-01T10:00:00Z",
+        "alice@example.com",
+        "alice%40example.com",
+        "hello world",
+        "hello+world",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36",
+        "bench/1.0",
+        "-created_at",
+        "en-US,en;q=0.9",
+        "https://app.example.com/orders?page=1",
+        "application/json",
+        "9f86d081884c7d659a2feaa0c55ad015",
+        "SGVsbG8gV29ybGQgZnJvbSBiYXNlNjQ=",
+        "UPPERCASEONLYVALUE",
+        "MixedCaseIdentifierValue",
+        "3.14",
+        "~user",
+    ];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut payloads: Vec<String> = attacks().into_iter().map(|a| a.payload).collect();
+    payloads.extend(benign().into_iter().map(|(_, p)| p));
+    payloads.extend(ORDINARY.iter().map(|s| (*s).to_owned()));
+    for _ in 0..6000 {
+        let n = 1 + next() % 8;
+        let mut s = String::new();
+        for _ in 0..n {
+            s.push_str(TOKENS[(next() % TOKENS.len() as u64) as usize]);
+        }
+        payloads.push(s);
+    }
+    let small = SignatureRules {
+        max_values: 6,
+        max_value_bytes: 24,
+        max_hits: 2,
+        ..SignatureRules::default()
+    };
+    let default = SignatureRules::default();
+    let mut out = String::new();
+    let mut n = 0u64;
+    for (i, p) in payloads.iter().enumerate() {
+        for (j, location) in LOCATIONS.iter().enumerate() {
+            // Every payload in a few places, the corpora in all.
+            if i >= 900 && (i + j) % 5 != 0 {
+                continue;
+            }
+            let (mut req, _) = request(location, p);
+            if i % 3 == 0 {
+                req.query = Some(match req.query {
+                    Some(q) => format!("{q}&page=2&sort=-created_at"),
+                    None => "page=2&limit=50".into(),
+                });
+            }
+            let rules = if (i + j) % 11 == 0 { &small } else { &default };
+            let (hits, counts) = req.scan_with(rules);
+            writeln!(out, "{i} {location} {counts:?} {hits:?}").unwrap();
+            n += 1;
+        }
+    }
+    std::fs::write(path, out).unwrap();
+    println!("{n} requests");
+}

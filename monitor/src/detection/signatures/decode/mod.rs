@@ -73,6 +73,14 @@ pub fn decode(raw: &str, plus_is_space: bool) -> Decoded<'_> {
     decode_classified(raw, plus_is_space, Classes::of(raw))
 }
 
+/// Whether a value of these byte kinds has something to undo: a `%`, a `&` (a character
+/// reference), a NUL, or a `+` where it means a space. When not, [`decode`] gives the value
+/// back as it is.
+pub fn needed(classes: Classes, plus_is_space: bool) -> bool {
+    classes.any(Classes::PERCENT | Classes::NUL | Classes::AMP)
+        || (plus_is_space && classes.any(Classes::PLUS))
+}
+
 /// [`decode`] with the byte kinds of `raw` already known (they say which decodings apply).
 pub fn decode_classified(raw: &str, plus_is_space: bool, classes: Classes) -> Decoded<'_> {
     let mut steps = Steps::default();
@@ -81,7 +89,7 @@ pub fn decode_classified(raw: &str, plus_is_space: bool, classes: Classes) -> De
     let plus = classes.any(Classes::PLUS);
     let nul = classes.any(Classes::NUL);
     let amp = classes.any(Classes::AMP);
-    if !(percent || nul || amp || plus && plus_is_space) {
+    if !needed(classes, plus_is_space) {
         return Decoded {
             text: Cow::Borrowed(raw),
             steps,
@@ -132,6 +140,24 @@ pub fn decode_classified(raw: &str, plus_is_space: bool, classes: Classes) -> De
         }
     }
     Decoded { text, steps }
+}
+
+/// Whether [`base64`] could find a payload in a decoded value of these byte kinds: long
+/// enough, nothing but the alphabet (`_` is among [`Classes::OTHER`], a `+` read as a space
+/// among [`Classes::SPACE`]), and both cases of letters, as base64 of text has.
+pub fn may_be_base64(text: &str, classes: Classes) -> bool {
+    let alphabet = Classes::LETTER
+        | Classes::DIGIT
+        | Classes::SLASH
+        | Classes::DASH
+        | Classes::EQ
+        | Classes::PLUS
+        | Classes::OTHER
+        | Classes::SPACE;
+    text.len() >= base64::MIN_LEN
+        && classes.only(alphabet)
+        && classes.any(Classes::UPPER)
+        && classes.any(Classes::LOWER)
 }
 
 /// The text a decoded value is the base64 of, when it obviously is one. `plus_was_space`: the

@@ -5,16 +5,23 @@
 use super::{Finding, Value, text};
 use crate::detection::{category::Category, signatures::classes::Classes};
 
+/// What every shell construct [`check`] finds has one of.
+const SHELL: u32 = Classes::SEMI
+    | Classes::PIPE
+    | Classes::AMP
+    | Classes::BACKTICK
+    | Classes::DOLLAR
+    | Classes::NEWLINE
+    | Classes::PAREN;
+
+/// Whether the value has a byte a shell construct needs.
+pub fn may_match(v: &Value<'_>) -> bool {
+    v.classes.any(SHELL)
+}
+
 pub fn check(v: &Value<'_>) -> Option<Finding> {
     let c = v.classes;
-    let shell = Classes::SEMI
-        | Classes::PIPE
-        | Classes::AMP
-        | Classes::BACKTICK
-        | Classes::DOLLAR
-        | Classes::NEWLINE
-        | Classes::PAREN;
-    if !c.any(shell) {
+    if !c.any(SHELL) {
         return None;
     }
     let b = v.text.as_bytes();

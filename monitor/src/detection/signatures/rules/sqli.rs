@@ -7,6 +7,12 @@ use std::panic;
 use super::{Finding, Panicked, Value, text};
 use crate::detection::{category::Category, signatures::classes::Classes};
 
+/// Whether the value's byte kinds let [`worth_checking`] pass: a quote or a separator (the
+/// prefilter of the prefilter, run on every value).
+pub fn may_match(v: &Value<'_>) -> bool {
+    v.classes.any(Classes::QUOTES | SEPARATORS)
+}
+
 pub fn check(v: &Value<'_>) -> Result<Option<Finding>, Panicked> {
     if !worth_checking(v.text, v.classes) {
         return Ok(None);
@@ -36,6 +42,22 @@ pub fn check(v: &Value<'_>) -> Result<Option<Finding>, Panicked> {
     Ok(Some(f))
 }
 
+/// What separates the words of SQL.
+const SEPARATORS: u32 = Classes::SPACE
+    | Classes::NEWLINE
+    | Classes::PAREN
+    | Classes::SEMI
+    | Classes::SLASH
+    | Classes::STAR
+    | Classes::EQ
+    | Classes::LT
+    | Classes::GT
+    | Classes::BANG
+    | Classes::PIPE
+    | Classes::AMP
+    | Classes::PLUS
+    | Classes::OTHER;
+
 /// Whether libinjection could call `text` SQL: it has a quote to break out of a string, a
 /// comment, a keyword that only SQL uses (`union`, `sleep(`...), or a logical word next to a
 /// comparison (`or 1=1`). English words alone (`select a plan`) still pass; a user agent's
@@ -45,21 +67,7 @@ fn worth_checking(text: &str, c: Classes) -> bool {
         return true;
     }
     // One bare word (an id, a name, a UUID, an email) is no SQL whatever it spells.
-    let separators = Classes::SPACE
-        | Classes::NEWLINE
-        | Classes::PAREN
-        | Classes::SEMI
-        | Classes::SLASH
-        | Classes::STAR
-        | Classes::EQ
-        | Classes::LT
-        | Classes::GT
-        | Classes::BANG
-        | Classes::PIPE
-        | Classes::AMP
-        | Classes::PLUS
-        | Classes::OTHER;
-    if !c.any(separators) {
+    if !c.any(SEPARATORS) {
         return false;
     }
     let b = text.as_bytes();

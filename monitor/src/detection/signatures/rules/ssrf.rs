@@ -13,8 +13,45 @@ use crate::detection::{category::Category, hit::Part, signatures::classes::Class
 /// Longer values are not addresses anyone types.
 const MAX_URL: usize = 2048;
 
+/// Whether [`check`] would parse the value: it has a scheme, or may be a host and is named
+/// as something the server fetches. Ordered so that an ordinary value is refused on its byte
+/// kinds, or its first bytes, before its name is read.
+#[inline]
+pub fn may_match(v: &Value<'_>) -> bool {
+    // Without a colon there is no scheme, and without a name (or in a header) no host is
+    // read as fetched: a path segment, a plain header value, end here, inlined.
+    let named = v.part != Part::Header && v.name.is_some();
+    (named || v.classes.any(Classes::COLON)) && may_match_text(v)
+}
+
+/// The rest of [`may_match`]: what the value and its name say.
+#[inline(never)]
+fn may_match_text(v: &Value<'_>) -> bool {
+    let t = trim(v.text);
+    let b = t.as_bytes();
+    if t.is_empty() || t.len() > MAX_URL {
+        return false;
+    }
+    if v.classes.any(Classes::COLON) && text::contains(b, b"://") {
+        return true;
+    }
+    v.part != Part::Header
+        && v.name
+            .is_some_and(|name| maybe_host(b, v.classes) && is_fetch_name(name))
+}
+
+/// `text.trim()`, without walking the Unicode whitespace tables when the ends are plainly
+/// not whitespace (what nearly every value's are).
+fn trim(text: &str) -> &str {
+    let b = text.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => text,
+        _ => text.trim(),
+    }
+}
+
 pub fn check(v: &Value<'_>) -> Option<Finding> {
-    let t = v.text.trim();
+    let t = trim(v.text);
     let b = t.as_bytes();
     if t.is_empty() || t.len() > MAX_URL {
         return None;

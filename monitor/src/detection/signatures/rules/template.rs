@@ -35,6 +35,14 @@ impl Budget {
     }
 }
 
+/// Whether the value has what a template delimiter is made of.
+pub fn may_match(v: &Value<'_>) -> bool {
+    let c = v.classes;
+    c.any(Classes::BRACE)
+        || (c.any(Classes::LT) && c.any(Classes::PERCENT))
+        || (c.any(Classes::PAREN) && c.any(Classes::AT | Classes::HASH))
+}
+
 pub fn check(v: &Value<'_>) -> Option<Finding> {
     let c = v.classes;
     let braces = c.any(Classes::BRACE);

@@ -5,6 +5,15 @@
 use super::{Finding, Role, Value, text};
 use crate::detection::{category::Category, signatures::classes::Classes};
 
+/// Whether the value could pass [`check`]'s first tests: it has a dot, a colon (where a
+/// stream wrapper may be), bytes beyond ASCII, or is a value shaped like a path.
+pub fn may_match(v: &Value<'_>) -> bool {
+    let c = v.classes;
+    c.any(Classes::DOT | Classes::NON_ASCII)
+        || (c.any(Classes::COLON) && v.role != Role::WholePath)
+        || (v.role == Role::Value && !c.has_space() && looks_like_path(v.text.as_bytes()))
+}
+
 pub fn check(v: &Value<'_>) -> Option<Finding> {
     let c = v.classes;
     let b = v.text.as_bytes();

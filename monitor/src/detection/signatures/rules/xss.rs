@@ -7,6 +7,14 @@ use std::panic;
 use super::{Finding, Panicked, Value, text};
 use crate::detection::{category::Category, signatures::classes::Classes};
 
+/// Whether the value's byte kinds allow any of [`check`]'s rules: a scheme's colon, a quote
+/// and a call's parenthesis, a tag's `<` or an attribute's `=`.
+pub fn may_match(v: &Value<'_>) -> bool {
+    let c = v.classes;
+    c.any(Classes::COLON | Classes::LT | Classes::EQ)
+        || (c.any(Classes::QUOTES) && c.any(Classes::PAREN))
+}
+
 pub fn check(v: &Value<'_>) -> Result<Option<Finding>, Panicked> {
     if v.classes.any(Classes::COLON)
         && let Some(scheme) = script_url(v.text.as_bytes())

@@ -2,16 +2,22 @@
 
 use std::borrow::Cow;
 
-use super::{Field, Sink};
+use super::{Field, Sink, split, split_once};
 use crate::detection::{hit::Part, signatures::decode, signatures::rules::Role};
 
 /// Feeds each pair's value, and its name when the name is more than a plain identifier (an
 /// injection in a parameter name), to `sink`.
 pub fn pairs(text: &str, part: Part, sink: &mut impl Sink) -> bool {
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (raw_name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name: Cow<'_, str> = decode::decode(raw_name, true).text;
-        if !plain_name(&name) {
+    for pair in split(text, b'&').filter(|p| !p.is_empty()) {
+        let (raw_name, value) = split_once(pair, b'=').unwrap_or((pair, ""));
+        // A plain name has nothing to decode (no `%`, `+` or `&`): most names.
+        let plain = plain_name(raw_name);
+        let name: Cow<'_, str> = if plain {
+            Cow::Borrowed(raw_name)
+        } else {
+            decode::decode(raw_name, true).text
+        };
+        if !plain && !plain_name(&name) {
             let field = Field {
                 part,
                 location: Some(&name),
@@ -44,10 +50,10 @@ pub fn plain_name(name: &str) -> bool {
 
 /// Each cookie of a `Cookie` header as its own value, named by the cookie.
 pub fn cookies(header: &str, sink: &mut impl Sink) -> bool {
-    for cookie in header.split(';') {
+    for cookie in split(header, b';') {
         let cookie = cookie.trim();
         // A fragment without `=` (a value that held a `;`) is read too, without a name.
-        let (name, value) = match cookie.split_once('=') {
+        let (name, value) = match split_once(cookie, b'=') {
             Some((name, value)) => (Some(name), value),
             None => (None, cookie),
         };

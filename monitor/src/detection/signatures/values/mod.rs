@@ -6,6 +6,8 @@ mod form;
 mod json;
 mod multipart;
 
+use std::borrow::Cow;
+
 use super::{RequestParts, rules::Role};
 use crate::detection::hit::Part;
 
@@ -64,19 +66,52 @@ fn path(path: &str, sink: &mut impl Sink) -> bool {
         role: Role::Segment,
         ..whole
     };
-    path.split('/')
+    split(path, b'/')
         .filter(|s| !s.is_empty())
         .all(|s| sink.value(&segment, s))
+}
+
+/// The pieces of `text` between `sep` bytes, as `str::split` gives them, by a plain byte
+/// loop: the values split here are short, and `split`'s searcher costs more to set up than
+/// such a loop costs to run. `sep` is ASCII, so every piece starts and ends on a character
+/// boundary.
+pub fn split(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.bytes().position(|b| b == sep) {
+            Some(i) => {
+                rest = t.get(i + 1..);
+                t.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+}
+
+/// `text.split_once(sep)` for an ASCII `sep`, by a plain byte loop (see [`split`]).
+pub fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = text.bytes().position(|b| b == sep)?;
+    Some((text.get(..i)?, text.get(i + 1..)?))
 }
 
 fn request_headers(req: &RequestParts<'_>, wanted: &[String], sink: &mut impl Sink) -> bool {
     if wanted.is_empty() {
         return true;
     }
-    for (name, value) in req.headers.iter_text() {
+    for (name, value) in req.headers.iter() {
         if !wanted.iter().any(|w| w == name) {
             continue;
         }
+        // Only the wanted values as text: borrowed when UTF-8, lossy otherwise, as
+        // `Headers::iter_text` gives them, without checking every other value too.
+        let value = match std::str::from_utf8(value) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value),
+        };
         let more = if name == "cookie" {
             form::cookies(&value, sink)
         } else {

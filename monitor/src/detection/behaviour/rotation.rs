@@ -53,6 +53,9 @@ pub const LISTED: usize = 16;
 #[derive(Debug, Clone, Default)]
 pub struct RotationState {
     addresses: DistinctWindow,
+    /// The last address inserted and its window: the same address again (the usual case) is
+    /// not inserted again.
+    last: Option<(IpAddr, u64)>,
     /// The latest distinct addresses, most recent last.
     pub recent: Vec<IpAddr>,
 }
@@ -63,6 +66,12 @@ pub fn observe(rules: &RotationRules, st: &mut RotationState, cx: &Ctx) -> Optio
     }
     let ip = cx.s.client_ip?;
     let window = secs(rules.window_secs).max(SECOND);
+    let epoch = cx.now / window;
+    if st.last == Some((ip, epoch)) {
+        // Nothing new: the count cannot have grown.
+        return None;
+    }
+    st.last = Some((ip, epoch));
     st.addresses.insert(hash_of(&ip_bytes(ip)), cx.now, window);
     if !st.recent.contains(&ip) {
         if st.recent.len() == LISTED {

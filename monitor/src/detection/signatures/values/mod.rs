@@ -44,8 +44,37 @@ pub struct Limits {
     pub max_json_depth: usize,
 }
 
-/// Feeds every value of `req` to `sink`; `headers`: lowercase names of the headers to read.
-pub fn walk(req: &RequestParts<'_>, headers: &[String], limits: Limits, sink: &mut impl Sink) {
+/// The names of the headers to read, lowercase as header names are kept, with the set of
+/// their lengths: most headers of a request are passed over on their length alone.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderNames {
+    names: Vec<String>,
+    /// Bit `n` for a name `n` bytes long (bit 63 for every longer one).
+    lengths: u64,
+}
+
+impl HeaderNames {
+    pub fn new(names: &[String]) -> Self {
+        let names: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        let lengths = names.iter().fold(0, |acc, n| acc | length_bit(n));
+        HeaderNames { names, lengths }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.lengths & length_bit(name) != 0 && self.names.iter().any(|w| w == name)
+    }
+}
+
+fn length_bit(name: &str) -> u64 {
+    1 << name.len().min(63)
+}
+
+/// Feeds every value of `req` to `sink`, and of its headers those `headers` names.
+pub fn walk(req: &RequestParts<'_>, headers: &HeaderNames, limits: Limits, sink: &mut impl Sink) {
     let _ = (path(req.path, sink)
         && req.query.is_none_or(|q| form::pairs(q, Part::Query, sink))
         && request_headers(req, headers, sink))
@@ -98,12 +127,12 @@ pub fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
     Some((text.get(..i)?, text.get(i + 1..)?))
 }
 
-fn request_headers(req: &RequestParts<'_>, wanted: &[String], sink: &mut impl Sink) -> bool {
+fn request_headers(req: &RequestParts<'_>, wanted: &HeaderNames, sink: &mut impl Sink) -> bool {
     if wanted.is_empty() {
         return true;
     }
     for (name, value) in req.headers.iter() {
-        if !wanted.iter().any(|w| w == name) {
+        if !wanted.wants(name) {
             continue;
         }
         // Only the wanted values as text: borrowed when UTF-8, lossy otherwise, as

@@ -12,7 +12,7 @@ use super::{
     classes::Classes,
     decode,
     rules::{self, CATEGORIES, Finding, Role, Value},
-    values::{Field, Sink},
+    values::{self, Field, Sink},
 };
 use crate::{
     detection::{
@@ -53,20 +53,9 @@ impl<'r> Scan<'r> {
 
 impl Sink for Scan<'_> {
     fn value(&mut self, field: &Field<'_>, raw: &str) -> bool {
-        if self.done {
-            return false;
-        }
-        if self.counts.values as usize >= self.rules.max_values {
-            self.counts.skipped = self.counts.skipped.saturating_add(1);
-            return true;
-        }
-        self.counts.values += 1;
-        let raw = if raw.len() > self.rules.max_value_bytes {
-            // Read the head only: counted, so a padded payload is not missed silently.
-            self.counts.skipped = self.counts.skipped.saturating_add(1);
-            cut(raw, self.rules.max_value_bytes)
-        } else {
-            raw
+        let raw = match self.admit(raw) {
+            Ok(raw) => raw,
+            Err(more) => return more,
         };
         // The raw value's byte kinds say which decodings apply, and are the decoded value's
         // too when none did (most values).
@@ -80,9 +69,42 @@ impl Sink for Scan<'_> {
     fn skipped(&mut self) {
         self.counts.skipped = self.counts.skipped.saturating_add(1);
     }
+
+    /// A path of letters, digits, dashes and slashes, without both cases of letters (most
+    /// API paths), is inert whole and segment by segment: only counted, as [`Sink::value`]
+    /// would count each of them (see [`plain_path`]).
+    fn path(&mut self, path: &str) -> bool {
+        if !plain_path(Classes::of(path)) {
+            return values::path_values(path, self);
+        }
+        let mut more = |raw| !matches!(self.admit(raw), Err(false));
+        more(path) && values::segments(path).all(more)
+    }
 }
 
 impl Scan<'_> {
+    /// The bookkeeping of one value before it is read: `Err` with what [`Sink::value`]
+    /// returns when it is not read (the scan is done, or past `max_values`, counted),
+    /// else the part of it that is read (its head, counted, when over `max_value_bytes`).
+    #[inline]
+    fn admit<'v>(&mut self, raw: &'v str) -> Result<&'v str, bool> {
+        if self.done {
+            return Err(false);
+        }
+        if self.counts.values as usize >= self.rules.max_values {
+            self.counts.skipped = self.counts.skipped.saturating_add(1);
+            return Err(true);
+        }
+        self.counts.values += 1;
+        Ok(if raw.len() > self.rules.max_value_bytes {
+            // Read the head only: counted, so a padded payload is not missed silently.
+            self.counts.skipped = self.counts.skipped.saturating_add(1);
+            cut(raw, self.rules.max_value_bytes)
+        } else {
+            raw
+        })
+    }
+
     /// A value that is not plain, or could be an address the server fetches: proved inert
     /// by every rule's first tests, or analysed. Out of line, so that [`Sink::value`] stays
     /// small for the plain values that end there.
@@ -167,6 +189,16 @@ fn plain_inert(field: &Field<'_>, raw: &str, classes: Classes) -> bool {
     classes.only(Classes::PLAIN)
         && !base64
         && !(named && rules::ssrf::maybe_bare_host(raw.as_bytes()))
+}
+
+/// Whether a path of these byte kinds is inert, whole and in every segment (and so in any
+/// head of them cut at `max_value_bytes`, whose kinds are among these). Letters, digits,
+/// dashes and slashes: nothing to decode; the whole path is read only for traversal, which
+/// needs a dot, a colon or a byte beyond ASCII to start; a segment is plain and goes by no
+/// name, so no rule reads it. And base64 needs both cases of letters.
+fn plain_path(classes: Classes) -> bool {
+    classes.only(Classes::PLAIN | Classes::SLASH)
+        && !(classes.any(Classes::UPPER) && classes.any(Classes::LOWER))
 }
 
 /// The rules to run on `raw` as it was sent, when it has nothing to decode (`None` when it

@@ -35,6 +35,11 @@ pub trait Sink {
     fn value(&mut self, field: &Field<'_>, raw: &str) -> bool;
     /// A subtree not walked (JSON past the depth cap).
     fn skipped(&mut self);
+    /// The request path: by default the whole path, then each segment, as values; a sink
+    /// may settle them at once when it can tell from the whole path what each would be.
+    fn path(&mut self, path: &str) -> bool {
+        path_values(path, self)
+    }
 }
 
 /// Body-reading limits, from the rules.
@@ -75,13 +80,14 @@ fn length_bit(name: &str) -> u64 {
 
 /// Feeds every value of `req` to `sink`, and of its headers those `headers` names.
 pub fn walk(req: &RequestParts<'_>, headers: &HeaderNames, limits: Limits, sink: &mut impl Sink) {
-    let _ = (path(req.path, sink)
+    let _ = (sink.path(req.path)
         && req.query.is_none_or(|q| form::pairs(q, Part::Query, sink))
         && request_headers(req, headers, sink))
         && body(req, limits, sink);
 }
 
-fn path(path: &str, sink: &mut impl Sink) -> bool {
+/// The path as its values: the whole (for traversal), then each segment.
+pub fn path_values<S: Sink + ?Sized>(path: &str, sink: &mut S) -> bool {
     let whole = Field {
         part: Part::Path,
         location: None,
@@ -95,9 +101,12 @@ fn path(path: &str, sink: &mut impl Sink) -> bool {
         role: Role::Segment,
         ..whole
     };
-    split(path, b'/')
-        .filter(|s| !s.is_empty())
-        .all(|s| sink.value(&segment, s))
+    segments(path).all(|s| sink.value(&segment, s))
+}
+
+/// The segments of a path read as values: what lies between slashes, empty ones left out.
+pub fn segments(path: &str) -> impl Iterator<Item = &str> {
+    split(path, b'/').filter(|s| !s.is_empty())
 }
 
 /// The pieces of `text` between `sep` bytes, as `str::split` gives them, by a plain byte

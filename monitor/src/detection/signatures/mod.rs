@@ -89,18 +89,14 @@ pub struct ScanCounts {
 pub struct SignatureScanner {
     rules: SignatureRules,
     /// `rules.headers`, lowercase, as header names are kept.
-    headers: Vec<String>,
+    headers: values::HeaderNames,
 }
 
 impl SignatureScanner {
     pub fn new(rules: &SignatureRules) -> Self {
         Self {
             rules: rules.clone(),
-            headers: rules
-                .headers
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect(),
+            headers: values::HeaderNames::new(&rules.headers),
         }
     }
 

@@ -440,6 +440,38 @@ fn caps_are_kept_and_counted() {
     assert!(counts.values < 40);
 }
 
+/// A plain path is settled at once (scan.rs `plain_path`), but counted as value by value:
+/// the same counts as a path a dot sends through every value.
+#[test]
+fn plain_paths_are_counted_as_their_values() {
+    let rules = SignatureRules {
+        max_values: 5,
+        max_value_bytes: 32,
+        headers: Vec::new(),
+        ..SignatureRules::default()
+    };
+    let long = "a".repeat(40);
+    let expected = ScanCounts {
+        values: 5,
+        // The whole path and the long segment cut; `y` and `z` past the cap.
+        skipped: 4,
+        errors: 0,
+    };
+    for path in [
+        format!("/api/v1/{long}/x/y/z"),
+        format!("/api/v1/{long}/x./y/z"),
+    ] {
+        let (hits, counts) = Request::get(&path).scan_with(&rules);
+        assert!(hits.is_empty());
+        assert_eq!(counts, expected, "{path}");
+    }
+    // Values past a plain path are read as ever.
+    let mut req = Request::get("/api/v1/users/42/orders");
+    req.query = Some("q=%3Cscript%3Ealert(1)%3C/script%3E".into());
+    let (hits, counts) = req.scan_with(&SignatureRules::default());
+    assert_eq!((hits.len(), counts.values), (1, 7));
+}
+
 #[test]
 fn rules_table_round_trips_and_refuses_unknown_fields() {
     let rules: SignatureRules = toml::from_str("max_values = 10\nheaders = [\"X-Api\"]").unwrap();

@@ -142,6 +142,9 @@ pub fn decode_classified(raw: &str, plus_is_space: bool, classes: Classes) -> De
     Decoded { text, steps }
 }
 
+/// Values shorter than this are never read as base64.
+pub const MIN_BASE64: usize = base64::MIN_LEN;
+
 /// Whether [`base64`] could find a payload in a decoded value of these byte kinds: long
 /// enough, nothing but the alphabet (`_` is among [`Classes::OTHER`], a `+` read as a space
 /// among [`Classes::SPACE`]), and both cases of letters, as base64 of text has.
@@ -154,7 +157,7 @@ pub fn may_be_base64(text: &str, classes: Classes) -> bool {
         | Classes::PLUS
         | Classes::OTHER
         | Classes::SPACE;
-    text.len() >= base64::MIN_LEN
+    text.len() >= MIN_BASE64
         && classes.only(alphabet)
         && classes.any(Classes::UPPER)
         && classes.any(Classes::LOWER)

@@ -3,7 +3,7 @@
 
 mod command;
 mod sqli;
-mod ssrf;
+pub mod ssrf;
 mod template;
 mod text;
 mod traversal;
@@ -77,22 +77,26 @@ pub const CATEGORIES: [Category; 6] = [
     Category::TemplateInjection,
 ];
 
-/// The rules that could match `v` (a bit per [`CATEGORIES`] entry), from tests of its byte
-/// kinds and first bytes that each rule would make first anyway. Every value is put through
-/// this; a rule runs only when its bit is set.
-#[inline]
-pub fn candidates(v: &Value<'_>) -> u8 {
-    let ssrf = u8::from(ssrf::may_match(v)) << SSRF;
+/// Of the rules in `wanted`, those that could match `v` (a bit per [`CATEGORIES`] entry),
+/// from tests of its byte kinds and first bytes that each rule would make first anyway.
+/// Every value is put through this; a rule runs only when its bit is set.
+#[inline(always)]
+pub fn candidates(v: &Value<'_>, wanted: u8) -> u8 {
+    let may = |category: Category, test: &dyn Fn() -> bool| {
+        let bit = bit(category);
+        if wanted & bit != 0 && test() { bit } else { 0 }
+    };
+    let ssrf = may(Category::Ssrf, &|| ssrf::may_match(v));
     // Letters, digits and dashes: only a bare address (`2130706433`, `localhost`) can match,
     // and only the SSRF rule reads it; most values end here.
     if v.classes.only(Classes::PLAIN) {
         return ssrf;
     }
-    ssrf | u8::from(sqli::may_match(v)) << SQLI
-        | u8::from(xss::may_match(v)) << XSS
-        | u8::from(traversal::may_match(v)) << TRAVERSAL
-        | u8::from(command::may_match(v)) << COMMAND
-        | u8::from(template::may_match(v)) << TEMPLATE
+    ssrf | may(Category::Sqli, &|| sqli::may_match(v))
+        | may(Category::Xss, &|| xss::may_match(v))
+        | may(Category::PathTraversal, &|| traversal::may_match(v))
+        | may(Category::CommandInjection, &|| command::may_match(v))
+        | may(Category::TemplateInjection, &|| template::may_match(v))
 }
 
 /// The bit of each category in [`CATEGORIES`] order.
@@ -120,11 +124,14 @@ pub const fn bit(category: Category) -> u8 {
 /// panicked.
 pub fn check(v: &Value<'_>, todo: u8, done: &mut u8, out: &mut Vec<Finding>) -> u32 {
     let mut errors = 0;
-    for category in CATEGORIES {
-        let bit = bit(category);
-        if (todo & !*done) & bit == 0 {
-            continue;
-        }
+    let mut left = todo & !*done;
+    while left != 0 {
+        // Lowest bit first: the order of CATEGORIES.
+        let bit = left & left.wrapping_neg();
+        left &= !bit;
+        let Some(&category) = CATEGORIES.get(bit.trailing_zeros() as usize) else {
+            break;
+        };
         let found = match category {
             Category::Sqli => sqli::check(v),
             Category::Xss => xss::check(v),
@@ -177,7 +184,7 @@ pub(crate) mod testing {
         };
         let mut done = !bit(category);
         let mut out = Vec::new();
-        assert_eq!(check(&v, candidates(&v), &mut done, &mut out), 0);
+        assert_eq!(check(&v, candidates(&v, !done), &mut done, &mut out), 0);
         out.pop()
     }
 

@@ -7,10 +7,10 @@ use std::panic;
 use super::{Finding, Panicked, Value, text};
 use crate::detection::{category::Category, signatures::classes::Classes};
 
-/// Whether the value's byte kinds let [`worth_checking`] pass: a quote or a separator (the
-/// prefilter of the prefilter, run on every value).
+/// Whether [`check`] would hand the value to libinjection (or look for a stacked
+/// statement): [`worth_checking`], which refuses most values on their byte kinds alone.
 pub fn may_match(v: &Value<'_>) -> bool {
-    v.classes.any(Classes::QUOTES | SEPARATORS)
+    worth_checking(v.text, v.classes)
 }
 
 pub fn check(v: &Value<'_>) -> Result<Option<Finding>, Panicked> {

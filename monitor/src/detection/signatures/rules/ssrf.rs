@@ -100,16 +100,25 @@ const DANGEROUS_SCHEMES: [&str; 9] = [
 /// a port or brackets, a number (`2130706433`, `0x7f000001`), or one of the internal names
 /// that have no dot.
 fn maybe_host(b: &[u8], c: Classes) -> bool {
-    if c.any(Classes::DOT | Classes::COLON | Classes::NON_ASCII) || b.first() == Some(&b'[') {
-        return true;
+    c.any(Classes::DOT | Classes::COLON | Classes::NON_ASCII)
+        || b.first() == Some(&b'[')
+        || maybe_bare_host(b)
+}
+
+/// [`maybe_host`] for a value without dots, colons or brackets: a number, or one of the
+/// internal names, told apart by the first byte (most values fail on it).
+pub fn maybe_bare_host(b: &[u8]) -> bool {
+    match b.first() {
+        Some(b'0'..=b'9') => {
+            (b.len() >= 8 && b.iter().all(u8::is_ascii_digit)) || text::starts_with_ci(b, b"0x")
+        }
+        Some(b'l' | b'L') => text::starts_with_ci(b, b"localhost"),
+        Some(b'm' | b'M') => text::starts_with_ci(b, b"metadata"),
+        Some(b'i' | b'I') => {
+            text::starts_with_ci(b, b"instance-data") || text::starts_with_ci(b, b"ip6-")
+        }
+        _ => false,
     }
-    let number = b.len() >= 8 && b.iter().all(u8::is_ascii_digit);
-    number
-        || text::starts_with_ci(b, b"0x")
-        || text::starts_with_ci(b, b"localhost")
-        || text::starts_with_ci(b, b"metadata")
-        || text::starts_with_ci(b, b"instance-data")
-        || text::starts_with_ci(b, b"ip6-")
 }
 
 /// Whether a parameter's name says the server will fetch or follow its value: it contains

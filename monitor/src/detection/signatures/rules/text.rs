@@ -24,9 +24,19 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     let Some(&first) = needle.first() else {
         return true;
     };
-    memchr::memchr_iter(first, hay)
-        .any(|at| hay.get(at..).is_some_and(|rest| rest.starts_with(needle)))
+    let at_first = |at: usize| hay.get(at..).is_some_and(|rest| rest.starts_with(needle));
+    // memchr's setup costs more than a plain loop over a value this short (most are).
+    if hay.len() < SHORT {
+        return hay
+            .iter()
+            .enumerate()
+            .any(|(at, &b)| b == first && at_first(at));
+    }
+    memchr::memchr_iter(first, hay).any(at_first)
 }
+
+/// Values shorter than this are searched by [`contains`] in a plain loop.
+const SHORT: usize = 64;
 
 pub fn starts_with_ci(hay: &[u8], prefix: &[u8]) -> bool {
     hay.get(..prefix.len())

@@ -5,25 +5,45 @@
 use super::{Finding, Role, Value, text};
 use crate::detection::{category::Category, signatures::classes::Classes};
 
-/// Whether the value could pass [`check`]'s first tests: it has a dot, a colon (where a
-/// stream wrapper may be), bytes beyond ASCII, or is a value shaped like a path.
+/// Whether [`check`] would read on: its [`Reasons`] to look.
 pub fn may_match(v: &Value<'_>) -> bool {
-    let c = v.classes;
-    c.any(Classes::DOT | Classes::NON_ASCII)
-        || (c.any(Classes::COLON) && v.role != Role::WholePath)
-        || (v.role == Role::Value && !c.has_space() && looks_like_path(v.text.as_bytes()))
+    let r = Reasons::of(v);
+    r.dots || r.wrapper || r.path_value || r.lookalike
+}
+
+/// Everything [`check`] does past these allocates, so first the cheap reasons to look.
+struct Reasons {
+    /// A `..`.
+    dots: bool,
+    /// A stream wrapper's scheme.
+    wrapper: bool,
+    /// A value shaped like a path.
+    path_value: bool,
+    /// Look-alike dots and slashes (not ASCII, so plain ASCII values skip that test).
+    lookalike: bool,
+}
+
+impl Reasons {
+    fn of(v: &Value<'_>) -> Reasons {
+        let c = v.classes;
+        let b = v.text.as_bytes();
+        Reasons {
+            dots: c.any(Classes::DOT) && text::contains(b, b".."),
+            wrapper: c.any(Classes::COLON) && v.role != Role::WholePath && has_wrapper_scheme(b),
+            path_value: v.role == Role::Value && !c.has_space() && looks_like_path(b),
+            lookalike: c.any(Classes::NON_ASCII) && v.text.chars().any(is_lookalike),
+        }
+    }
 }
 
 pub fn check(v: &Value<'_>) -> Option<Finding> {
     let c = v.classes;
-    let b = v.text.as_bytes();
-    // Everything below allocates, so first the cheap reasons to look: `..`, a stream
-    // wrapper's scheme, a value shaped like a path, or look-alike dots and slashes (not
-    // ASCII, so plain ASCII values skip that test).
-    let dots = c.any(Classes::DOT) && text::contains(b, b"..");
-    let wrapper = c.any(Classes::COLON) && v.role != Role::WholePath && has_wrapper_scheme(b);
-    let path_value = v.role == Role::Value && !c.has_space() && looks_like_path(b);
-    let lookalike = c.any(Classes::NON_ASCII) && v.text.chars().any(is_lookalike);
+    let Reasons {
+        dots,
+        wrapper,
+        path_value,
+        lookalike,
+    } = Reasons::of(v);
     if !(dots || wrapper || path_value || lookalike) {
         return None;
     }

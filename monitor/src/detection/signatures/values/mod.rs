@@ -35,6 +35,11 @@ pub trait Sink {
     fn value(&mut self, field: &Field<'_>, raw: &str) -> bool;
     /// A subtree not walked (JSON past the depth cap).
     fn skipped(&mut self);
+    /// The request path: by default the whole path, then each segment, as values; a sink
+    /// may settle them at once when it can tell from the whole path what each would be.
+    fn path(&mut self, path: &str) -> bool {
+        path_values(path, self)
+    }
 }
 
 /// Body-reading limits, from the rules.
@@ -44,15 +49,45 @@ pub struct Limits {
     pub max_json_depth: usize,
 }
 
-/// Feeds every value of `req` to `sink`; `headers`: lowercase names of the headers to read.
-pub fn walk(req: &RequestParts<'_>, headers: &[String], limits: Limits, sink: &mut impl Sink) {
-    let _ = (path(req.path, sink)
+/// The names of the headers to read, lowercase as header names are kept, with the set of
+/// their lengths: most headers of a request are passed over on their length alone.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderNames {
+    names: Vec<String>,
+    /// Bit `n` for a name `n` bytes long (bit 63 for every longer one).
+    lengths: u64,
+}
+
+impl HeaderNames {
+    pub fn new(names: &[String]) -> Self {
+        let names: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        let lengths = names.iter().fold(0, |acc, n| acc | length_bit(n));
+        HeaderNames { names, lengths }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.lengths & length_bit(name) != 0 && self.names.iter().any(|w| w == name)
+    }
+}
+
+fn length_bit(name: &str) -> u64 {
+    1 << name.len().min(63)
+}
+
+/// Feeds every value of `req` to `sink`, and of its headers those `headers` names.
+pub fn walk(req: &RequestParts<'_>, headers: &HeaderNames, limits: Limits, sink: &mut impl Sink) {
+    let _ = (sink.path(req.path)
         && req.query.is_none_or(|q| form::pairs(q, Part::Query, sink))
         && request_headers(req, headers, sink))
         && body(req, limits, sink);
 }
 
-fn path(path: &str, sink: &mut impl Sink) -> bool {
+/// The path as its values: the whole (for traversal), then each segment.
+pub fn path_values<S: Sink + ?Sized>(path: &str, sink: &mut S) -> bool {
     let whole = Field {
         part: Part::Path,
         location: None,
@@ -66,9 +101,12 @@ fn path(path: &str, sink: &mut impl Sink) -> bool {
         role: Role::Segment,
         ..whole
     };
-    split(path, b'/')
-        .filter(|s| !s.is_empty())
-        .all(|s| sink.value(&segment, s))
+    segments(path).all(|s| sink.value(&segment, s))
+}
+
+/// The segments of a path read as values: what lies between slashes, empty ones left out.
+pub fn segments(path: &str) -> impl Iterator<Item = &str> {
+    split(path, b'/').filter(|s| !s.is_empty())
 }
 
 /// The pieces of `text` between `sep` bytes, as `str::split` gives them, by a plain byte
@@ -98,12 +136,12 @@ pub fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
     Some((text.get(..i)?, text.get(i + 1..)?))
 }
 
-fn request_headers(req: &RequestParts<'_>, wanted: &[String], sink: &mut impl Sink) -> bool {
+fn request_headers(req: &RequestParts<'_>, wanted: &HeaderNames, sink: &mut impl Sink) -> bool {
     if wanted.is_empty() {
         return true;
     }
     for (name, value) in req.headers.iter() {
-        if !wanted.iter().any(|w| w == name) {
+        if !wanted.wants(name) {
             continue;
         }
         // Only the wanted values as text: borrowed when UTF-8, lossy otherwise, as

@@ -12,6 +12,7 @@ pub mod config;
 pub mod conn;
 pub mod detection;
 pub mod discovery;
+pub mod enforce;
 pub mod export;
 pub mod http1;
 pub mod pipeline;

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod counters;
+pub mod enforce;
 pub mod event;
 pub mod state;
 

@@ -11,6 +11,7 @@ mod atomic;
 
 mod ctx;
 mod emit;
+mod enforce;
 mod filter;
 mod maps;
 mod procs;

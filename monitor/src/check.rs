@@ -212,6 +212,61 @@ fn active_lockdown(text: &str) -> Option<&str> {
     Some(&text[start + 1..end])
 }
 
+/// What `--enforce on` would use here, tried for real (as root): the blocking program loaded
+/// and attached to the cgroup v2 root then detached, and a sock_diag SOCK_DESTROY probe.
+/// Warnings only: capture runs without them.
+pub fn inspect_enforcement(r: &mut Report) {
+    use crate::enforce::{kernel, reset::Resetter};
+    const NAME_BLOCK: &str = "enforce: block";
+    const NAME_RESET: &str = "enforce: reset";
+    match kernel::cgroup2_root() {
+        Some(root) => match crate::capture::loader::Probes::load(
+            &crate::config::Config::default(),
+            std::process::id(),
+        ) {
+            Ok(mut probes) => match kernel::KernelBlocker::attach(probes.ebpf_mut(), &root) {
+                Ok(_) => r.add(
+                    NAME_BLOCK,
+                    Status::Ok,
+                    format!(
+                        "cgroup_skb ingress attaches to the cgroup v2 root {}: source addresses \
+                         (IPv4, IPv6) can be dropped for every local socket",
+                        root.display()
+                    ),
+                ),
+                Err(err) => r.add(NAME_BLOCK, Status::Warn, err.to_string()),
+            },
+            Err(err) => r.add(
+                NAME_BLOCK,
+                Status::Warn,
+                format!("cannot load the programs to try: {err}"),
+            ),
+        },
+        None => r.add(
+            NAME_BLOCK,
+            Status::Warn,
+            format!(
+                "no cgroup v2 hierarchy is mounted; --enforce on mounts one at {}",
+                "/run/monitor/cgroup2"
+            ),
+        ),
+    }
+    match Resetter::new().and_then(|mut rs| rs.supported()) {
+        Ok(true) => r.add(
+            NAME_RESET,
+            Status::Ok,
+            "sock_diag SOCK_DESTROY resets live TCP connections (IPv4, IPv6)",
+        ),
+        Ok(false) => r.add(
+            NAME_RESET,
+            Status::Warn,
+            "this kernel cannot destroy sockets (CONFIG_INET_DIAG_DESTROY is off): blocks \
+             drop new packets only, live connections are not reset",
+        ),
+        Err(err) => r.add(NAME_RESET, Status::Warn, err.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

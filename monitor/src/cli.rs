@@ -11,6 +11,7 @@ use crate::{
         category::{Category, Severity},
         rules::{Rules, RulesError},
     },
+    enforce::{decisions::Target, policy::Mode},
 };
 
 #[derive(Debug, Parser)]
@@ -44,6 +45,123 @@ pub enum Command {
     Openapi(Box<OpenapiArgs>),
     /// Print the effective detection rules (defaults, the rules file and flags) as TOML.
     Rules(RulesArgs),
+    /// Block an address, a range or an actor now (a running monitor with --enforce).
+    Block(BlockArgs),
+    /// Lift a block (a running monitor with --enforce).
+    Unblock(UnblockArgs),
+    /// List the blocks in force: target, reason, alert, expiry.
+    Blocks(BlocksArgs),
+}
+
+/// Mitigation (`--enforce`); see README, Enforcement.
+#[derive(Debug, Args)]
+pub struct EnforceArgs {
+    /// Block what the rules' [enforcement] policy names: off (default), dry-run (write what
+    /// would be blocked), on.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = Mode::Off)]
+    pub enforce: Mode,
+    /// Never block this address or range, whatever it does; repeatable (adds to
+    /// enforcement.allow).
+    #[arg(long = "allow", value_name = "CIDR", value_parser = parse_net)]
+    pub allow: Vec<ipnet::IpNet>,
+    /// The Unix socket `monitor block|unblock|blocks` talk to.
+    #[arg(long, value_name = "PATH", default_value = crate::enforce::DEFAULT_CONTROL_SOCKET)]
+    pub control_socket: PathBuf,
+    /// Protect only the sockets of this cgroup v2 directory (default: the hierarchy's root,
+    /// every socket of the host).
+    #[arg(long, value_name = "DIR")]
+    pub enforce_cgroup: Option<PathBuf>,
+}
+
+impl EnforceArgs {
+    fn apply(&self, c: &mut Config) {
+        c.enforcement.mode = self.enforce;
+        c.enforcement.control_socket = self.control_socket.clone();
+        c.enforcement.cgroup = self.enforce_cgroup.clone();
+        for net in &self.allow {
+            if !c.detection.rules.enforcement.allow.contains(net) {
+                c.detection.rules.enforcement.allow.push(*net);
+            }
+        }
+    }
+}
+
+/// What a block names: an address or range, or an actor id.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct TargetArgs {
+    /// An address (10.0.0.7) or a range (10.0.0.0/24, 2001:db8::/64).
+    #[arg(long, value_name = "CIDR", value_parser = parse_net)]
+    pub ip: Option<ipnet::IpNet>,
+    /// An actor id as `http` and `alert` events name it (16 hex digits).
+    #[arg(long, value_name = "ID", value_parser = parse_actor)]
+    pub actor: Option<String>,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> Target {
+        match (&self.ip, &self.actor) {
+            (Some(net), _) => Target::Ip(net.trunc()),
+            (None, Some(id)) => Target::Actor(id.clone()),
+            // clap's group makes one of them required.
+            (None, None) => Target::Actor(String::new()),
+        }
+    }
+}
+
+fn parse_actor(s: &str) -> Result<String, String> {
+    if s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "`{s}` is not an actor id (16 hex digits, as in `http` events' actor.id)"
+        ))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BlockArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How long (30s, 10m, 2h; default: the policy's enforcement.ttl_secs).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ttl: Option<u64>,
+    /// Why, for the `block` event and `monitor blocks`.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    #[arg(long, value_name = "PATH", default_value = crate::enforce::DEFAULT_CONTROL_SOCKET)]
+    pub control_socket: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UnblockArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[arg(long, value_name = "PATH", default_value = crate::enforce::DEFAULT_CONTROL_SOCKET)]
+    pub control_socket: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BlocksArgs {
+    /// Print the decisions as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_name = "PATH", default_value = crate::enforce::DEFAULT_CONTROL_SOCKET)]
+    pub control_socket: PathBuf,
+}
+
+/// Seconds from `30`, `30s`, `10m`, `2h`, `1d`.
+fn parse_duration(s: &str) -> Result<u64, String> {
+    let secs = match s.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("`{s}` is not a duration (30s, 10m, 2h): {e}"))?
+            .as_secs(),
+    };
+    if secs == 0 {
+        return Err("the TTL must be at least one second".into());
+    }
+    Ok(secs)
 }
 
 /// Abuse detection (live and in replay).
@@ -221,6 +339,8 @@ pub struct RunArgs {
     pub discovery: DiscoveryArgs,
     #[command(flatten)]
     pub detection: DetectionArgs,
+    #[command(flatten)]
+    pub enforce: EnforceArgs,
     /// Where to keep the discovered API as OpenAPI 3.1, for `monitor openapi`.
     #[arg(long, value_name = "FILE", default_value = DEFAULT_OPENAPI_FILE)]
     pub openapi_file: PathBuf,
@@ -251,6 +371,9 @@ pub struct ReplayArgs {
     pub discovery: DiscoveryArgs,
     #[command(flatten)]
     pub detection: DetectionArgs,
+    /// `dry-run`: write the `block` events enforcement would make on this traffic.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = Mode::Off)]
+    pub enforce: Mode,
 }
 
 /// What the kernel captures.
@@ -400,6 +523,7 @@ impl RunArgs {
         self.output.apply(&mut c);
         self.discovery.apply(&mut c);
         self.detection.apply(&mut c)?;
+        self.enforce.apply(&mut c);
         c.discovery.openapi_file = Some(self.openapi_file.clone());
         Ok(c)
     }
@@ -422,6 +546,7 @@ impl ReplayArgs {
         self.output.apply(&mut c);
         self.discovery.apply(&mut c);
         self.detection.apply(&mut c)?;
+        c.enforcement.mode = self.enforce;
         Ok(c)
     }
 }

@@ -27,6 +27,7 @@ pub struct Config {
     pub actors: ActorConfig,
     pub sessions: SessionConfig,
     pub detection: DetectionConfig,
+    pub enforcement: crate::enforce::EnforceConfig,
 }
 
 /// TLS plaintext capture through uprobes on TLS libraries.

@@ -9,6 +9,7 @@ use std::{
 };
 
 use clap::{Parser, error::ErrorKind};
+use monitor::enforce::control::ControlRequest;
 use monitor::{
     check,
     cli::{
@@ -45,6 +46,53 @@ fn main() -> ExitCode {
         Command::Status(args) => print_status(&args),
         Command::Openapi(args) => print_openapi(&args),
         Command::Rules(args) => print_rules(&args),
+        Command::Block(args) => control(
+            &args.control_socket,
+            ControlRequest::Block {
+                target: args.target.target(),
+                ttl_secs: args.ttl,
+                reason: args.reason.clone(),
+            },
+            false,
+        ),
+        Command::Unblock(args) => control(
+            &args.control_socket,
+            ControlRequest::Unblock {
+                target: args.target.target(),
+            },
+            false,
+        ),
+        Command::Blocks(args) => control(&args.control_socket, ControlRequest::List, args.json),
+    }
+}
+
+/// `monitor block|unblock|blocks`: one request to the running monitor, its answer printed.
+fn control(socket: &Path, request: ControlRequest, json: bool) -> ExitCode {
+    use monitor::enforce::control;
+    let reply = match control::request(socket, &request) {
+        Ok(r) => r,
+        Err(err @ control::ControlError::NotRunning { .. }) => {
+            eprintln!("monitor: {err}");
+            return ExitCode::from(EXIT_NOT_RUNNING);
+        }
+        Err(err) => return fail(err),
+    };
+    if !reply.ok {
+        return fail(reply.error.as_deref().unwrap_or("the monitor refused"));
+    }
+    let text = if json {
+        serde_json::to_string_pretty(&reply.decisions).unwrap_or_default() + "\n"
+    } else {
+        let verb = match request {
+            ControlRequest::Block { .. } => "blocked",
+            ControlRequest::Unblock { .. } => "unblocked",
+            ControlRequest::List => "",
+        };
+        control::describe(&reply, verb, monitor::clock::unix_now_ns())
+    };
+    match io::stdout().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(format_args!("cannot write the answer: {err}")),
     }
 }
 
@@ -216,7 +264,10 @@ fn clap_error(err: clap::Error) -> ExitCode {
 }
 
 fn check_host() -> ExitCode {
-    let report = check::inspect(true);
+    let mut report = check::inspect(true);
+    if report.blocker().is_none() {
+        check::inspect_enforcement(&mut report);
+    }
     print!("{report}");
     match report.blocker() {
         Some(sentence) => fail(sentence),
@@ -318,6 +369,9 @@ fn capture(
 }
 
 fn replay_file(args: ReplayArgs) -> ExitCode {
+    if args.enforce == monitor::enforce::policy::Mode::On {
+        return fail("a replay cannot block anything: use --enforce dry-run to see what would be");
+    }
     let config = match args.to_config() {
         Ok(c) => c,
         Err(err) => return fail(err),

@@ -304,6 +304,12 @@ fn raw_and_stats_events() -> Vec<Value> {
         discovery: http.is_some().then(Default::default),
         sessions: http.is_some().then(Default::default),
         detection: http.is_some().then(Default::default),
+        enforcement: http.is_some().then(|| {
+            Box::new(monitor::enforce::counters::EnforcementCounters {
+                mode: "on",
+                ..Default::default()
+            })
+        }),
         http,
     };
     let http = HttpStage::new(&HttpConfig::default()).counters();
@@ -426,4 +432,72 @@ fn a_replay_output_with_discovery_validates() {
         ["endpoint", "http", "session", "stats"]
     );
     assert!(text.contains(r#""actor":{"id":"#));
+}
+
+/// Every `block` action, with and without its optional parts.
+#[test]
+fn block_events_validate_and_broken_ones_do_not() {
+    use monitor::{
+        detection::category::{Category, Severity},
+        enforce::decisions::{Decision, Origin, Target},
+        export::block::{BlockAction, BlockConnection, BlockEvent},
+    };
+    let v = validator();
+    let d = Decision {
+        id: 7,
+        target: Target::Ip("203.0.113.7/32".parse().unwrap()),
+        origin: Origin::Alert,
+        reason: "sqli alert, severity high".into(),
+        alert_id: Some("3f4c0e1b9a2d7765".into()),
+        category: Some(Category::Sqli),
+        severity: Some(Severity::High),
+        since_unix_ns: 1_700_000_000_000_000_000,
+        expires_unix_ns: 1_700_000_600_000_000_000,
+    };
+    let now = 1_700_000_000_500_000_000;
+    let mut events = Vec::new();
+    for action in [
+        BlockAction::Block,
+        BlockAction::WouldBlock,
+        BlockAction::Unblock,
+        BlockAction::Expire,
+    ] {
+        events.push(BlockEvent::of(action, "on", &d, now));
+    }
+    let mut refused = BlockEvent::bare(
+        BlockAction::Refuse,
+        "dry-run",
+        Target::Actor("5d572e2a34f297fd".into()),
+        now,
+    );
+    refused.refused = Some("allowlist");
+    events.push(refused);
+    let mut reset = BlockEvent::of(BlockAction::Reset, "on", &d, now);
+    reset.connection = Some(BlockConnection {
+        client: "203.0.113.7:40000".into(),
+        server: "10.0.0.1:443".into(),
+    });
+    reset.connections_reset = 1;
+    reset.error = Some("a reset failed".into());
+    events.push(reset);
+    for e in events {
+        let value = serde_json::to_value(OutputEvent::Block(Box::new(e))).unwrap();
+        assert_eq!(errors(&v, &value), Vec::<String>::new(), "{value}");
+    }
+    let good = serde_json::to_value(OutputEvent::Block(Box::new(BlockEvent::of(
+        BlockAction::Block,
+        "on",
+        &d,
+        now,
+    ))))
+    .unwrap();
+    for (field, bad) in [
+        ("action", json!("nuke")),
+        ("target", json!({"host": "x"})),
+        ("schema_version", json!(2)),
+    ] {
+        let mut e = good.clone();
+        e[field] = bad;
+        assert!(!errors(&v, &e).is_empty(), "{field} accepted: {e}");
+    }
 }

@@ -175,6 +175,11 @@ impl Probes {
         })
     }
 
+    /// The loaded object, for the enforcement program and maps (`enforce::kernel`).
+    pub fn ebpf_mut(&mut self) -> &mut Ebpf {
+        &mut self.ebpf
+    }
+
     /// Hooks one TLS library file (see `uprobes::attach`).
     pub fn hook(
         &mut self,

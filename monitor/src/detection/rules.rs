@@ -64,6 +64,8 @@ pub struct Rules {
     pub signatures: SignatureRules,
     /// prompt_injection and sensitive_data_leak toward AI/LLM and MCP endpoints.
     pub prompt: PromptRules,
+    /// Which alerts block under `--enforce`, for how long, and what is never blocked.
+    pub enforcement: crate::enforce::policy::EnforcementPolicy,
 }
 
 /// Bounds of what detection keeps; what they push out is counted in `stats.detection`.
@@ -146,6 +148,7 @@ impl Rules {
     }
 
     pub fn validate(&self) -> Result<(), RulesError> {
+        self.enforcement.validate().map_err(RulesError::Invalid)?;
         let windows = [
             ("enumeration.window_secs", self.enumeration.window_secs),
             ("scraping.window_secs", self.scraping.window_secs),

@@ -32,6 +32,10 @@ pub struct AlertEndpoint {
 pub enum AlertAction {
     /// Reported only.
     Observed,
+    /// `--enforce on`: its addresses and/or actor are blocked (see the `block` events).
+    Blocked,
+    /// `--enforce dry-run`: `on` would have blocked them.
+    WouldBlock,
 }
 
 /// One actor's abuse in one category: raised (`new`), grown (`ongoing`) or over (`ended`).

@@ -34,6 +34,8 @@ pub enum OutputEvent {
     Session(super::insight::SessionEvent),
     /// Abuse or an attack by one actor: raised, grown, ended.
     Alert(Box<super::alert::AlertEvent>),
+    /// An enforcement decision: made, refused, lifted, expired, or a connection it reset.
+    Block(Box<super::block::BlockEvent>),
     /// Counters, every `--stats-interval` seconds and once at the end.
     Stats(Stats),
 }
@@ -184,6 +186,9 @@ pub struct Stats {
     /// Detection counters (absent with `--raw`, `--no-discovery` or `--no-detection`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detection: Option<Box<crate::detection::DetectionCounters>>,
+    /// Enforcement counters (absent unless `--enforce dry-run|on`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforcement: Option<Box<crate::enforce::counters::EnforcementCounters>>,
 }
 
 /// What userspace read and wrote.

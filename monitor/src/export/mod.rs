@@ -1,6 +1,7 @@
 //! Export stage: renders stream events and stats as JSON lines.
 
 pub mod alert;
+pub mod block;
 pub mod event;
 pub mod http;
 mod http_line;

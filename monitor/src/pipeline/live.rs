@@ -26,6 +26,13 @@ use crate::{
     clock::{Clock, unix_now_ns},
     config::Config,
     conn::proc::{ProcResolver, Resolve},
+    enforce::{
+        Enforcer, Mechanisms,
+        control::{self, ControlError},
+        kernel::{self, KernelBlocker},
+        policy::Mode,
+        reset::Resetter,
+    },
     export::event::AgentStats,
 };
 
@@ -43,6 +50,10 @@ pub enum RunError {
     Signal(io::Error),
     #[error("cannot start the TLS hook thread: {0}")]
     TlsThread(io::Error),
+    #[error("--enforce on: {0}")]
+    Enforce(String),
+    #[error(transparent)]
+    Control(#[from] ControlError),
 }
 
 /// Records handed over per wake-up, so timers and signals are served under load.
@@ -74,6 +85,11 @@ impl Run {
     /// captures until stopped.
     pub async fn run(self, open: impl FnOnce() -> io::Result<Outputs>) -> Result<(), RunError> {
         let mut probes = Probes::load(&self.config, std::process::id())?;
+        // Before anything is written: a host that cannot enforce stops the run here.
+        let mechanisms = match self.config.enforcement.mode {
+            Mode::On => Some(mechanisms(&self.config, &mut probes)?),
+            _ => None,
+        };
         let mut reader = RingBufReader::new(probes.take_events()?).map_err(RunError::RingBuf)?;
         let kernel = KernelCounters::new(probes.take_counters()?);
         let proc_events = probes.take_proc_events()?;
@@ -105,6 +121,28 @@ impl Run {
             self.redaction_key,
             outputs.json,
         );
+        let mode = self.config.enforcement.mode;
+        let mut control = None;
+        if mode != Mode::Off {
+            let (socket, requests) = control::listen(&self.config.enforcement.control_socket)?;
+            if let Some(m) = &mechanisms {
+                log::info!(
+                    "enforcement on: blocking in cgroup {}, control socket {}",
+                    m.blocker.cgroup.display(),
+                    self.config.enforcement.control_socket.display()
+                );
+            }
+            stages.set_enforcer(
+                Enforcer::new(
+                    mode,
+                    self.config.detection.rules.enforcement.clone(),
+                    mechanisms,
+                    self.config.detection.state_dir.clone(),
+                ),
+                unix_now_ns(),
+            );
+            control = Some((socket, requests));
+        }
         log::info!("ready: {attached} tracepoints attached, writing JSON lines");
 
         let started = Instant::now();
@@ -146,6 +184,11 @@ impl Run {
                         output_closed = true;
                     }
                 }
+                Some((request, reply)) = next_request(&mut control) => {
+                    if let Some(enforcer) = stages.enforcer_mut() {
+                        let _ = reply.send(control::serve(enforcer, request, unix_now_ns()));
+                    }
+                }
                 _ = sigint.recv() => break,
                 _ = sigterm.recv() => break,
                 _ = sleep_until(deadline), if timed => break,
@@ -185,6 +228,32 @@ impl Run {
         // The output is complete; detaching (in Probes' drop) takes about a second more.
         drop(hooks.stop());
         Ok(())
+    }
+}
+
+/// The kernel mechanisms `--enforce on` needs; any missing one is an error, not a quiet
+/// degradation (the operator asked to block).
+fn mechanisms(config: &Config, probes: &mut Probes) -> Result<Mechanisms, RunError> {
+    let cgroup = match &config.enforcement.cgroup {
+        Some(dir) => dir.clone(),
+        None => kernel::ensure_cgroup2().map_err(|e| RunError::Enforce(e.to_string()))?,
+    };
+    let blocker = KernelBlocker::attach(probes.ebpf_mut(), &cgroup)
+        .map_err(|e| RunError::Enforce(e.to_string()))?;
+    let resetter = Resetter::new().map_err(|e| RunError::Enforce(e.to_string()))?;
+    Ok(Mechanisms { blocker, resetter })
+}
+
+/// The next control request, or never when there is no control socket.
+async fn next_request(
+    control: &mut Option<(
+        control::ControlSocket,
+        tokio::sync::mpsc::Receiver<control::Pending>,
+    )>,
+) -> Option<control::Pending> {
+    match control {
+        Some((_, rx)) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

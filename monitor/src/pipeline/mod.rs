@@ -16,6 +16,7 @@ use crate::{
     clock::{Clock, rfc3339},
     config::Config,
     conn::{ConnectionTable, StreamEvent, proc::Resolve},
+    enforce::Enforcer,
     export::{
         JsonLinesWriter, OutputEvent, Renderer,
         event::{AgentStats, Stats},
@@ -28,6 +29,28 @@ use crate::{
 };
 
 pub use live::{Run, RunError};
+
+/// Writes insight's queued events; each alert first goes past the enforcer, which marks its
+/// action and queues its `block` events, written right after it.
+fn write_insight_events(
+    insight: &mut insight::Insight,
+    enforcer: &mut Option<Enforcer>,
+    writer: &mut JsonLinesWriter,
+) -> io::Result<()> {
+    for mut event in insight.take_events() {
+        if let (OutputEvent::Alert(alert), Some(enforcer)) = (&mut event, enforcer.as_mut()) {
+            let ts = alert.ts_unix_ns;
+            enforcer.on_alert(alert, ts);
+            writer.write(&event)?;
+            for e in enforcer.take_events() {
+                writer.write(&OutputEvent::Block(Box::new(e)))?;
+            }
+            continue;
+        }
+        writer.write(&event)?;
+    }
+    Ok(())
+}
 
 /// Detection's state is saved with the stats at most this often (and with the last ones).
 const STATE_SAVE_NS: u64 = 60_000_000_000;
@@ -49,6 +72,9 @@ pub struct Stages {
     state_dir: Option<std::path::PathBuf>,
     state_saved_unix_ns: u64,
     pub agent: AgentStats,
+    /// Mitigation; None unless `--enforce dry-run|on`.
+    enforcer: Option<Enforcer>,
+    clock: Clock,
     events: Vec<StreamEvent>,
     transactions: Vec<HttpTransaction>,
 }
@@ -86,9 +112,29 @@ impl Stages {
                 .filter(|_| config.detection.enabled),
             state_saved_unix_ns: 0,
             agent: AgentStats::default(),
+            // Replay's (`--enforce dry-run`); a live run sets its own (`set_enforcer`).
+            enforcer: (config.enforcement.mode != crate::enforce::policy::Mode::Off).then(|| {
+                Enforcer::new(
+                    crate::enforce::policy::Mode::DryRun,
+                    config.detection.rules.enforcement.clone(),
+                    None,
+                    None,
+                )
+            }),
+            clock,
             events: Vec::new(),
             transactions: Vec::new(),
         }
+    }
+
+    /// Acts on alerts and on blocked actors' connections from now on (`--enforce`).
+    pub fn set_enforcer(&mut self, mut enforcer: Enforcer, now_unix_ns: u64) {
+        enforcer.restore(now_unix_ns);
+        self.enforcer = Some(enforcer);
+    }
+
+    pub fn enforcer_mut(&mut self) -> Option<&mut Enforcer> {
+        self.enforcer.as_mut()
     }
 
     /// One decoded kernel record, ingested at monotonic time `now_ns`.
@@ -109,6 +155,9 @@ impl Stages {
         }
         if let Some(insight) = &mut self.insight {
             insight.tick(now_ns);
+        }
+        if let Some(enforcer) = &mut self.enforcer {
+            enforcer.tick(self.clock.unix_ns(now_ns));
         }
     }
 
@@ -147,12 +196,14 @@ impl Stages {
             written = match &mut self.insight {
                 Some(insight) => {
                     let said = insight.observe(t);
+                    if let Some(enforcer) = &mut self.enforcer {
+                        let actor = said.actor.as_ref().map(|a| a.id.as_str());
+                        enforcer.on_transaction(actor, &t.meta, self.clock.unix_ns(t.end_ts_ns));
+                    }
                     self.http_render
                         .write(t, &said, &mut self.writer)
                         .and_then(|()| {
-                            insight
-                                .take_events()
-                                .try_for_each(|event| self.writer.write(&event))
+                            write_insight_events(insight, &mut self.enforcer, &mut self.writer)
                         })
                 }
                 None => self.http_render.write(t, &none, &mut self.writer),
@@ -167,8 +218,11 @@ impl Stages {
             if self.stopping {
                 insight.shutdown();
             }
-            for event in insight.take_events() {
-                self.writer.write(&event)?;
+            write_insight_events(insight, &mut self.enforcer, &mut self.writer)?;
+        }
+        if let Some(enforcer) = &mut self.enforcer {
+            for e in enforcer.take_events() {
+                self.writer.write(&OutputEvent::Block(Box::new(e)))?;
             }
         }
         self.agent.events_written = self.writer.written;
@@ -221,6 +275,7 @@ impl Stages {
                 .as_ref()
                 .and_then(|i| i.detection_counters())
                 .map(Box::new),
+            enforcement: self.enforcer.as_ref().map(|e| Box::new(e.counters())),
         };
         self.writer.write(&OutputEvent::Stats(stats))?;
         self.agent.events_written = self.writer.written;

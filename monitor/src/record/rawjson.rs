@@ -569,6 +569,7 @@ mod tests {
                     discovery: None,
                     sessions: None,
                     detection: None,
+                    enforcement: None,
                 });
                 out += &serde_json::to_string(&stats).unwrap();
                 out += "\n\n";

@@ -19,6 +19,7 @@ pub mod abuse_traffic;
 pub mod alerts;
 pub mod api_traffic;
 pub mod http;
+pub mod netns;
 pub mod nginx;
 pub mod replay;
 pub mod tls;
@@ -222,6 +223,38 @@ impl Monitor {
             .expect("a monitor that writes JSON lines");
         let text = std::fs::read_to_string(output).expect("monitor output");
         Capture::parse(&text)
+    }
+
+    /// What it has written so far (it flushes after every batch).
+    pub fn so_far(&self) -> Capture {
+        let output = self
+            .output
+            .as_ref()
+            .expect("a monitor that writes JSON lines");
+        let text = std::fs::read_to_string(output).unwrap_or_default();
+        // A line being written is not read yet.
+        let complete = text.rfind('\n').map_or("", |end| &text[..=end]);
+        Capture::parse(complete)
+    }
+
+    /// Waits up to `timeout` for a line `pick` accepts in what it has written; returns it.
+    pub fn wait_for(&self, timeout: Duration, pick: impl Fn(&Value) -> bool) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = self.so_far().events.iter().find(|v| pick(v)) {
+                return Some(v.clone());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no cleanup of its own can run.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Waits for a monitor started with `--duration` to stop by itself; it must exit 0.

@@ -39,6 +39,9 @@ const PACKAGES: &[(&str, &str)] = &[
     ("hydra", "hydra"),
     ("gobuster", "gobuster"),
     ("pip3", "python3-pip"),
+    // The live enforcement tests put the attacker and a benign client in network namespaces
+    // joined to the host by veth pairs.
+    ("ip", "iproute2"),
 ];
 
 pub fn all(root: &Path, system_packages: bool) -> Result<()> {

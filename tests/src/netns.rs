@@ -10,6 +10,9 @@ pub struct NetNs {
     /// The namespace's own address (what the host sees as the client).
     pub ns_ip: String,
     host_if: String,
+    /// IPv6 addresses of both ends, once `with_ipv6` added them.
+    pub host_ip6: Option<String>,
+    pub ns_ip6: Option<String>,
 }
 
 fn ip(args: &[&str]) {
@@ -57,7 +60,43 @@ impl NetNs {
             host_ip,
             ns_ip,
             host_if,
+            host_ip6: None,
+            ns_ip6: None,
         }
+    }
+
+    /// Adds fd00:PID:N::1 (host) and ::2 (namespace), usable at once (no duplicate address
+    /// detection wait).
+    pub fn with_ipv6(mut self) -> NetNs {
+        let n = self
+            .name
+            .rsplit_once('n')
+            .map_or("0", |(_, n)| n)
+            .to_owned();
+        let prefix = format!("fd00:{:x}:{n}", std::process::id() % 0xffff);
+        let (host, ns) = (format!("{prefix}::1"), format!("{prefix}::2"));
+        let peer_if = self.host_if.replacen("mh", "mp", 1);
+        ip(&[
+            "addr",
+            "add",
+            &format!("{host}/64"),
+            "dev",
+            &self.host_if,
+            "nodad",
+        ]);
+        ip(&[
+            "-n",
+            &self.name,
+            "addr",
+            "add",
+            &format!("{ns}/64"),
+            "dev",
+            &peer_if,
+            "nodad",
+        ]);
+        self.host_ip6 = Some(host);
+        self.ns_ip6 = Some(ns);
+        self
     }
 
     /// `program` to run inside the namespace.

@@ -34,10 +34,19 @@ impl Client {
         Client::start_with(ns, port, token, false)
     }
 
+    /// The client connecting to `host` (an address of this host the namespace reaches).
+    fn start_at(ns: &NetNs, host: &str, port: u16) -> Client {
+        Client::spawn(ns, host, port, None, false)
+    }
+
     fn start_with(ns: &NetNs, port: u16, token: Option<&str>, tls: bool) -> Client {
+        Client::spawn(ns, &ns.host_ip, port, token, tls)
+    }
+
+    fn spawn(ns: &NetNs, host: &str, port: u16, token: Option<&str>, tls: bool) -> Client {
         let mut cmd = ns.command(python_exe().to_str().unwrap());
         cmd.arg(fixture("enforce_client.py"))
-            .arg(&ns.host_ip)
+            .arg(host)
             .arg(port.to_string());
         if tls {
             cmd.arg("--tls");
@@ -483,6 +492,80 @@ fn a_blocked_actor_is_cut_over_tls_too() {
         .wait_for(Duration::from_secs(1), block_of("reset", &actor))
         .expect("a reset event");
     monitor.stop();
+}
+
+/// IPv6: a /64 block drops the namespace's new connections to a dual-stack server and resets
+/// its live one; unblocking gives access back.
+#[test]
+fn an_ipv6_range_is_blocked_and_lifted() {
+    require_root!();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let att = NetNs::new(6).with_ipv6();
+    let (host6, ns6) = (att.host_ip6.clone().unwrap(), att.ns_ip6.clone().unwrap());
+    let dir = scratch("enforce-v6");
+    let (_server, port) = python_server("http_server.py", &["--host", "::"]);
+    let socket = dir.join("control.sock");
+    let monitor = Monitor::start_http(&[
+        "--no-tls",
+        "--port",
+        &port.to_string(),
+        "--enforce",
+        "on",
+        "--control-socket",
+        socket.to_str().unwrap(),
+    ]);
+    let control = |args: &[&str]| {
+        let out = Command::new(tests::monitor_bin())
+            .args(args)
+            .arg("--control-socket")
+            .arg(&socket)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    };
+    let mut client = Client::start_at(&att, &host6, port);
+    let first = client.ok("/?size=10");
+    assert!(
+        first["local"].as_str().unwrap().starts_with(&ns6),
+        "{first}"
+    );
+    // The /64 holds this host's end too: refused as a whole.
+    let wide = format!("{}/64", ns6.trim_end_matches("::2").to_owned() + "::");
+    let out = Command::new(tests::monitor_bin())
+        .args(["block", "--ip", &wide, "--control-socket"])
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("this host's own addresses"),
+        "{}",
+        text(&out)
+    );
+    let range = format!("{ns6}/127");
+    control(&["block", "--ip", &range]);
+    let r = client.get("/?size=10");
+    assert!(
+        failed(&r) && r["new_conn"] == false,
+        "the live connection is reset: {r}"
+    );
+    let r = client.get("/?size=10");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timed out"),
+        "dropped: {r}"
+    );
+    control(&["unblock", "--ip", &range]);
+    client.ok("/?size=10");
+    let cap = monitor.stop();
+    let stats = cap.last_stats();
+    assert!(
+        stats["enforcement"]["packets_dropped_v6"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    assert_eq!(stats["enforcement"]["packets_dropped_v4"], 0, "{stats}");
 }
 
 /// `monitor block` without a running monitor says so, with exit code 1.

@@ -358,12 +358,12 @@ impl Enforcer {
         {
             self.counters.refused_allowlisted += 1;
             return Err(format!(
-                "{net} is never blocked: it holds an address of this host's {} (see README, Enforcement)",
+                "{net} is never blocked: it holds {} (see README, Enforcement)",
                 match why {
-                    allow::Allowed::HostAddress => "own addresses",
+                    allow::Allowed::HostAddress => "one of this host's own addresses",
                     allow::Allowed::Loopback => "loopback (enforcement.allow_loopback)",
-                    allow::Allowed::Configured => "allowlist (enforcement.allow)",
-                    allow::Allowed::TrustedProxy => "trusted proxies (enforcement.trusted_proxies)",
+                    allow::Allowed::Configured => "an allowlisted range (enforcement.allow)",
+                    allow::Allowed::TrustedProxy => "a trusted proxy (enforcement.trusted_proxies)",
                 }
             ));
         }

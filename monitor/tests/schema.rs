@@ -439,18 +439,20 @@ fn a_replay_output_with_discovery_validates() {
 fn block_events_validate_and_broken_ones_do_not() {
     use monitor::{
         detection::category::{Category, Severity},
-        enforce::decisions::{Decision, Origin, Target},
+        enforce::decisions::{Cause, Decision, Origin, Target},
         export::block::{BlockAction, BlockConnection, BlockEvent},
     };
     let v = validator();
     let d = Decision {
         id: 7,
         target: Target::Ip("203.0.113.7/32".parse().unwrap()),
-        origin: Origin::Alert,
-        reason: "sqli alert, severity high".into(),
-        alert_id: Some("3f4c0e1b9a2d7765".into()),
-        category: Some(Category::Sqli),
-        severity: Some(Severity::High),
+        cause: Cause {
+            origin: Origin::Alert,
+            reason: "sqli alert, severity high".into(),
+            alert_id: Some("3f4c0e1b9a2d7765".into()),
+            category: Some(Category::Sqli),
+            severity: Some(Severity::High),
+        },
         since_unix_ns: 1_700_000_000_000_000_000,
         expires_unix_ns: 1_700_000_600_000_000_000,
     };

@@ -153,12 +153,43 @@ impl Setup {
     }
 
     fn control(&self, args: &[&str]) -> Output {
-        Command::new(tests::monitor_bin())
-            .args(args)
-            .arg("--control-socket")
-            .arg(&self.socket)
-            .output()
-            .unwrap()
+        control(&self.socket, args)
+    }
+}
+
+/// `monitor ARGS --control-socket SOCKET`.
+fn control(socket: &Path, args: &[&str]) -> Output {
+    Command::new(tests::monitor_bin())
+        .args(args)
+        .arg("--control-socket")
+        .arg(socket)
+        .output()
+        .unwrap()
+}
+
+/// An ordinary request then an injection from `ns`, both served; the `block` event `pick`
+/// accepts, as the monitor writes it within 5 s (`what` names it in a failure).
+fn inject(
+    monitor: &Monitor,
+    ns: &NetNs,
+    port: u16,
+    what: &str,
+    pick: impl Fn(&Value) -> bool,
+) -> (Client, Value) {
+    let mut attacker = Client::start(ns, port, None);
+    attacker.ok("/?size=10");
+    attacker.ok(SQLI);
+    let event = monitor
+        .wait_for(Duration::from_secs(5), pick)
+        .unwrap_or_else(|| panic!("no {what}: {}", monitor.so_far().text));
+    (attacker, event)
+}
+
+/// Ten requests 100 ms apart, all served.
+fn still_served(client: &mut Client) {
+    for _ in 0..10 {
+        client.ok("/?size=10");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -336,17 +367,15 @@ fn dry_run_and_the_allowlist_block_nothing() {
     let cidr = format!("{}/32", att.ns_ip);
 
     let monitor = s.monitor("dry-run", &[]);
-    let mut attacker = Client::start(&att, s.port, None);
-    attacker.ok("/?size=10");
-    attacker.ok(SQLI);
-    let would = monitor
-        .wait_for(Duration::from_secs(5), block_of("would_block", &cidr))
-        .unwrap_or_else(|| panic!("no would_block: {}", monitor.so_far().text));
+    let (mut attacker, would) = inject(
+        &monitor,
+        &att,
+        s.port,
+        "would_block",
+        block_of("would_block", &cidr),
+    );
     assert_eq!(would["mode"], "dry-run");
-    for _ in 0..10 {
-        attacker.ok("/?size=10");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    still_served(&mut attacker);
     let cap = monitor.stop();
     assert!(!cap.of_type("block").any(|b| b["action"] == "block"));
     // An anonymous attacker is its address: one decision, not two.
@@ -357,17 +386,10 @@ fn dry_run_and_the_allowlist_block_nothing() {
         att.ns_ip.rsplit_once('.').unwrap().0.to_owned() + ".0"
     );
     let monitor = s.monitor("on", &["--allow", &allowed]);
-    let mut attacker = Client::start(&att, s.port, None);
-    attacker.ok("/?size=10");
-    attacker.ok(SQLI);
-    let refused = monitor
-        .wait_for(Duration::from_secs(5), block_of("refuse", &cidr))
-        .unwrap_or_else(|| panic!("no refusal: {}", monitor.so_far().text));
+    let (mut attacker, refused) =
+        inject(&monitor, &att, s.port, "refusal", block_of("refuse", &cidr));
     assert_eq!(refused["refused"], "allowlist");
-    for _ in 0..10 {
-        attacker.ok("/?size=10");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    still_served(&mut attacker);
     attacker.ok(SQLI);
     let cap = monitor.stop();
     assert!(!cap.of_type("block").any(|b| b["action"] == "block"));
@@ -470,11 +492,7 @@ fn a_blocked_actor_is_cut_over_tls_too() {
         .unwrap_or_else(|| panic!("the server's TLS plaintext: {}", monitor.so_far().text));
     assert_eq!(http["connection"]["tls"], true, "{http}");
     let actor = http["actor"]["id"].as_str().unwrap().to_owned();
-    let out = Command::new(tests::monitor_bin())
-        .args(["block", "--actor", &actor, "--control-socket"])
-        .arg(&socket)
-        .output()
-        .unwrap();
+    let out = control(&socket, &["block", "--actor", &actor]);
     assert!(out.status.success(), "{}", text(&out));
     let r = holder.get("/?size=10");
     assert!(
@@ -514,13 +532,8 @@ fn an_ipv6_range_is_blocked_and_lifted() {
         "--control-socket",
         socket.to_str().unwrap(),
     ]);
-    let control = |args: &[&str]| {
-        let out = Command::new(tests::monitor_bin())
-            .args(args)
-            .arg("--control-socket")
-            .arg(&socket)
-            .output()
-            .unwrap();
+    let succeed = |args: &[&str]| {
+        let out = control(&socket, args);
         assert!(out.status.success(), "{args:?}: {}", text(&out));
     };
     let mut client = Client::start_at(&att, &host6, port);
@@ -531,11 +544,7 @@ fn an_ipv6_range_is_blocked_and_lifted() {
     );
     // The /64 holds this host's end too: refused as a whole.
     let wide = format!("{}/64", ns6.trim_end_matches("::2").to_owned() + "::");
-    let out = Command::new(tests::monitor_bin())
-        .args(["block", "--ip", &wide, "--control-socket"])
-        .arg(&socket)
-        .output()
-        .unwrap();
+    let out = control(&socket, &["block", "--ip", &wide]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("this host's own addresses"),
@@ -543,7 +552,7 @@ fn an_ipv6_range_is_blocked_and_lifted() {
         text(&out)
     );
     let range = format!("{ns6}/127");
-    control(&["block", "--ip", &range]);
+    succeed(&["block", "--ip", &range]);
     let r = client.get("/?size=10");
     assert!(
         failed(&r) && r["new_conn"] == false,
@@ -557,7 +566,7 @@ fn an_ipv6_range_is_blocked_and_lifted() {
             .contains("timed out"),
         "dropped: {r}"
     );
-    control(&["unblock", "--ip", &range]);
+    succeed(&["unblock", "--ip", &range]);
     client.ok("/?size=10");
     let cap = monitor.stop();
     let stats = cap.last_stats();
@@ -572,11 +581,7 @@ fn an_ipv6_range_is_blocked_and_lifted() {
 #[test]
 fn the_control_commands_say_when_no_monitor_runs() {
     let dir = scratch("enforce-none");
-    let out = Command::new(tests::monitor_bin())
-        .args(["blocks", "--control-socket"])
-        .arg(Path::new(&dir).join("none.sock"))
-        .output()
-        .unwrap();
+    let out = control(&dir.join("none.sock"), &["blocks"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("no monitor answers"), "{}", text(&out));
     let out = Command::new(tests::monitor_bin())

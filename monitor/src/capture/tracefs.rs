@@ -19,30 +19,6 @@ pub fn ensure() -> std::io::Result<PathBuf> {
         return Ok(p);
     }
     let target = Path::new(CANDIDATES[0]);
-    mount_tracefs(target)?;
+    crate::mount::mount(c"nodev", c"tracefs", target)?;
     Ok(target.to_path_buf())
-}
-
-fn mount_tracefs(target: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let src = c"nodev";
-    let fstype = c"tracefs";
-    let dir = CString::new(target.as_os_str().as_bytes())
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: all pointers are valid NUL-terminated strings for the duration of the call.
-    let rc = unsafe {
-        libc::mount(
-            src.as_ptr(),
-            dir.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }

@@ -69,6 +69,7 @@ impl ControlReply {
 
 /// Carries out one request on the enforcer.
 pub fn serve(enforcer: &mut Enforcer, request: ControlRequest, now_ns: u64) -> ControlReply {
+    enforcer.count_control_request();
     let mode = enforcer.mode().name();
     let result = match request {
         ControlRequest::Block {
@@ -237,10 +238,10 @@ pub fn describe(reply: &ControlReply, verb: &str, now_ns: u64) -> String {
             d.target,
             d.id,
             crate::clock::rfc3339(d.expires_unix_ns),
-            d.origin.name(),
-            d.reason
+            d.cause.origin.name(),
+            d.cause.reason
         );
-        if let Some(a) = &d.alert_id {
+        if let Some(a) = &d.cause.alert_id {
             let _ = write!(out, "  alert {a}");
         }
         out.push('\n');

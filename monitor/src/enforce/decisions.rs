@@ -2,7 +2,7 @@
 //! never read): capped, expiring, saved to and restored from the state directory.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     fmt,
     path::{Path, PathBuf},
 };
@@ -53,11 +53,9 @@ impl Origin {
     }
 }
 
+/// Why a decision was made: who, in one line, and the alert behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Decision {
-    /// Unique in this state directory; also the value the kernel's blocklist holds.
-    pub id: u32,
-    pub target: Target,
+pub struct Cause {
     pub origin: Origin,
     /// One line: the alert's category and severity, or the operator's words.
     pub reason: String,
@@ -67,6 +65,15 @@ pub struct Decision {
     pub category: Option<Category>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Decision {
+    /// Unique in this state directory; also the value the kernel's blocklist holds.
+    pub id: u32,
+    pub target: Target,
+    #[serde(flatten)]
+    pub cause: Cause,
     pub since_unix_ns: u64,
     pub expires_unix_ns: u64,
 }
@@ -85,17 +92,16 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub target: Target,
-    pub origin: Origin,
-    pub reason: String,
-    pub alert_id: Option<String>,
-    pub category: Option<Category>,
-    pub severity: Option<Severity>,
+    pub cause: Cause,
     pub ttl_ns: u64,
 }
 
+/// Decisions by address and by actor, apart: an actor is looked up on every transaction by
+/// the id the `http` event carries, without building a `Target` for it.
 #[derive(Debug, Default)]
 pub struct Blocklist {
-    decisions: BTreeMap<Target, Decision>,
+    ips: BTreeMap<IpNet, Decision>,
+    actors: HashMap<String, Decision>,
     max: usize,
     next_id: u32,
     /// No decision expires before this (it may be earlier than the true soonest: an
@@ -106,7 +112,8 @@ pub struct Blocklist {
 impl Blocklist {
     pub fn new(max: usize) -> Self {
         Self {
-            decisions: BTreeMap::new(),
+            ips: BTreeMap::new(),
+            actors: HashMap::new(),
             max,
             next_id: 1,
             soonest_ns: u64::MAX,
@@ -114,49 +121,81 @@ impl Blocklist {
     }
 
     pub fn len(&self) -> usize {
-        self.decisions.len()
+        self.ips.len() + self.actors.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.decisions.is_empty()
+        self.len() == 0
+    }
+
+    /// Decisions in force by address and by actor.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.ips.len(), self.actors.len())
     }
 
     pub fn get(&self, target: &Target) -> Option<&Decision> {
-        self.decisions.get(target)
+        match target {
+            Target::Ip(net) => self.ips.get(net),
+            Target::Actor(id) => self.actors.get(id),
+        }
+    }
+
+    pub fn actor(&self, id: &str) -> Option<&Decision> {
+        self.actors.get(id)
     }
 
     pub fn contains_actor(&self, id: &str) -> bool {
-        // Actor targets sort after every Ip one; the map is keyed by the whole target.
-        self.decisions.contains_key(&Target::Actor(id.to_owned()))
+        self.actors.contains_key(id)
+    }
+
+    fn get_mut(&mut self, target: &Target) -> Option<&mut Decision> {
+        match target {
+            Target::Ip(net) => self.ips.get_mut(net),
+            Target::Actor(id) => self.actors.get_mut(id),
+        }
+    }
+
+    fn insert(&mut self, d: Decision) {
+        self.soonest_ns = self.soonest_ns.min(d.expires_unix_ns);
+        match &d.target {
+            Target::Ip(net) => {
+                self.ips.insert(*net, d);
+            }
+            Target::Actor(id) => {
+                self.actors.insert(id.clone(), d);
+            }
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Decision> {
+        self.ips.values().chain(self.actors.values())
     }
 
     pub fn decide(&mut self, r: Request, now_ns: u64) -> Outcome {
         let expires = now_ns.saturating_add(r.ttl_ns);
-        if let Some(d) = self.decisions.get_mut(&r.target) {
+        if let Some(d) = self.get_mut(&r.target) {
             d.expires_unix_ns = d.expires_unix_ns.max(expires);
             return Outcome::Extended(d.clone());
         }
-        if self.decisions.len() >= self.max {
+        if self.len() >= self.max {
             return Outcome::Full;
         }
         let d = Decision {
             id: self.take_id(),
-            target: r.target.clone(),
-            origin: r.origin,
-            reason: r.reason,
-            alert_id: r.alert_id,
-            category: r.category,
-            severity: r.severity,
+            target: r.target,
+            cause: r.cause,
             since_unix_ns: now_ns,
             expires_unix_ns: expires,
         };
-        self.soonest_ns = self.soonest_ns.min(expires);
-        self.decisions.insert(r.target, d.clone());
+        self.insert(d.clone());
         Outcome::New(d)
     }
 
     pub fn remove(&mut self, target: &Target) -> Option<Decision> {
-        self.decisions.remove(target)
+        match target {
+            Target::Ip(net) => self.ips.remove(net),
+            Target::Actor(id) => self.actors.remove(id),
+        }
     }
 
     /// Takes out every decision expired at `now_ns`.
@@ -165,17 +204,12 @@ impl Blocklist {
             return Vec::new();
         }
         let due: Vec<Target> = self
-            .decisions
             .values()
             .filter(|d| d.expires_unix_ns <= now_ns)
             .map(|d| d.target.clone())
             .collect();
-        let gone = due
-            .iter()
-            .filter_map(|t| self.decisions.remove(t))
-            .collect();
+        let gone = due.iter().filter_map(|t| self.remove(t)).collect();
         self.soonest_ns = self
-            .decisions
             .values()
             .map(|d| d.expires_unix_ns)
             .min()
@@ -185,7 +219,7 @@ impl Blocklist {
 
     /// Every decision, soonest expiry first.
     pub fn list(&self) -> Vec<Decision> {
-        let mut all: Vec<Decision> = self.decisions.values().cloned().collect();
+        let mut all: Vec<Decision> = self.values().cloned().collect();
         all.sort_by_key(|d| (d.expires_unix_ns, d.id));
         all
     }
@@ -210,12 +244,11 @@ impl Blocklist {
         self.next_id = self.next_id.max(saved.next_id).max(1);
         let mut taken = Vec::new();
         for d in saved.decisions {
-            if d.expires_unix_ns <= now_ns || self.decisions.len() >= self.max {
+            if d.expires_unix_ns <= now_ns || self.len() >= self.max {
                 continue;
             }
             self.next_id = self.next_id.max(d.id.saturating_add(1));
-            self.soonest_ns = self.soonest_ns.min(d.expires_unix_ns);
-            self.decisions.insert(d.target.clone(), d.clone());
+            self.insert(d.clone());
             taken.push(d);
         }
         taken
@@ -303,11 +336,13 @@ mod tests {
     fn ip(net: &str) -> Request {
         Request {
             target: Target::Ip(net.parse().unwrap()),
-            origin: Origin::Alert,
-            reason: "sqli high".into(),
-            alert_id: Some("a1".into()),
-            category: Some(Category::Sqli),
-            severity: Some(Severity::High),
+            cause: Cause {
+                origin: Origin::Alert,
+                reason: "sqli high".into(),
+                alert_id: Some("a1".into()),
+                category: Some(Category::Sqli),
+                severity: Some(Severity::High),
+            },
             ttl_ns: 60 * S,
         }
     }
@@ -353,7 +388,10 @@ mod tests {
         b.decide(
             Request {
                 target: Target::Actor("00aa11bb22cc33dd".into()),
-                origin: Origin::Operator,
+                cause: Cause {
+                    origin: Origin::Operator,
+                    ..ip("10.0.0.9/32").cause
+                },
                 ..ip("10.0.0.9/32")
             },
             0,

@@ -86,26 +86,8 @@ pub fn ensure_cgroup2() -> Result<PathBuf, KernelError> {
 }
 
 fn mount_cgroup2(target: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
     std::fs::create_dir_all(target)?;
-    let dir = CString::new(target.as_os_str().as_bytes())
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: valid NUL-terminated strings for the duration of the call.
-    let rc = unsafe {
-        libc::mount(
-            c"cgroup2".as_ptr(),
-            dir.as_ptr(),
-            c"cgroup2".as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    crate::mount::mount(c"cgroup2", c"cgroup2", target)
 }
 
 /// Packets the program dropped (all CPUs), and those it could not read a source from.

@@ -11,11 +11,7 @@ pub mod kernel;
 pub mod policy;
 pub mod reset;
 
-use std::{
-    net::IpAddr,
-    num::NonZeroUsize,
-    path::{Path, PathBuf},
-};
+use std::{net::IpAddr, num::NonZeroUsize, path::PathBuf};
 
 use ipnet::IpNet;
 use lru::LruCache;
@@ -30,7 +26,7 @@ use crate::{
 };
 use allow::{Allowlist, canonical};
 use counters::EnforcementCounters;
-use decisions::{Blocklist, Decision, Origin, Outcome, Request, Target};
+use decisions::{Blocklist, Cause, Decision, Origin, Outcome, Request, Target};
 use kernel::KernelBlocker;
 use policy::{BlockKey, EnforcementPolicy, Mode};
 use reset::{Resetter, Tcp4Tuple};
@@ -171,11 +167,17 @@ impl Enforcer {
             return;
         }
         let first = alert.state == AlertState::New;
-        let reason = format!(
-            "{} alert, severity {}",
-            alert.category.name(),
-            alert.severity.name()
-        );
+        let cause = Cause {
+            origin: Origin::Alert,
+            reason: format!(
+                "{} alert, severity {}",
+                alert.category.name(),
+                alert.severity.name()
+            ),
+            alert_id: Some(alert.alert_id.clone()),
+            category: Some(alert.category),
+            severity: Some(alert.severity),
+        };
         let ips: Vec<IpAddr> = alert
             .client_ips
             .iter()
@@ -191,11 +193,11 @@ impl Enforcer {
                 if let Some(why) = self.refusal(*ip) {
                     self.counters.refused_allowlisted += 1;
                     if first {
-                        self.refuse(target, why, alert, &reason, now_ns);
+                        self.refuse(target, why, &cause, now_ns);
                     }
                     continue;
                 }
-                let (acted, new) = self.decide(self.request(target, alert, &reason), now_ns);
+                let (acted, new) = self.decide(self.request(target, &cause), now_ns);
                 in_force |= acted;
                 changed |= new;
             }
@@ -204,19 +206,16 @@ impl Enforcer {
         if self.policy.keys.contains(&BlockKey::Actor) && !(anonymous && by_ip) {
             let target = Target::Actor(alert.actor.id.clone());
             // An actor seen only from allowlisted addresses is theirs to keep.
-            match ips
-                .iter()
-                .map(|ip| self.refusal(*ip))
-                .collect::<Option<Vec<_>>>()
-            {
-                Some(whys) if !whys.is_empty() => {
+            let allowed = ips.iter().all(|ip| self.refusal(*ip).is_some());
+            match ips.first().and_then(|ip| self.refusal(*ip)) {
+                Some(why) if allowed => {
                     self.counters.refused_allowlisted += 1;
                     if first {
-                        self.refuse(target, whys[0], alert, &reason, now_ns);
+                        self.refuse(target, why, &cause, now_ns);
                     }
                 }
                 _ => {
-                    let (acted, new) = self.decide(self.request(target, alert, &reason), now_ns);
+                    let (acted, new) = self.decide(self.request(target, &cause), now_ns);
                     in_force |= acted;
                     changed |= new;
                 }
@@ -259,8 +258,7 @@ impl Enforcer {
                 self.counters.resets_skipped_allowlisted += 1;
                 return;
             }
-            let target = Target::Actor(actor.to_owned());
-            let Some(d) = self.list.get(&target).cloned() else {
+            let Some(d) = self.list.actor(actor).cloned() else {
                 return;
             };
             let action = if self.mode == Mode::On {
@@ -347,7 +345,6 @@ impl Enforcer {
         reason: Option<String>,
         now_ns: u64,
     ) -> Result<Decision, String> {
-        self.counters.control_requests += 1;
         if self.mode == Mode::Off {
             return Err(
                 "enforcement is off (start the monitor with --enforce on or dry-run)".into(),
@@ -373,11 +370,13 @@ impl Enforcer {
         let ttl = ttl_secs.unwrap_or(self.policy.ttl_secs);
         let request = Request {
             target,
-            origin: Origin::Operator,
-            reason: reason.unwrap_or_else(|| "blocked by an operator".into()),
-            alert_id: None,
-            category: None,
-            severity: None,
+            cause: Cause {
+                origin: Origin::Operator,
+                reason: reason.unwrap_or_else(|| "blocked by an operator".into()),
+                alert_id: None,
+                category: None,
+                severity: None,
+            },
             ttl_ns: ttl.saturating_mul(NS_PER_SEC),
         };
         let target = request.target.clone();
@@ -394,7 +393,6 @@ impl Enforcer {
 
     /// `monitor unblock`.
     pub fn operator_unblock(&mut self, target: &Target, now_ns: u64) -> Result<Decision, String> {
-        self.counters.control_requests += 1;
         let Some(d) = self.list.remove(target) else {
             return Err(format!("{target} is not blocked"));
         };
@@ -411,9 +409,13 @@ impl Enforcer {
     }
 
     /// `monitor blocks`.
-    pub fn decisions(&mut self) -> Vec<Decision> {
-        self.counters.control_requests += 1;
+    pub fn decisions(&self) -> Vec<Decision> {
         self.list.list()
+    }
+
+    /// One `monitor block|unblock|blocks` request was served.
+    pub fn count_control_request(&mut self) {
+        self.counters.control_requests += 1;
     }
 
     pub fn take_events(&mut self) -> std::vec::Drain<'_, BlockEvent> {
@@ -422,15 +424,9 @@ impl Enforcer {
 
     pub fn counters(&self) -> EnforcementCounters {
         let mut c = self.counters.clone();
-        let (mut ips, mut actors) = (0, 0);
-        for d in self.list.list() {
-            match d.target {
-                Target::Ip(_) => ips += 1,
-                Target::Actor(_) => actors += 1,
-            }
-        }
-        c.blocked_ips = ips;
-        c.blocked_actors = actors;
+        let (ips, actors) = self.list.counts();
+        c.blocked_ips = ips as u64;
+        c.blocked_actors = actors as u64;
         c.actors_followed = self.followed.len() as u64;
         if let Some(m) = &self.mechanisms {
             let drops = m.blocker.drops();
@@ -441,14 +437,10 @@ impl Enforcer {
         c
     }
 
-    fn request(&self, target: Target, alert: &AlertEvent, reason: &str) -> Request {
+    fn request(&self, target: Target, cause: &Cause) -> Request {
         Request {
             target,
-            origin: Origin::Alert,
-            reason: reason.to_owned(),
-            alert_id: Some(alert.alert_id.clone()),
-            category: Some(alert.category),
-            severity: Some(alert.severity),
+            cause: cause.clone(),
             ttl_ns: self.policy.ttl_secs.saturating_mul(NS_PER_SEC),
         }
     }
@@ -456,7 +448,7 @@ impl Enforcer {
     /// (whether the target is now blocked, whether the decision is new).
     fn decide(&mut self, request: Request, now_ns: u64) -> (bool, bool) {
         let target = request.target.clone();
-        let alert_id = request.alert_id.clone();
+        let alert_id = request.cause.alert_id.clone();
         match self.list.decide(request, now_ns) {
             Outcome::New(d) => {
                 self.counters.decisions += 1;
@@ -544,20 +536,10 @@ impl Enforcer {
         }
     }
 
-    fn refuse(
-        &mut self,
-        target: Target,
-        why: allow::Allowed,
-        alert: &AlertEvent,
-        reason: &str,
-        now_ns: u64,
-    ) {
-        let mut e = BlockEvent::bare(BlockAction::Refuse, self.mode.name(), target, now_ns);
+    fn refuse(&mut self, target: Target, why: allow::Allowed, cause: &Cause, now_ns: u64) {
+        let mut e =
+            BlockEvent::bare(BlockAction::Refuse, self.mode.name(), target, now_ns).because(cause);
         e.refused = Some(why.name());
-        e.reason = reason.to_owned();
-        e.alert_id = Some(alert.alert_id.clone());
-        e.category = Some(alert.category);
-        e.severity = Some(alert.severity);
         self.events.push(e);
     }
 
@@ -588,9 +570,4 @@ impl Enforcer {
 
 fn nonzero(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)
-}
-
-/// Whether `dir` holds saved decisions (for `monitor check`).
-pub fn has_saved_state(dir: &Path) -> bool {
-    dir.join(decisions::STATE_FILE).is_file()
 }

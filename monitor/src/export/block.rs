@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{
     clock::rfc3339,
     detection::category::{Category, Severity},
-    enforce::decisions::{Decision, Origin, Target},
+    enforce::decisions::{Cause, Decision, Origin, Target},
 };
 
 /// Bumped when a field of `block` events changes meaning or disappears.
@@ -105,18 +105,25 @@ impl BlockEvent {
         }
     }
 
+    /// With the reason and alert of `cause` (not who decided: nothing was, for a refusal).
+    pub fn because(self, cause: &Cause) -> Self {
+        Self {
+            reason: cause.reason.clone(),
+            alert_id: cause.alert_id.clone(),
+            category: cause.category,
+            severity: cause.severity,
+            ..self
+        }
+    }
+
     /// An event about decision `d`.
     pub fn of(action: BlockAction, mode: &'static str, d: &Decision, now_ns: u64) -> Self {
         Self {
             decision_id: Some(d.id),
-            origin: Some(d.origin),
-            reason: d.reason.clone(),
-            alert_id: d.alert_id.clone(),
-            category: d.category,
-            severity: d.severity,
+            origin: Some(d.cause.origin),
             expires_at: Some(rfc3339(d.expires_unix_ns)),
             expires_unix_ns: Some(d.expires_unix_ns),
-            ..Self::bare(action, mode, d.target.clone(), now_ns)
+            ..Self::bare(action, mode, d.target.clone(), now_ns).because(&d.cause)
         }
     }
 }

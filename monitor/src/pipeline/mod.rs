@@ -112,15 +112,7 @@ impl Stages {
                 .filter(|_| config.detection.enabled),
             state_saved_unix_ns: 0,
             agent: AgentStats::default(),
-            // Replay's (`--enforce dry-run`); a live run sets its own (`set_enforcer`).
-            enforcer: (config.enforcement.mode != crate::enforce::policy::Mode::Off).then(|| {
-                Enforcer::new(
-                    crate::enforce::policy::Mode::DryRun,
-                    config.detection.rules.enforcement.clone(),
-                    None,
-                    None,
-                )
-            }),
+            enforcer: None,
             clock,
             events: Vec::new(),
             transactions: Vec::new(),

@@ -8,6 +8,7 @@ use crate::{
     capture::RawEvent,
     clock::Clock,
     config::Config,
+    enforce::{Enforcer, policy::Mode},
     record::{RawJsonError, Record, RecordError, ReplayInput, ReplayResolver},
 };
 
@@ -109,6 +110,7 @@ fn replay_then(
                 redaction_key,
                 out,
             );
+            dry_run(config, &mut stages);
             let (mut first, mut now) = (None, 0u64);
             while let Some(record) = reader.next()? {
                 summary.records += 1;
@@ -154,6 +156,7 @@ fn replay_then(
                 redaction_key,
                 out,
             );
+            dry_run(config, &mut stages);
             let (mut first, mut now, mut next_tick) = (None, 0u64, 0u64);
             while let Some(ev) = reader.next()? {
                 summary.records += 1;
@@ -189,4 +192,12 @@ fn finish(
     stages
         .write_stats(BTreeMap::new(), None, clock.unix_ns(now), uptime, true)
         .map_err(ReplayError::Output)
+}
+
+/// `--enforce dry-run`: decisions on the recorded traffic, in its own time, kept nowhere.
+fn dry_run(config: &Config, stages: &mut Stages) {
+    if config.enforcement.mode != Mode::Off {
+        let policy = config.detection.rules.enforcement.clone();
+        stages.set_enforcer(Enforcer::new(Mode::DryRun, policy, None, None), 0);
+    }
 }

@@ -50,6 +50,44 @@ pub const MAX_IPS: usize = 16;
 pub const MAX_AGENTS: usize = 8;
 pub const MAX_ENDPOINTS: usize = 16;
 
+/// An alert's id: 16 hex digits in `alert` events and in the `http` events that contributed.
+/// Copied, not allocated, for every contributing transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AlertId(pub [u8; 8]);
+
+impl AlertId {
+    /// The id as 16 lowercase hex digits (ASCII).
+    pub fn hex(&self) -> [u8; 16] {
+        ActorId(self.0).hex()
+    }
+}
+
+impl std::fmt::Display for AlertId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        ActorId(self.0).fmt(f)
+    }
+}
+
+impl Serialize for AlertId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl schemars::JsonSchema for AlertId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AlertId".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(g)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
@@ -64,7 +102,7 @@ pub enum AlertState {
 /// An alert as reported (times monotonic; export gives them wall-clock form).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertReport {
-    pub id: String,
+    pub id: AlertId,
     pub state: AlertState,
     pub category: Category,
     pub severity: Severity,
@@ -150,7 +188,7 @@ impl AlertBook {
         mut finding: Finding,
         c: &Contribution,
         walk: impl FnOnce() -> Vec<super::finding::WalkStep>,
-    ) -> (&str, u64) {
+    ) -> Option<(AlertId, u64)> {
         let key = (c.actor.id, finding.category);
         let addresses = std::mem::take(&mut finding.addresses);
         if !self.open.contains(&key) {
@@ -210,12 +248,9 @@ impl AlertBook {
             }
         }
         let update = self.update_ns;
-        self.open.peek(&key).map_or(("", 0), |open| {
-            (
-                open.report.id.as_str(),
-                open.reported_ns.saturating_add(update),
-            )
-        })
+        self.open
+            .peek(&key)
+            .map(|open| (open.report.id, open.reported_ns.saturating_add(update)))
     }
 
     /// Whether `actor` has an open alert.
@@ -309,12 +344,12 @@ fn add_addresses(r: &mut AlertReport, addresses: &[IpAddr]) {
 }
 
 /// 16 hex digits naming an alert: its actor, category and start.
-fn alert_id(actor: ActorId, category: Category, first_ns: u64) -> String {
-    let mut material = Vec::with_capacity(8 + 1 + 8);
-    material.extend_from_slice(&actor.0);
-    material.push(category.index() as u8);
-    material.extend_from_slice(&first_ns.to_le_bytes());
-    ActorId(hash_of(&material).to_be_bytes()).to_string()
+fn alert_id(actor: ActorId, category: Category, first_ns: u64) -> AlertId {
+    let mut material = [0u8; 8 + 1 + 8];
+    material[..8].copy_from_slice(&actor.0);
+    material[8] = category.index() as u8;
+    material[9..].copy_from_slice(&first_ns.to_le_bytes());
+    AlertId(hash_of(&material).to_be_bytes())
 }
 
 #[cfg(test)]
@@ -351,17 +386,16 @@ mod tests {
     #[test]
     fn one_alert_per_actor_and_category_new_ongoing_ended() {
         let mut book = AlertBook::new(&AlertRules::default());
-        let id = book
+        let (id, _) = book
             .raise(finding(Severity::Medium), &c(0, "10.0.0.1"), Vec::new)
-            .0
-            .to_owned();
+            .expect("the alert is open");
         for i in 1..50 {
             let got = book.raise(
                 finding(Severity::Medium),
                 &c(i * S / 10, "10.0.0.2"),
                 Vec::new,
             );
-            assert_eq!(got, (id.as_str(), 10 * S), "quiet until the update is due");
+            assert_eq!(got, Some((id, 10 * S)), "quiet until the update is due");
         }
         let r: Vec<AlertReport> = book.take_reports().collect();
         assert_eq!(r.len(), 1);
@@ -386,7 +420,7 @@ mod tests {
         assert_eq!(book.open_count(), 0);
         // Later activity is a new alert with a new id.
         let again = book.raise(finding(Severity::Medium), &c(500 * S, "10.0.0.1"), Vec::new);
-        assert_ne!(again.0, id);
+        assert_ne!(again.map(|(id, _)| id), Some(id));
     }
 
     #[test]

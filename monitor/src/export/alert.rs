@@ -85,7 +85,7 @@ impl AlertEvent {
             schema_version: ALERT_SCHEMA_VERSION,
             ts: rfc3339(last),
             ts_unix_ns: last,
-            alert_id: r.id,
+            alert_id: r.id.to_string(),
             state: r.state,
             category: r.category,
             severity: r.severity,

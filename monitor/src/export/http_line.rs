@@ -67,7 +67,7 @@ impl HttpEvent<'_> {
         let mut alerts = Array::begin(o.key(key!("alerts")));
         for id in &insight.alerts {
             // Ids are hex digits: nothing to escape.
-            json_text::plain_string(alerts.item(), id.as_bytes());
+            json_text::plain_string(alerts.item(), id.hex());
         }
         alerts.end();
         o.end();

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::{
     clock::{Clock, rfc3339},
-    detection::{category::Category, verdicts::Verdict},
+    detection::{alerts::AlertId, category::Category, verdicts::Verdict},
     discovery::{
         ai::AiCall,
         inventory::{AiSummary, Endpoint, EndpointChange, ServiceKey},
@@ -204,7 +204,7 @@ pub struct HttpInsight {
     /// The AI/LLM or MCP call this is, recognised by the shape of its traffic.
     pub ai: Option<AiCall>,
     /// Ids of the alerts this transaction contributed to (`alert` events).
-    pub alerts: Vec<String>,
+    pub alerts: Vec<AlertId>,
 }
 
 /// Sensitive data classes (`email`, `credit_card`, `jwt`, `password`…) found in a transaction.

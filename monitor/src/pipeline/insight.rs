@@ -114,6 +114,9 @@ impl Insight {
             })
         });
         let origin_path = path.filter(|p| p.starts_with('/'));
+        // Discovery and detection both read them; each is a scan of the headers.
+        let request_type = request.headers.get_str("content-type");
+        let response_type = response.and_then(|r| r.headers.get_str("content-type"));
         let service = origin_path.map(|_| {
             ServiceKey::new(
                 server,
@@ -131,11 +134,8 @@ impl Insight {
                     status: t.response.as_ref().map(|r| r.status),
                     auth: identity.auth,
                     latency_ns: t.latency_ns(),
-                    request_type: request.headers.get_str("content-type"),
-                    response_type: t
-                        .response
-                        .as_ref()
-                        .and_then(|r| r.headers.get_str("content-type")),
+                    request_type,
+                    response_type,
                     role: t.meta.role,
                     ts_ns: t.start_ts_ns,
                     request_body: &request_body,
@@ -180,11 +180,11 @@ impl Insight {
                 template: endpoint.as_ref().map(|e| e.template.as_str()),
                 label: label.as_deref(),
                 request_headers: &request.headers,
-                request_type: request.headers.get_str("content-type"),
+                request_type,
                 request_body: &request_body,
                 status: response.map(|r| r.status),
                 response_headers: response.map(|r| &r.headers),
-                response_type: response.and_then(|r| r.headers.get_str("content-type")),
+                response_type,
                 response_body,
                 latency_ns: t.latency_ns(),
                 ai: ai.as_ref(),

@@ -18,7 +18,7 @@ use lru::LruCache;
 
 use super::{
     actors::{ActorState, AddressState},
-    alerts::{AlertBook, AlertReport, Contribution},
+    alerts::{AlertBook, AlertId, AlertReport, Contribution},
     behaviour::{
         Ctx, browsing, cadence, credentials, enumeration, exposure, login,
         params::{NameSet, Params},
@@ -68,7 +68,7 @@ pub struct Detection {
     counters: DetectionCounters,
     hits: Vec<SignatureHit>,
     findings: Vec<(Finding, Option<Actor>)>,
-    ids: Vec<String>,
+    ids: Vec<AlertId>,
 }
 
 impl std::fmt::Debug for Detection {
@@ -113,7 +113,7 @@ impl Detection {
     }
 
     /// Judges one transaction; the ids of the alerts it contributed to.
-    pub fn observe(&mut self, s: &Sighting) -> Vec<String> {
+    pub fn observe(&mut self, s: &Sighting) -> Vec<AlertId> {
         self.ids.clear();
         if self.other_end(s) {
             self.counters.other_end_skipped += 1;
@@ -358,9 +358,11 @@ impl Detection {
                     })
                     .unwrap_or_default()
             };
-            let (id, quiet_until) = self.alerts.raise(finding, &c, walk);
-            if !self.ids.iter().any(|i| i == id) {
-                self.ids.push(id.to_owned());
+            let Some((id, quiet_until)) = self.alerts.raise(finding, &c, walk) else {
+                continue;
+            };
+            if !self.ids.contains(&id) {
+                self.ids.push(id);
             }
             self.verdicts.add(s.session, category, score);
             if let Some(st) = self.actors.peek_mut(&s.actor.id) {

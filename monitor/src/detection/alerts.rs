@@ -188,49 +188,11 @@ impl AlertBook {
         mut finding: Finding,
         c: &Contribution,
         walk: impl FnOnce() -> Vec<super::finding::WalkStep>,
-    ) -> Option<(AlertId, u64)> {
+    ) -> (AlertId, u64) {
         let key = (c.actor.id, finding.category);
         let addresses = std::mem::take(&mut finding.addresses);
-        if !self.open.contains(&key) {
-            let mut evidence = finding.evidence;
-            evidence.session_walk = walk();
-            let report = AlertReport {
-                id: alert_id(c.actor.id, finding.category, c.now),
-                state: AlertState::New,
-                category: finding.category,
-                severity: finding.severity,
-                confidence: finding.confidence,
-                actor: c.actor,
-                session: c.session,
-                client_ips: Vec::new(),
-                user_agents: Vec::new(),
-                service: c.service.cloned(),
-                endpoints: Vec::new(),
-                first_ns: c.now,
-                last_ns: c.now,
-                transactions: 0,
-                evidence,
-            };
-            let mut open = Open {
-                reported_severity: report.severity,
-                report,
-                reported_ns: c.now,
-                reported_transactions: 1,
-            };
-            add(&mut open.report, c);
-            add_addresses(&mut open.report, &addresses);
-            self.reports.push(open.report.clone());
-            self.counters.raised += 1;
-            self.raised_by_category[finding.category.index()] += 1;
-            if let Some((old_key, mut old)) = self.open.push(key, open)
-                && old_key != key
-            {
-                old.report.state = AlertState::Ended;
-                self.reports.push(old.report);
-                self.counters.evicted += 1;
-                self.counters.ended += 1;
-            }
-        } else if let Some(open) = self.open.get_mut(&key) {
+        // One lookup for the common case, an alert already open (an ongoing attack).
+        if let Some(open) = self.open.get_mut(&key) {
             let r = &mut open.report;
             add(r, c);
             add_addresses(r, &addresses);
@@ -246,11 +208,51 @@ impl AlertBook {
                 open.reported_severity = r.severity;
                 self.reports.push(r.clone());
             }
+            return (
+                open.report.id,
+                open.reported_ns.saturating_add(self.update_ns),
+            );
         }
-        let update = self.update_ns;
-        self.open
-            .peek(&key)
-            .map(|open| (open.report.id, open.reported_ns.saturating_add(update)))
+        let mut evidence = finding.evidence;
+        evidence.session_walk = walk();
+        let report = AlertReport {
+            id: alert_id(c.actor.id, finding.category, c.now),
+            state: AlertState::New,
+            category: finding.category,
+            severity: finding.severity,
+            confidence: finding.confidence,
+            actor: c.actor,
+            session: c.session,
+            client_ips: Vec::new(),
+            user_agents: Vec::new(),
+            service: c.service.cloned(),
+            endpoints: Vec::new(),
+            first_ns: c.now,
+            last_ns: c.now,
+            transactions: 0,
+            evidence,
+        };
+        let id = report.id;
+        let mut open = Open {
+            reported_severity: report.severity,
+            report,
+            reported_ns: c.now,
+            reported_transactions: 1,
+        };
+        add(&mut open.report, c);
+        add_addresses(&mut open.report, &addresses);
+        self.reports.push(open.report.clone());
+        self.counters.raised += 1;
+        self.raised_by_category[finding.category.index()] += 1;
+        if let Some((old_key, mut old)) = self.open.push(key, open)
+            && old_key != key
+        {
+            old.report.state = AlertState::Ended;
+            self.reports.push(old.report);
+            self.counters.evicted += 1;
+            self.counters.ended += 1;
+        }
+        (id, c.now.saturating_add(self.update_ns))
     }
 
     /// Whether `actor` has an open alert.
@@ -386,16 +388,14 @@ mod tests {
     #[test]
     fn one_alert_per_actor_and_category_new_ongoing_ended() {
         let mut book = AlertBook::new(&AlertRules::default());
-        let (id, _) = book
-            .raise(finding(Severity::Medium), &c(0, "10.0.0.1"), Vec::new)
-            .expect("the alert is open");
+        let (id, _) = book.raise(finding(Severity::Medium), &c(0, "10.0.0.1"), Vec::new);
         for i in 1..50 {
             let got = book.raise(
                 finding(Severity::Medium),
                 &c(i * S / 10, "10.0.0.2"),
                 Vec::new,
             );
-            assert_eq!(got, Some((id, 10 * S)), "quiet until the update is due");
+            assert_eq!(got, (id, 10 * S), "quiet until the update is due");
         }
         let r: Vec<AlertReport> = book.take_reports().collect();
         assert_eq!(r.len(), 1);
@@ -420,7 +420,7 @@ mod tests {
         assert_eq!(book.open_count(), 0);
         // Later activity is a new alert with a new id.
         let again = book.raise(finding(Severity::Medium), &c(500 * S, "10.0.0.1"), Vec::new);
-        assert_ne!(again.map(|(id, _)| id), Some(id));
+        assert_ne!(again.0, id);
     }
 
     #[test]

@@ -133,7 +133,8 @@ impl Detection {
             _ => 0,
         };
         let params = Params::of(s.path, s.template, s.query);
-        if !self.actors.contains(&s.actor.id) && self.actors.len() == self.actors.cap().get() {
+        // The length first: the lookup is needed only once the cache is full.
+        if self.actors.len() == self.actors.cap().get() && !self.actors.contains(&s.actor.id) {
             self.counters.actors_evicted += 1;
         }
         let st = self
@@ -224,8 +225,8 @@ impl Detection {
             let by_actor: Vec<Category> = out.iter().map(|f| f.category).collect();
             found.extend(out.drain(..).map(|f| (f, None)));
             if let Some(ip) = s.client_ip {
-                if !self.addresses.contains(&ip)
-                    && self.addresses.len() == self.addresses.cap().get()
+                if self.addresses.len() == self.addresses.cap().get()
+                    && !self.addresses.contains(&ip)
                 {
                     self.counters.addresses_evicted += 1;
                 }
@@ -266,8 +267,8 @@ impl Detection {
                     found.push((f, None));
                 }
             } else if let Some(fp) = rotation::fingerprint(&cx) {
-                if !self.fingerprints.contains(&fp)
-                    && self.fingerprints.len() == self.fingerprints.cap().get()
+                if self.fingerprints.len() == self.fingerprints.cap().get()
+                    && !self.fingerprints.contains(&fp)
                 {
                     self.counters.fingerprints_evicted += 1;
                 }
@@ -358,9 +359,7 @@ impl Detection {
                     })
                     .unwrap_or_default()
             };
-            let Some((id, quiet_until)) = self.alerts.raise(finding, &c, walk) else {
-                continue;
-            };
+            let (id, quiet_until) = self.alerts.raise(finding, &c, walk);
             if !self.ids.contains(&id) {
                 self.ids.push(id);
             }

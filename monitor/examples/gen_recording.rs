@@ -1,7 +1,12 @@
 //! Writes a synthetic recording for `cargo xtask bench replay`: many keep-alive connections of
 //! a JSON API, client side, as the kernel programs would have captured them.
 //!
-//!     cargo run --release -p monitor --example gen_recording -- OUT TRANSACTIONS [CONNECTIONS]
+//!     cargo run --release -p monitor --example gen_recording -- OUT TRANSACTIONS [CONNECTIONS] [attack|benign]
+//!
+//! `attack` (the default) is 97 tokens each walking user ids in steps of 97 at a machine's
+//! cadence: every actor is under alert (enumeration, bot cadence) for most of its requests,
+//! detection's costliest case. `benign` gives each connection one user reading its own orders
+//! at irregular intervals: detection's everyday case.
 
 use std::{
     fs::File,
@@ -33,7 +38,15 @@ fn main() -> ExitCode {
         .and_then(|s| s.parse().ok())
         .unwrap_or(256)
         .max(1);
-    match generate(out, total, conns) {
+    let benign = match args.get(4).map(String::as_str) {
+        None | Some("attack") => false,
+        Some("benign") => true,
+        Some(other) => {
+            eprintln!("gen_recording: traffic is attack or benign, not {other}");
+            return ExitCode::from(2);
+        }
+    };
+    match generate(out, total, conns, benign) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("gen_recording: {err}");
@@ -49,7 +62,14 @@ struct Conn {
     done: u64,
 }
 
-fn generate(out: &str, total: u64, conns: u64) -> io::Result<()> {
+/// A well-mixed 64-bit hash (splitmix64's finaliser), for repeatable pseudo-random choices.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn generate(out: &str, total: u64, conns: u64, benign: bool) -> io::Result<()> {
     let file = BufWriter::with_capacity(1 << 20, File::create(out)?);
     let mut w = RecordWriter::new(
         file,
@@ -75,16 +95,23 @@ fn generate(out: &str, total: u64, conns: u64) -> io::Result<()> {
             if written >= total || c.done >= per_conn {
                 continue;
             }
+            // A benign connection sits out about half the rounds: irregular intervals.
+            if benign && mix(written ^ (c.id << 20)) & 1 == 0 {
+                continue;
+            }
             let n = written;
+            let (user, page, token) = if benign {
+                let who = (c.id >> 8) % 97;
+                (who * 37 % 5000, c.done % 3, who)
+            } else {
+                (n % 5000, n % 7, n % 97)
+            };
             let req = format!(
-                "GET /api/v1/users/{}/orders?page={}&limit=50 HTTP/1.1\r\nHost: api.internal:8080\r\nUser-Agent: bench/1.0\r\nAccept: application/json\r\nAuthorization: Bearer tok{}\r\n\r\n",
-                n % 5000,
-                n % 7,
-                n % 97
+                "GET /api/v1/users/{user}/orders?page={page}&limit=50 HTTP/1.1\r\nHost: api.internal:8080\r\nUser-Agent: bench/1.0\r\nAccept: application/json\r\nAuthorization: Bearer tok{token}\r\n\r\n"
             );
             let body = format!(
                 "{{\"user\":{},\"orders\":[{{\"id\":{},\"total\":{}.50,\"status\":\"shipped\"}}],\"next\":null}}",
-                n % 5000,
+                user,
                 n,
                 n % 300
             );

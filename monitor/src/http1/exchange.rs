@@ -212,13 +212,25 @@ impl Exchange {
         budget: &mut Budget,
         out: &mut Vec<HttpTransaction>,
     ) {
-        let request_dir = *self
-            .request_dir
-            .get_or_insert(if bytes.starts_with(b"HTTP/") {
-                other(dir)
-            } else {
-                dir
-            });
+        let request_dir = match self.request_dir {
+            Some(d) => d,
+            None => {
+                // Empty lines may come before a start line (RFC 9112 §2.2): the direction is
+                // told by the first line that is not empty, and empty lines before it are
+                // ignored by either reader.
+                let start = bytes.iter().position(|&b| b != b'\r' && b != b'\n');
+                let Some(start) = start else {
+                    return;
+                };
+                *self
+                    .request_dir
+                    .insert(if bytes[start..].starts_with(b"HTTP/") {
+                        other(dir)
+                    } else {
+                        dir
+                    })
+            }
+        };
         let mut reads = std::mem::take(&mut self.reads);
         if dir == request_dir {
             self.req

@@ -168,6 +168,8 @@ pub struct MessageReader {
     /// Where to resume looking for the end of the head in `buf`.
     head_scan: usize,
     head_ts: Option<u64>,
+    /// Empty lines read before the next start line.
+    blank: BlankLines,
     /// Flags for the next message (e.g. bytes were skipped before it).
     next_flags: Flags,
     seen_message: bool,
@@ -194,6 +196,7 @@ impl MessageReader {
             buf: Vec::new(),
             head_scan: 0,
             head_ts: None,
+            blank: BlankLines::default(),
             next_flags: Flags::empty(),
             seen_message: false,
             last_ts: 0,
@@ -308,6 +311,7 @@ impl MessageReader {
             State::Head => {
                 self.buf.clear();
                 self.head_ts = None;
+                self.blank = BlankLines::default();
                 self.resync_after_gap(true)
             }
         };
@@ -406,6 +410,17 @@ impl MessageReader {
                         return at;
                     }
                     if self.head_ts.is_none() {
+                        // Empty lines before a start line are ignored (RFC 9112 §2.2), and
+                        // consumed as they come, so none is held; only many are flagged.
+                        let n = rest
+                            .iter()
+                            .take_while(|&&b| b == b'\r' || b == b'\n')
+                            .count();
+                        if n > 0 {
+                            self.blank.add(&rest[..n]);
+                            at += n;
+                            continue;
+                        }
                         self.head_ts = Some(ts);
                         self.head_scan = 0;
                     }
@@ -414,6 +429,7 @@ impl MessageReader {
                     let first = !self.seen_message && !self.next_flags.contains(Flag::Resynced);
                     match sniff(rest, self.request, first) {
                         Sniff::No => {
+                            self.blank = BlankLines::default();
                             if !first {
                                 out.push(ReadOut::Malformed {
                                     flags: Flags::empty().with(Flag::InvalidHead),
@@ -448,9 +464,12 @@ impl MessageReader {
                             self.give_up_head(flags, ts, out);
                             at += 1; // past this start, so the scan finds the next one
                         }
-                        Ok((head, flags, declared)) => {
+                        Ok((head, mut flags, declared)) => {
                             at += end;
                             self.seen_message = true;
+                            if std::mem::take(&mut self.blank).many() {
+                                flags.set(Flag::ManyEmptyLines);
+                            }
                             if let Head::Request(r) = &head {
                                 out.push(ReadOut::RequestHead {
                                     method: MethodKind::of(&r.method),
@@ -536,6 +555,7 @@ impl MessageReader {
     fn give_up_head(&mut self, flags: Flags, ts: u64, out: &mut Vec<ReadOut>) {
         out.push(ReadOut::Malformed { flags, ts });
         self.head_ts = None;
+        self.blank = BlankLines::default();
         self.next_flags.set(Flag::Resynced);
         self.state = State::Resync { scanned: 0 };
     }
@@ -606,6 +626,34 @@ fn capture(msg: &mut Message, data: &[u8], max: usize, budget: &mut Budget) {
     msg.body.captured.extend_from_slice(&data[..n]);
 }
 
+/// Empty lines before a start line: a few are what peers send after a body (RFC 9112 §2.2 asks
+/// recipients to ignore at least one), many are flagged. Counted as the larger of the CRs and the
+/// LFs seen, so CRLF, bare LF and bare CR lines each count once; saturating, so bounded.
+#[derive(Debug, Default, Clone, Copy)]
+struct BlankLines {
+    cr: u16,
+    lf: u16,
+}
+
+/// Empty lines before a start line that go unflagged.
+const QUIET_BLANK_LINES: u16 = 4;
+
+impl BlankLines {
+    fn add(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\r' {
+                self.cr = self.cr.saturating_add(1);
+            } else {
+                self.lf = self.lf.saturating_add(1);
+            }
+        }
+    }
+
+    fn many(self) -> bool {
+        self.cr.max(self.lf) > QUIET_BLANK_LINES
+    }
+}
+
 enum Sniff {
     Yes,
     No,
@@ -626,15 +674,6 @@ fn sniff(rest: &[u8], request: bool, strict: bool) -> Sniff {
             Sniff::Yes
         };
     }
-    // Empty lines before a request-line are tolerated.
-    let skip = rest
-        .iter()
-        .take_while(|&&b| b == b'\r' || b == b'\n')
-        .count();
-    if skip == rest.len() {
-        return Sniff::NeedMore;
-    }
-    let rest = &rest[skip..];
     if strict {
         let mut partial = false;
         for m in METHODS {

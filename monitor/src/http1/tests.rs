@@ -372,6 +372,13 @@ const CONVERSATIONS: &[&[Turn]] = &[
         ('>', b"GET /after HTTP/1.1\r\n\r\n", Some(3)),
         ('<', b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", Some(4)),
     ],
+    // Empty lines before start lines (ignored, RFC 9112 §2.2), split anywhere.
+    &[
+        ('>', b"\r\nPOST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nok\r\n\r\n", None),
+        ('<', b"\r\nHTTP/1.1 304 Not Modified\r\n\r\n\r\n", Some(0)),
+        ('>', b"GET /b HTTP/1.1\r\n\r\n\n", Some(1)),
+        ('<', b"\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb\r\n", Some(2)),
+    ],
 ];
 
 /// Deterministic choices from one seed (proptest shrinks the seed and chunk size).

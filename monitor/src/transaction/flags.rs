@@ -21,6 +21,7 @@ pub enum Flag {
     InvalidChunkSize,
     HeaderTooLarge,
     InvalidHead,
+    ManyEmptyLines,
     // Capture.
     BodyGap,
     Resynced,
@@ -30,7 +31,7 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub const ALL: [Flag; 15] = [
+    pub const ALL: [Flag; 16] = [
         Flag::ContentLengthWithTransferEncoding,
         Flag::ConflictingContentLength,
         Flag::UnsupportedTransferEncoding,
@@ -41,6 +42,7 @@ impl Flag {
         Flag::InvalidChunkSize,
         Flag::HeaderTooLarge,
         Flag::InvalidHead,
+        Flag::ManyEmptyLines,
         Flag::BodyGap,
         Flag::Resynced,
         Flag::CaptureBudgetExhausted,
@@ -60,6 +62,7 @@ impl Flag {
             Flag::InvalidChunkSize => "invalid_chunk_size",
             Flag::HeaderTooLarge => "header_too_large",
             Flag::InvalidHead => "invalid_head",
+            Flag::ManyEmptyLines => "many_empty_lines",
             Flag::BodyGap => "body_gap",
             Flag::Resynced => "resynced",
             Flag::CaptureBudgetExhausted => "capture_budget_exhausted",

@@ -1,12 +1,14 @@
-//! HTTP/1.x: connection byte streams in, transactions out. `head` parses a start line and
-//! fields, `chunked` decodes the chunked coding, `reader` frames one direction's messages,
-//! `exchange` pairs responses with requests on one connection, `stage` runs every connection.
+//! HTTP/1.x: connection byte streams in, transactions out. `start_line` tells a request-line by
+//! its shape, `head` parses a start line and fields, `chunked` decodes the chunked coding,
+//! `reader` frames one direction's messages, `exchange` pairs responses with requests on one
+//! connection, `stage` runs every connection.
 
 pub mod chunked;
 pub mod exchange;
 pub mod head;
 pub mod reader;
 pub mod stage;
+pub mod start_line;
 
 pub use stage::{HttpCounters, HttpStage};
 #[cfg(test)]

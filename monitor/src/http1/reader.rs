@@ -5,6 +5,7 @@
 use super::{
     chunked::{self, Chunked},
     head::{self, BodyFraming, Head},
+    start_line::{self, Shape},
 };
 use crate::transaction::{Body, Flag, Flags, Headers};
 
@@ -113,7 +114,9 @@ impl MethodKind {
 /// Bytes scanned for a message start before a connection that never had one is declared not HTTP.
 const NOT_HTTP_AFTER: u64 = 64 * 1024;
 
-/// Methods accepted as a message start while resynchronising (any token is accepted otherwise).
+/// Methods that mark a message start by their first bytes alone: a hint for resynchronising in
+/// the middle of a stream, where a start line may be cut. A request-line with any other method
+/// is known by its shape (`start_line::request_line`).
 const METHODS: [&[u8]; 21] = [
     b"GET ",
     b"POST ",
@@ -424,8 +427,8 @@ impl MessageReader {
                         self.head_ts = Some(ts);
                         self.head_scan = 0;
                     }
-                    // The first message must start with a known method (or "HTTP/1."); later ones
-                    // with any token, and a failure there is reported.
+                    // The first message must start with a request-line (or "HTTP/1."); later
+                    // ones with any token, and a failure there is reported.
                     let first = !self.seen_message && !self.next_flags.contains(Flag::Resynced);
                     match sniff(rest, self.request, first) {
                         Sniff::No => {
@@ -441,8 +444,9 @@ impl MessageReader {
                             self.state = State::Resync { scanned: 0 };
                             continue;
                         }
-                        Sniff::NeedMore => return at,
-                        Sniff::Yes => {}
+                        // Bounded: beyond a head's length the head's own limit applies.
+                        Sniff::NeedMore if rest.len() <= self.limits.max_head => return at,
+                        Sniff::NeedMore | Sniff::Yes => {}
                     }
                     let Some(end) = head::find_end(rest, self.head_scan) else {
                         if rest.len() > self.limits.max_head {
@@ -462,7 +466,9 @@ impl MessageReader {
                     match head::parse(&rest[..end], self.request) {
                         Err(flags) => {
                             self.give_up_head(flags, ts, out);
-                            at += 1; // past this start, so the scan finds the next one
+                            // Past this start line, so the scan finds the next one: from within
+                            // the line, its tail could look like a request-line of its own.
+                            at += memchr::memchr(b'\n', &rest[..end]).map_or(end, |i| i + 1);
                         }
                         Ok((head, mut flags, declared)) => {
                             at += end;
@@ -660,8 +666,10 @@ enum Sniff {
     NeedMore,
 }
 
-/// Whether `rest` can begin a message. `strict`: only a known method (or "HTTP/1."), used
-/// before the first message, so a connection joined mid-stream is not mistaken for one.
+/// Whether `rest` can begin a message. `strict`, before the first message: a known method or
+/// the shape of a whole request-line (or "HTTP/1."), so that another protocol, or a connection
+/// joined mid-stream, is not mistaken for HTTP; after it, any token and a space (the head parser
+/// reports what is wrong with the rest).
 fn sniff(rest: &[u8], request: bool, strict: bool) -> Sniff {
     if !request {
         let want: &[u8] = if strict { b"HTTP/1." } else { b"HTTP/" };
@@ -675,33 +683,35 @@ fn sniff(rest: &[u8], request: bool, strict: bool) -> Sniff {
         };
     }
     if strict {
-        let mut partial = false;
-        for m in METHODS {
-            if rest.starts_with(m) {
-                return Sniff::Yes;
-            }
-            partial |= rest.len() < m.len() && m.starts_with(rest);
+        if METHODS.iter().any(|m| rest.starts_with(m)) {
+            return Sniff::Yes;
         }
-        return if partial { Sniff::NeedMore } else { Sniff::No };
+        // A prefix of a known method is a prefix of a request-line too.
+        return match start_line::request_line(rest) {
+            Shape::RequestLine => Sniff::Yes,
+            Shape::Partial => Sniff::NeedMore,
+            Shape::Other => Sniff::No,
+        };
     }
-    let token = rest.iter().take_while(|&&b| is_tchar(b)).count();
+    let token = rest
+        .iter()
+        .take_while(|&&b| start_line::is_tchar(b))
+        .count();
     match rest.get(token) {
-        Some(b' ') if (1..=24).contains(&token) => Sniff::Yes,
-        None if token <= 24 => Sniff::NeedMore,
+        Some(b' ') if token > 0 => Sniff::Yes,
+        None => Sniff::NeedMore,
         _ => Sniff::No,
     }
 }
 
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// The first plausible message start in `rest` (at its beginning or after a line feed).
+/// The first plausible message start in `rest` (at its beginning or after a line feed): a known
+/// method's first bytes, or a request-line whole enough to show its shape.
 fn find_start(rest: &[u8], request: bool) -> Option<usize> {
     let at_line = |p: usize| {
         let s = &rest[p..];
         if request {
             METHODS.iter().any(|m| s.starts_with(m))
+                || start_line::request_line(s) == Shape::RequestLine
         } else {
             s.starts_with(b"HTTP/1.")
         }

@@ -16,11 +16,15 @@ pub enum Flag {
     WhitespaceBeforeColon,
     ObsFold,
     BareLf,
+    BareCr,
+    WhitespaceInChunkLine,
+    InvalidChunkExtension,
     // Malformed.
     InvalidContentLength,
     InvalidChunkSize,
     HeaderTooLarge,
     InvalidHead,
+    InvalidTrailer,
     ManyEmptyLines,
     // Capture.
     BodyGap,
@@ -31,17 +35,21 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub const ALL: [Flag; 16] = [
+    pub const ALL: [Flag; 20] = [
         Flag::ContentLengthWithTransferEncoding,
         Flag::ConflictingContentLength,
         Flag::UnsupportedTransferEncoding,
         Flag::WhitespaceBeforeColon,
         Flag::ObsFold,
         Flag::BareLf,
+        Flag::BareCr,
+        Flag::WhitespaceInChunkLine,
+        Flag::InvalidChunkExtension,
         Flag::InvalidContentLength,
         Flag::InvalidChunkSize,
         Flag::HeaderTooLarge,
         Flag::InvalidHead,
+        Flag::InvalidTrailer,
         Flag::ManyEmptyLines,
         Flag::BodyGap,
         Flag::Resynced,
@@ -58,10 +66,14 @@ impl Flag {
             Flag::WhitespaceBeforeColon => "whitespace_before_colon",
             Flag::ObsFold => "obs_fold",
             Flag::BareLf => "bare_lf",
+            Flag::BareCr => "bare_cr",
+            Flag::WhitespaceInChunkLine => "whitespace_in_chunk_line",
+            Flag::InvalidChunkExtension => "invalid_chunk_extension",
             Flag::InvalidContentLength => "invalid_content_length",
             Flag::InvalidChunkSize => "invalid_chunk_size",
             Flag::HeaderTooLarge => "header_too_large",
             Flag::InvalidHead => "invalid_head",
+            Flag::InvalidTrailer => "invalid_trailer",
             Flag::ManyEmptyLines => "many_empty_lines",
             Flag::BodyGap => "body_gap",
             Flag::Resynced => "resynced",
@@ -81,6 +93,9 @@ impl Flag {
                 | Flag::WhitespaceBeforeColon
                 | Flag::ObsFold
                 | Flag::BareLf
+                | Flag::BareCr
+                | Flag::WhitespaceInChunkLine
+                | Flag::InvalidChunkExtension
         )
     }
 }

@@ -667,12 +667,13 @@ enum Sniff {
 }
 
 /// Whether `rest` can begin a message. `strict`, before the first message: a known method or
-/// the shape of a whole request-line (or "HTTP/1."), so that another protocol, or a connection
+/// the shape of a whole request-line (or "HTTP/1", whose version the head parser reads
+/// leniently and flags when it is not 1.0 or 1.1), so that another protocol, or a connection
 /// joined mid-stream, is not mistaken for HTTP; after it, any token and a space (the head parser
 /// reports what is wrong with the rest).
 fn sniff(rest: &[u8], request: bool, strict: bool) -> Sniff {
     if !request {
-        let want: &[u8] = if strict { b"HTTP/1." } else { b"HTTP/" };
+        let want: &[u8] = if strict { b"HTTP/1" } else { b"HTTP/" };
         let n = rest.len().min(want.len());
         return if rest[..n] != want[..n] {
             Sniff::No

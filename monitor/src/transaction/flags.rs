@@ -25,6 +25,8 @@ pub enum Flag {
     HeaderTooLarge,
     InvalidHead,
     InvalidTrailer,
+    InvalidVersion,
+    NonAsciiTarget,
     ManyEmptyLines,
     // Capture.
     BodyGap,
@@ -35,7 +37,7 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub const ALL: [Flag; 20] = [
+    pub const ALL: [Flag; 22] = [
         Flag::ContentLengthWithTransferEncoding,
         Flag::ConflictingContentLength,
         Flag::UnsupportedTransferEncoding,
@@ -50,6 +52,8 @@ impl Flag {
         Flag::HeaderTooLarge,
         Flag::InvalidHead,
         Flag::InvalidTrailer,
+        Flag::InvalidVersion,
+        Flag::NonAsciiTarget,
         Flag::ManyEmptyLines,
         Flag::BodyGap,
         Flag::Resynced,
@@ -74,6 +78,8 @@ impl Flag {
             Flag::HeaderTooLarge => "header_too_large",
             Flag::InvalidHead => "invalid_head",
             Flag::InvalidTrailer => "invalid_trailer",
+            Flag::InvalidVersion => "invalid_version",
+            Flag::NonAsciiTarget => "non_ascii_target",
             Flag::ManyEmptyLines => "many_empty_lines",
             Flag::BodyGap => "body_gap",
             Flag::Resynced => "resynced",

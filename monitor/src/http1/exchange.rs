@@ -39,6 +39,8 @@ struct Pending {
     /// response only when it is emitted: each step in between moved a few hundred bytes.
     request: Option<Box<Message>>,
     interim: Vec<u16>,
+    /// What was irregular about the interim responses: they are not kept, their flags are.
+    interim_flags: Flags,
     response: Option<Box<Message>>,
     /// Its final response head has been framed.
     answered: bool,
@@ -321,6 +323,7 @@ impl Exchange {
                     first_ts: p.first_ts,
                     request,
                     interim: std::mem::take(&mut p.interim),
+                    interim_flags: std::mem::take(&mut p.interim_flags),
                     response: None,
                     answered: false,
                     end: None,
@@ -361,6 +364,7 @@ impl Exchange {
                         first_ts,
                         request: None,
                         interim: Vec::new(),
+                        interim_flags: Flags::empty(),
                         response: None,
                         answered: false,
                         end: None,
@@ -408,6 +412,7 @@ impl Exchange {
             Some(Target::Interim(seq)) => {
                 if let Some(p) = self.pairs.get(seq) {
                     p.interim.push(status);
+                    p.interim_flags = p.interim_flags.union(msg.flags);
                 }
             }
             Some(Target::Final(seq)) => match self.pairs.get(seq) {
@@ -425,6 +430,7 @@ impl Exchange {
                     first_ts: msg.first_ts,
                     request: None,
                     interim: Vec::new(),
+                    interim_flags: Flags::empty(),
                     response: Some(msg),
                     answered: true,
                     end: None,
@@ -496,7 +502,7 @@ impl Exchange {
         out: &mut Vec<HttpTransaction>,
     ) {
         release_pending(&p, budget);
-        let mut flags = Flags::empty();
+        let mut flags = p.interim_flags;
         let request = p.request.and_then(|m| {
             flags = flags.union(m.flags);
             into_request(*m)

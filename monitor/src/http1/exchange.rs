@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     conn::{ConnMeta, Direction, Role, model::Attribution},
-    transaction::{EndReason, Flags, HttpRequest, HttpResponse, HttpTransaction, Outcome},
+    transaction::{EndReason, Flag, Flags, HttpRequest, HttpResponse, HttpTransaction, Outcome},
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -425,6 +425,12 @@ impl Exchange {
                 None => budget.release(msg.body.captured.len()),
             },
             Some(Target::Orphan) | None => {
+                let mut msg = msg;
+                // A response to no request read: after an ambiguous request, the answer to
+                // what was smuggled inside it.
+                if self.req.after_ambiguity() {
+                    msg.flags.set(Flag::AfterAmbiguity);
+                }
                 let orphan = Pending {
                     method: MethodKind::Other,
                     first_ts: msg.first_ts,

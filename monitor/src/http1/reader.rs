@@ -176,6 +176,8 @@ pub struct MessageReader {
     /// Flags for the next message (e.g. bytes were skipped before it).
     next_flags: Flags,
     seen_message: bool,
+    /// A message or malformed head with a smuggling risk was read: see `mark`.
+    ambiguous: bool,
     last_ts: u64,
     limits: Limits,
     /// Bytes skipped while resynchronising.
@@ -202,6 +204,7 @@ impl MessageReader {
             blank: BlankLines::default(),
             next_flags: Flags::empty(),
             seen_message: false,
+            ambiguous: false,
             last_ts: 0,
             limits,
             skipped: 0,
@@ -348,10 +351,9 @@ impl MessageReader {
                 msg.body.incomplete = true;
                 self.finish(msg, ts, out);
             }
-            State::Head if !self.buf.is_empty() => out.push(ReadOut::Malformed {
-                flags: Flags::empty().with(Flag::InvalidHead),
-                ts,
-            }),
+            State::Head if !self.buf.is_empty() => {
+                self.malformed(Flags::empty().with(Flag::InvalidHead), ts, out);
+            }
             _ => {}
         }
         self.buf = Vec::new();
@@ -434,10 +436,7 @@ impl MessageReader {
                         Sniff::No => {
                             self.blank = BlankLines::default();
                             if !first {
-                                out.push(ReadOut::Malformed {
-                                    flags: Flags::empty().with(Flag::InvalidHead),
-                                    ts,
-                                });
+                                self.malformed(Flags::empty().with(Flag::InvalidHead), ts, out);
                                 self.next_flags.set(Flag::Resynced);
                             }
                             self.head_ts = None;
@@ -559,7 +558,7 @@ impl MessageReader {
 
     /// The head at hand cannot be parsed: reported, and the next message start is looked for.
     fn give_up_head(&mut self, flags: Flags, ts: u64, out: &mut Vec<ReadOut>) {
-        out.push(ReadOut::Malformed { flags, ts });
+        self.malformed(flags, ts, out);
         self.head_ts = None;
         self.blank = BlankLines::default();
         self.next_flags.set(Flag::Resynced);
@@ -600,8 +599,30 @@ impl MessageReader {
         }
     }
 
-    fn finish(&mut self, msg: Box<Message>, _ts: u64, out: &mut Vec<ReadOut>) {
+    fn finish(&mut self, mut msg: Box<Message>, _ts: u64, out: &mut Vec<ReadOut>) {
+        self.mark(&mut msg.flags);
         out.push(ReadOut::Message(msg));
+    }
+
+    fn malformed(&mut self, mut flags: Flags, ts: u64, out: &mut Vec<ReadOut>) {
+        self.mark(&mut flags);
+        out.push(ReadOut::Malformed { flags, ts });
+    }
+
+    /// Whether a message of this direction could be framed otherwise by another parser: what
+    /// follows it was carved out of bytes two parsers may not agree on.
+    pub fn after_ambiguity(&self) -> bool {
+        self.ambiguous
+    }
+
+    /// Everything after an ambiguous message is flagged `after_ambiguity` (a request smuggled
+    /// inside an ambiguous one comes out as an ordinary request otherwise); messages end in
+    /// order, so this is called in the order of the stream.
+    fn mark(&mut self, flags: &mut Flags) {
+        if self.ambiguous {
+            flags.set(Flag::AfterAmbiguity);
+        }
+        self.ambiguous |= flags.smuggling_risk();
     }
 
     fn stop(&mut self, reason: StopReason, out: &mut Vec<ReadOut>) {

@@ -19,6 +19,7 @@ pub enum Flag {
     BareCr,
     WhitespaceInChunkLine,
     InvalidChunkExtension,
+    AfterAmbiguity,
     // Malformed.
     InvalidContentLength,
     InvalidChunkSize,
@@ -37,7 +38,7 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub const ALL: [Flag; 22] = [
+    pub const ALL: [Flag; 23] = [
         Flag::ContentLengthWithTransferEncoding,
         Flag::ConflictingContentLength,
         Flag::UnsupportedTransferEncoding,
@@ -47,6 +48,7 @@ impl Flag {
         Flag::BareCr,
         Flag::WhitespaceInChunkLine,
         Flag::InvalidChunkExtension,
+        Flag::AfterAmbiguity,
         Flag::InvalidContentLength,
         Flag::InvalidChunkSize,
         Flag::HeaderTooLarge,
@@ -73,6 +75,7 @@ impl Flag {
             Flag::BareCr => "bare_cr",
             Flag::WhitespaceInChunkLine => "whitespace_in_chunk_line",
             Flag::InvalidChunkExtension => "invalid_chunk_extension",
+            Flag::AfterAmbiguity => "after_ambiguity",
             Flag::InvalidContentLength => "invalid_content_length",
             Flag::InvalidChunkSize => "invalid_chunk_size",
             Flag::HeaderTooLarge => "header_too_large",
@@ -102,6 +105,7 @@ impl Flag {
                 | Flag::BareCr
                 | Flag::WhitespaceInChunkLine
                 | Flag::InvalidChunkExtension
+                | Flag::AfterAmbiguity
         )
     }
 }

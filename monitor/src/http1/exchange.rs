@@ -470,6 +470,8 @@ impl Exchange {
                 }
             }
             StopReason::Ambiguous => self.parse_stopped = true,
+            // The connection is over for that sender: what it sent is reported as malformed.
+            StopReason::AfterClose => {}
         }
         if self.req.is_stopped() {
             self.pairs.requests_stopped = true;

@@ -5,6 +5,7 @@
 use super::{
     chunked::{self, Chunked},
     head::{self, BodyFraming, Head},
+    persistence,
     start_line::{self, Shape},
 };
 use crate::transaction::{Body, Flag, Flags, Headers};
@@ -60,6 +61,8 @@ pub enum StopReason {
     Tunnel,
     /// The framing of a message cannot be known (conflicting lengths, bad chunk).
     Ambiguous,
+    /// Bytes came after a final message (RFC 9112 §9.6): reported, not read as a message.
+    AfterClose,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +181,8 @@ pub struct MessageReader {
     seen_message: bool,
     /// A message or malformed head with a smuggling risk was read: see `mark`.
     ambiguous: bool,
+    /// The last message was final (`persistence::is_final`): its sender may send no other.
+    closed: bool,
     last_ts: u64,
     limits: Limits,
     /// Bytes skipped while resynchronising.
@@ -205,6 +210,7 @@ impl MessageReader {
             next_flags: Flags::empty(),
             seen_message: false,
             ambiguous: false,
+            closed: false,
             last_ts: 0,
             limits,
             skipped: 0,
@@ -426,6 +432,14 @@ impl MessageReader {
                             at += n;
                             continue;
                         }
+                        if self.closed {
+                            // A request after one that closes the connection is one a server
+                            // SHOULD NOT process (RFC 9112 §9.6) and a front end may still
+                            // forward: an anomaly, not a message; nothing after it is read.
+                            self.malformed(Flags::empty().with(Flag::DataAfterClose), ts, out);
+                            self.stop(StopReason::AfterClose, out);
+                            return data.len();
+                        }
                         self.head_ts = Some(ts);
                         self.head_scan = 0;
                     }
@@ -601,6 +615,7 @@ impl MessageReader {
 
     fn finish(&mut self, mut msg: Box<Message>, _ts: u64, out: &mut Vec<ReadOut>) {
         self.mark(&mut msg.flags);
+        self.closed |= persistence::is_final(&msg.head);
         out.push(ReadOut::Message(msg));
     }
 

@@ -20,6 +20,7 @@ pub enum Flag {
     WhitespaceInChunkLine,
     InvalidChunkExtension,
     AfterAmbiguity,
+    DataAfterClose,
     // Malformed.
     InvalidContentLength,
     InvalidChunkSize,
@@ -38,7 +39,7 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub const ALL: [Flag; 23] = [
+    pub const ALL: [Flag; 24] = [
         Flag::ContentLengthWithTransferEncoding,
         Flag::ConflictingContentLength,
         Flag::UnsupportedTransferEncoding,
@@ -49,6 +50,7 @@ impl Flag {
         Flag::WhitespaceInChunkLine,
         Flag::InvalidChunkExtension,
         Flag::AfterAmbiguity,
+        Flag::DataAfterClose,
         Flag::InvalidContentLength,
         Flag::InvalidChunkSize,
         Flag::HeaderTooLarge,
@@ -76,6 +78,7 @@ impl Flag {
             Flag::WhitespaceInChunkLine => "whitespace_in_chunk_line",
             Flag::InvalidChunkExtension => "invalid_chunk_extension",
             Flag::AfterAmbiguity => "after_ambiguity",
+            Flag::DataAfterClose => "data_after_close",
             Flag::InvalidContentLength => "invalid_content_length",
             Flag::InvalidChunkSize => "invalid_chunk_size",
             Flag::HeaderTooLarge => "header_too_large",
@@ -106,6 +109,7 @@ impl Flag {
                 | Flag::WhitespaceInChunkLine
                 | Flag::InvalidChunkExtension
                 | Flag::AfterAmbiguity
+                | Flag::DataAfterClose
         )
     }
 }

@@ -129,6 +129,16 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 .ingress(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                 .finish(),
         ),
+        (
+            "conformance",
+            Encoder::new(CLIENT)
+                .egress(b"\r\nM-SEARCH * HTTP/1.2\r\nHost: x\r\n\r\n\r\n")
+                .ingress(b"\r\nHTTP/1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .ingress(b"2 ;a=\"b\r\nok\r\n2;\r\nok\r\n1\r;x\r\n!\r\n0\r\nbad\r\n\r\n\r\n")
+                .egress(b"GET /caf\xe9 HTTP/1.1\r\nConnection: close\r\n\r\nGET /admin HTTP/1.1\r\n\r\n")
+                .ingress(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .finish(),
+        ),
     ]
 }
 
@@ -179,6 +189,7 @@ mod tests {
         assert_eq!(outcomes("chunked_trailers"), [Complete, Complete]);
         assert_eq!(outcomes("continue_100"), [Complete, Complete]);
         assert_eq!(outcomes("gap_and_resync"), [RequestNotCaptured, Complete]);
+        assert_eq!(outcomes("conformance"), [Complete, Malformed, Complete]);
 
         let (_, input) = seeds()
             .into_iter()

@@ -1,6 +1,7 @@
 //! The chunked transfer coding (RFC 9112 §7.1) as an incremental decoder with bounded state:
 //! size lines and trailers are capped, chunk data is streamed out and never buffered here.
 
+use super::{chunk_line, start_line};
 use crate::transaction::{Flag, Flags, Headers};
 
 /// Longest chunk-size line kept (size, extensions); longer is invalid.
@@ -139,26 +140,11 @@ impl Chunked {
         (at, Status::NeedMore)
     }
 
-    /// Parses the size line in `self.line` (without its '\n').
+    /// Parses the size line in `self.line` (without its '\n'), keeping what is irregular.
     fn size_line(&mut self) -> Option<u64> {
-        let line = match self.line.strip_suffix(b"\r") {
-            Some(l) => l,
-            None => {
-                self.flags.set(Flag::BareLf);
-                &self.line[..]
-            }
-        };
-        let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-        if digits == 0 || digits > 15 {
-            return None;
-        }
-        // After the size only optional whitespace and extensions may follow.
-        let tail = line[digits..].trim_ascii_start();
-        if !tail.is_empty() && tail[0] != b';' {
-            return None;
-        }
-        let text = std::str::from_utf8(&line[..digits]).ok()?;
-        u64::from_str_radix(text, 16).ok()
+        let (size, flags) = chunk_line::parse(&self.line)?;
+        self.flags = self.flags.union(flags);
+        Some(size)
     }
 
     /// When the trailer section in `self.line` ends with an empty line, its fields.
@@ -172,8 +158,21 @@ impl Chunked {
             return None;
         }
         let mut headers = Headers::default();
-        for line in text.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', text) {
+            let line = &text[start..nl];
+            start = nl + 1;
+            let line = match line.strip_suffix(b"\r") {
+                Some(l) => l,
+                None => {
+                    self.flags.set(Flag::BareLf);
+                    line
+                }
+            };
+            if line.is_empty() {
+                continue;
+            }
+            self.flags = self.flags.union(trailer_line_flags(line));
             if let Some(colon) = memchr::memchr(b':', line)
                 && let Ok(name) = std::str::from_utf8(line[..colon].trim_ascii())
             {
@@ -183,6 +182,31 @@ impl Chunked {
         self.line.clear();
         Some(headers)
     }
+}
+
+/// What is irregular about one trailer line (without its line end), as for a head's field
+/// lines (RFC 9112 §5): such lines are still read the lenient way (a line that is no field is
+/// dropped), and flagged.
+fn trailer_line_flags(line: &[u8]) -> Flags {
+    let mut flags = Flags::empty();
+    if memchr::memchr(b'\r', line).is_some() {
+        flags.set(Flag::BareCr);
+    }
+    if matches!(line[0], b' ' | b'\t') {
+        return flags.with(Flag::ObsFold);
+    }
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return flags.with(Flag::InvalidTrailer);
+    };
+    let name = &line[..colon];
+    let trimmed = name.trim_ascii_end();
+    if trimmed.len() < name.len() {
+        flags.set(Flag::WhitespaceBeforeColon);
+    }
+    if trimmed.is_empty() || !trimmed.iter().all(|&b| start_line::is_tchar(b)) {
+        flags.set(Flag::InvalidTrailer);
+    }
+    flags
 }
 
 #[cfg(test)]
@@ -242,6 +266,28 @@ mod tests {
         );
         let long = vec![b'1'; MAX_SIZE_LINE + 10];
         assert_eq!(decode(&long).2, Status::Invalid(Flag::InvalidChunkSize));
+    }
+
+    #[test]
+    fn irregular_trailers_are_read_and_flagged() {
+        let mut c = Chunked::new(1024);
+        let input = b"0\r\nX-A : 1\nnot a field\r\n folded\r\nB(: 2\r\nX-C: 3\r4\r\n\r\n";
+        let (n, s) = c.feed(input, &mut |_| {});
+        assert_eq!(n, input.len());
+        let Status::Done(t) = s else { panic!("{s:?}") };
+        assert_eq!(t.get_str("x-a"), Some("1"));
+        assert_eq!(t.get_str("x-c"), Some("3\r4"));
+        let names: Vec<&str> = c.flags.iter().map(Flag::name).collect();
+        assert_eq!(
+            names,
+            [
+                "whitespace_before_colon",
+                "obs_fold",
+                "bare_lf",
+                "bare_cr",
+                "invalid_trailer"
+            ]
+        );
     }
 
     #[test]

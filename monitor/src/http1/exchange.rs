@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     conn::{ConnMeta, Direction, Role, model::Attribution},
-    transaction::{EndReason, Flags, HttpRequest, HttpResponse, HttpTransaction, Outcome},
+    transaction::{EndReason, Flag, Flags, HttpRequest, HttpResponse, HttpTransaction, Outcome},
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,8 @@ struct Pending {
     /// response only when it is emitted: each step in between moved a few hundred bytes.
     request: Option<Box<Message>>,
     interim: Vec<u16>,
+    /// What was irregular about the interim responses: they are not kept, their flags are.
+    interim_flags: Flags,
     response: Option<Box<Message>>,
     /// Its final response head has been framed.
     answered: bool,
@@ -212,13 +214,25 @@ impl Exchange {
         budget: &mut Budget,
         out: &mut Vec<HttpTransaction>,
     ) {
-        let request_dir = *self
-            .request_dir
-            .get_or_insert(if bytes.starts_with(b"HTTP/") {
-                other(dir)
-            } else {
-                dir
-            });
+        let request_dir = match self.request_dir {
+            Some(d) => d,
+            None => {
+                // Empty lines may come before a start line (RFC 9112 §2.2): the direction is
+                // told by the first line that is not empty, and empty lines before it are
+                // ignored by either reader.
+                let start = bytes.iter().position(|&b| b != b'\r' && b != b'\n');
+                let Some(start) = start else {
+                    return;
+                };
+                *self
+                    .request_dir
+                    .insert(if bytes[start..].starts_with(b"HTTP/") {
+                        other(dir)
+                    } else {
+                        dir
+                    })
+            }
+        };
         let mut reads = std::mem::take(&mut self.reads);
         if dir == request_dir {
             self.req
@@ -309,6 +323,7 @@ impl Exchange {
                     first_ts: p.first_ts,
                     request,
                     interim: std::mem::take(&mut p.interim),
+                    interim_flags: std::mem::take(&mut p.interim_flags),
                     response: None,
                     answered: false,
                     end: None,
@@ -349,6 +364,7 @@ impl Exchange {
                         first_ts,
                         request: None,
                         interim: Vec::new(),
+                        interim_flags: Flags::empty(),
                         response: None,
                         answered: false,
                         end: None,
@@ -396,6 +412,7 @@ impl Exchange {
             Some(Target::Interim(seq)) => {
                 if let Some(p) = self.pairs.get(seq) {
                     p.interim.push(status);
+                    p.interim_flags = p.interim_flags.union(msg.flags);
                 }
             }
             Some(Target::Final(seq)) => match self.pairs.get(seq) {
@@ -408,11 +425,18 @@ impl Exchange {
                 None => budget.release(msg.body.captured.len()),
             },
             Some(Target::Orphan) | None => {
+                let mut msg = msg;
+                // A response to no request read: after an ambiguous request, the answer to
+                // what was smuggled inside it.
+                if self.req.after_ambiguity() {
+                    msg.flags.set(Flag::AfterAmbiguity);
+                }
                 let orphan = Pending {
                     method: MethodKind::Other,
                     first_ts: msg.first_ts,
                     request: None,
                     interim: Vec::new(),
+                    interim_flags: Flags::empty(),
                     response: Some(msg),
                     answered: true,
                     end: None,
@@ -446,6 +470,8 @@ impl Exchange {
                 }
             }
             StopReason::Ambiguous => self.parse_stopped = true,
+            // The connection is over for that sender: what it sent is reported as malformed.
+            StopReason::AfterClose => {}
         }
         if self.req.is_stopped() {
             self.pairs.requests_stopped = true;
@@ -484,7 +510,7 @@ impl Exchange {
         out: &mut Vec<HttpTransaction>,
     ) {
         release_pending(&p, budget);
-        let mut flags = Flags::empty();
+        let mut flags = p.interim_flags;
         let request = p.request.and_then(|m| {
             flags = flags.union(m.flags);
             into_request(*m)

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use super::start_line;
 use crate::transaction::{Flag, Flags, Headers};
 
 /// Header lines httparse may return for one head.
@@ -25,17 +26,21 @@ pub fn find_end(buf: &[u8], scan_from: usize) -> Option<usize> {
 }
 
 /// Irregularities of a complete head, found before parsing: each makes parsers disagree.
-pub fn anomalies(head: &[u8]) -> Flags {
+pub fn anomalies(head: &[u8], request: bool) -> Flags {
     let mut flags = Flags::empty();
     let mut line_start = 0;
+    let mut start_seen = false;
     for nl in memchr::memchr_iter(b'\n', head) {
         if nl == 0 || head[nl - 1] != b'\r' {
             flags.set(Flag::BareLf);
         }
         let line = &head[line_start..nl];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        // The start line is not a field line.
-        if line_start > 0 && !line.is_empty() {
+        // The start line (the first that is not empty) is not a field line.
+        if !start_seen && !line.is_empty() {
+            start_seen = true;
+            flags = flags.union(start_line::anomalies(line, request));
+        } else if line_start > 0 && !line.is_empty() {
             if matches!(line[0], b' ' | b'\t') {
                 flags.set(Flag::ObsFold);
             } else if let Some(colon) = memchr::memchr(b':', line)
@@ -51,8 +56,8 @@ pub fn anomalies(head: &[u8]) -> Flags {
 }
 
 /// The head rewritten the way a lenient recipient reads it: CRLF line ends, folded lines joined
-/// with one space, whitespace before colons removed.
-fn normalise(head: &[u8]) -> Vec<u8> {
+/// with one space, whitespace before colons removed, the start line as `start_line` reads it.
+fn normalise(head: &[u8], request: bool) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::with_capacity(head.len() + 16);
     let mut first = true;
     for line in head.split(|&b| b == b'\n') {
@@ -68,6 +73,8 @@ fn normalise(head: &[u8]) -> Vec<u8> {
         } else if !first && let Some(colon) = memchr::memchr(b':', line) {
             out.extend_from_slice(line[..colon].trim_ascii_end());
             out.extend_from_slice(&line[colon..]);
+        } else if first {
+            out.extend_from_slice(&start_line::normalise(line, request));
         } else {
             out.extend_from_slice(line);
         }
@@ -146,11 +153,11 @@ pub fn parse(head: &[u8], request: bool) -> Result<Parsed, Flags> {
 
 /// `parse` for any head: irregularities flagged, then the head normalised and parsed.
 fn parse_irregular(head: &[u8], request: bool) -> Result<Parsed, Flags> {
-    let flags = anomalies(head);
+    let flags = anomalies(head, request);
     let bytes: Cow<'_, [u8]> = if flags.is_empty() {
         Cow::Borrowed(head)
     } else {
-        Cow::Owned(normalise(head))
+        Cow::Owned(normalise(head, request))
     };
     // Leading empty lines before a request-line are allowed (RFC 9112 §2.2).
     let start = bytes
@@ -184,7 +191,11 @@ fn parse_normal(
         let (Some(method), Some(target)) = (req.method, req.path) else {
             return Err(invalid);
         };
-        let (framing, framing_flags) = declared_framing(fields(req.headers), true);
+        let (framing, mut framing_flags) = declared_framing(fields(req.headers), true);
+        // httparse takes a target of any UTF-8 text: raw non-ASCII is a strict parser's error.
+        if !target.is_ascii() {
+            framing_flags.set(Flag::NonAsciiTarget);
+        }
         Ok((
             Head::Request(RequestHead {
                 method: method_text(method),
@@ -494,8 +505,14 @@ mod tests {
                 8,
             ),
             leading in proptest::sample::select(vec!["", "\r\n", "\n"]),
+            odd_start in proptest::bool::ANY,
         ) {
-            let start = if request { "GET /p?q HTTP/1.1" } else { "HTTP/1.1 200 OK" };
+            let start = match (request, odd_start) {
+                (true, false) => "GET /p?q HTTP/1.1",
+                (true, true) => "GET /caf\u{e9}?q HTTP/1.2",
+                (false, false) => "HTTP/1.1 200 OK",
+                (false, true) => "HTTP/1 200 \u{e9}",
+            };
             let mut head = String::from(leading);
             for (i, line) in std::iter::once(&start).chain(&lines).enumerate() {
                 head.push_str(line);

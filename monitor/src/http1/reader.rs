@@ -5,6 +5,8 @@
 use super::{
     chunked::{self, Chunked},
     head::{self, BodyFraming, Head},
+    persistence,
+    start_line::{self, Shape},
 };
 use crate::transaction::{Body, Flag, Flags, Headers};
 
@@ -59,6 +61,8 @@ pub enum StopReason {
     Tunnel,
     /// The framing of a message cannot be known (conflicting lengths, bad chunk).
     Ambiguous,
+    /// Bytes came after a final message (RFC 9112 §9.6): reported, not read as a message.
+    AfterClose,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +117,9 @@ impl MethodKind {
 /// Bytes scanned for a message start before a connection that never had one is declared not HTTP.
 const NOT_HTTP_AFTER: u64 = 64 * 1024;
 
-/// Methods accepted as a message start while resynchronising (any token is accepted otherwise).
+/// Methods that mark a message start by their first bytes alone: a hint for resynchronising in
+/// the middle of a stream, where a start line may be cut. A request-line with any other method
+/// is known by its shape (`start_line::request_line`).
 const METHODS: [&[u8]; 21] = [
     b"GET ",
     b"POST ",
@@ -168,9 +174,15 @@ pub struct MessageReader {
     /// Where to resume looking for the end of the head in `buf`.
     head_scan: usize,
     head_ts: Option<u64>,
+    /// Empty lines read before the next start line.
+    blank: BlankLines,
     /// Flags for the next message (e.g. bytes were skipped before it).
     next_flags: Flags,
     seen_message: bool,
+    /// A message or malformed head with a smuggling risk was read: see `mark`.
+    ambiguous: bool,
+    /// The last message was final (`persistence::is_final`): its sender may send no other.
+    closed: bool,
     last_ts: u64,
     limits: Limits,
     /// Bytes skipped while resynchronising.
@@ -194,8 +206,11 @@ impl MessageReader {
             buf: Vec::new(),
             head_scan: 0,
             head_ts: None,
+            blank: BlankLines::default(),
             next_flags: Flags::empty(),
             seen_message: false,
+            ambiguous: false,
+            closed: false,
             last_ts: 0,
             limits,
             skipped: 0,
@@ -308,6 +323,7 @@ impl MessageReader {
             State::Head => {
                 self.buf.clear();
                 self.head_ts = None;
+                self.blank = BlankLines::default();
                 self.resync_after_gap(true)
             }
         };
@@ -341,10 +357,9 @@ impl MessageReader {
                 msg.body.incomplete = true;
                 self.finish(msg, ts, out);
             }
-            State::Head if !self.buf.is_empty() => out.push(ReadOut::Malformed {
-                flags: Flags::empty().with(Flag::InvalidHead),
-                ts,
-            }),
+            State::Head if !self.buf.is_empty() => {
+                self.malformed(Flags::empty().with(Flag::InvalidHead), ts, out);
+            }
             _ => {}
         }
         self.buf = Vec::new();
@@ -406,27 +421,45 @@ impl MessageReader {
                         return at;
                     }
                     if self.head_ts.is_none() {
+                        // Empty lines before a start line are ignored (RFC 9112 §2.2), and
+                        // consumed as they come, so none is held; only many are flagged.
+                        let n = rest
+                            .iter()
+                            .take_while(|&&b| b == b'\r' || b == b'\n')
+                            .count();
+                        if n > 0 {
+                            self.blank.add(&rest[..n]);
+                            at += n;
+                            continue;
+                        }
+                        if self.closed {
+                            // A request after one that closes the connection is one a server
+                            // SHOULD NOT process (RFC 9112 §9.6) and a front end may still
+                            // forward: an anomaly, not a message; nothing after it is read.
+                            self.malformed(Flags::empty().with(Flag::DataAfterClose), ts, out);
+                            self.stop(StopReason::AfterClose, out);
+                            return data.len();
+                        }
                         self.head_ts = Some(ts);
                         self.head_scan = 0;
                     }
-                    // The first message must start with a known method (or "HTTP/1."); later ones
-                    // with any token, and a failure there is reported.
+                    // The first message must start with a request-line (or "HTTP/1."); later
+                    // ones with any token, and a failure there is reported.
                     let first = !self.seen_message && !self.next_flags.contains(Flag::Resynced);
                     match sniff(rest, self.request, first) {
                         Sniff::No => {
+                            self.blank = BlankLines::default();
                             if !first {
-                                out.push(ReadOut::Malformed {
-                                    flags: Flags::empty().with(Flag::InvalidHead),
-                                    ts,
-                                });
+                                self.malformed(Flags::empty().with(Flag::InvalidHead), ts, out);
                                 self.next_flags.set(Flag::Resynced);
                             }
                             self.head_ts = None;
                             self.state = State::Resync { scanned: 0 };
                             continue;
                         }
-                        Sniff::NeedMore => return at,
-                        Sniff::Yes => {}
+                        // Bounded: beyond a head's length the head's own limit applies.
+                        Sniff::NeedMore if rest.len() <= self.limits.max_head => return at,
+                        Sniff::NeedMore | Sniff::Yes => {}
                     }
                     let Some(end) = head::find_end(rest, self.head_scan) else {
                         if rest.len() > self.limits.max_head {
@@ -446,11 +479,16 @@ impl MessageReader {
                     match head::parse(&rest[..end], self.request) {
                         Err(flags) => {
                             self.give_up_head(flags, ts, out);
-                            at += 1; // past this start, so the scan finds the next one
+                            // Past this start line, so the scan finds the next one: from within
+                            // the line, its tail could look like a request-line of its own.
+                            at += memchr::memchr(b'\n', &rest[..end]).map_or(end, |i| i + 1);
                         }
-                        Ok((head, flags, declared)) => {
+                        Ok((head, mut flags, declared)) => {
                             at += end;
                             self.seen_message = true;
+                            if std::mem::take(&mut self.blank).many() {
+                                flags.set(Flag::ManyEmptyLines);
+                            }
                             if let Head::Request(r) = &head {
                                 out.push(ReadOut::RequestHead {
                                     method: MethodKind::of(&r.method),
@@ -534,8 +572,9 @@ impl MessageReader {
 
     /// The head at hand cannot be parsed: reported, and the next message start is looked for.
     fn give_up_head(&mut self, flags: Flags, ts: u64, out: &mut Vec<ReadOut>) {
-        out.push(ReadOut::Malformed { flags, ts });
+        self.malformed(flags, ts, out);
         self.head_ts = None;
+        self.blank = BlankLines::default();
         self.next_flags.set(Flag::Resynced);
         self.state = State::Resync { scanned: 0 };
     }
@@ -574,8 +613,31 @@ impl MessageReader {
         }
     }
 
-    fn finish(&mut self, msg: Box<Message>, _ts: u64, out: &mut Vec<ReadOut>) {
+    fn finish(&mut self, mut msg: Box<Message>, _ts: u64, out: &mut Vec<ReadOut>) {
+        self.mark(&mut msg.flags);
+        self.closed |= persistence::is_final(&msg.head);
         out.push(ReadOut::Message(msg));
+    }
+
+    fn malformed(&mut self, mut flags: Flags, ts: u64, out: &mut Vec<ReadOut>) {
+        self.mark(&mut flags);
+        out.push(ReadOut::Malformed { flags, ts });
+    }
+
+    /// Whether a message of this direction could be framed otherwise by another parser: what
+    /// follows it was carved out of bytes two parsers may not agree on.
+    pub fn after_ambiguity(&self) -> bool {
+        self.ambiguous
+    }
+
+    /// Everything after an ambiguous message is flagged `after_ambiguity` (a request smuggled
+    /// inside an ambiguous one comes out as an ordinary request otherwise); messages end in
+    /// order, so this is called in the order of the stream.
+    fn mark(&mut self, flags: &mut Flags) {
+        if self.ambiguous {
+            flags.set(Flag::AfterAmbiguity);
+        }
+        self.ambiguous |= flags.smuggling_risk();
     }
 
     fn stop(&mut self, reason: StopReason, out: &mut Vec<ReadOut>) {
@@ -606,17 +668,48 @@ fn capture(msg: &mut Message, data: &[u8], max: usize, budget: &mut Budget) {
     msg.body.captured.extend_from_slice(&data[..n]);
 }
 
+/// Empty lines before a start line: a few are what peers send after a body (RFC 9112 §2.2 asks
+/// recipients to ignore at least one), many are flagged. Counted as the larger of the CRs and the
+/// LFs seen, so CRLF, bare LF and bare CR lines each count once; saturating, so bounded.
+#[derive(Debug, Default, Clone, Copy)]
+struct BlankLines {
+    cr: u16,
+    lf: u16,
+}
+
+/// Empty lines before a start line that go unflagged.
+const QUIET_BLANK_LINES: u16 = 4;
+
+impl BlankLines {
+    fn add(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\r' {
+                self.cr = self.cr.saturating_add(1);
+            } else {
+                self.lf = self.lf.saturating_add(1);
+            }
+        }
+    }
+
+    fn many(self) -> bool {
+        self.cr.max(self.lf) > QUIET_BLANK_LINES
+    }
+}
+
 enum Sniff {
     Yes,
     No,
     NeedMore,
 }
 
-/// Whether `rest` can begin a message. `strict`: only a known method (or "HTTP/1."), used
-/// before the first message, so a connection joined mid-stream is not mistaken for one.
+/// Whether `rest` can begin a message. `strict`, before the first message: a known method or
+/// the shape of a whole request-line (or "HTTP/1", whose version the head parser reads
+/// leniently and flags when it is not 1.0 or 1.1), so that another protocol, or a connection
+/// joined mid-stream, is not mistaken for HTTP; after it, any token and a space (the head parser
+/// reports what is wrong with the rest).
 fn sniff(rest: &[u8], request: bool, strict: bool) -> Sniff {
     if !request {
-        let want: &[u8] = if strict { b"HTTP/1." } else { b"HTTP/" };
+        let want: &[u8] = if strict { b"HTTP/1" } else { b"HTTP/" };
         let n = rest.len().min(want.len());
         return if rest[..n] != want[..n] {
             Sniff::No
@@ -626,43 +719,36 @@ fn sniff(rest: &[u8], request: bool, strict: bool) -> Sniff {
             Sniff::Yes
         };
     }
-    // Empty lines before a request-line are tolerated.
-    let skip = rest
-        .iter()
-        .take_while(|&&b| b == b'\r' || b == b'\n')
-        .count();
-    if skip == rest.len() {
-        return Sniff::NeedMore;
-    }
-    let rest = &rest[skip..];
     if strict {
-        let mut partial = false;
-        for m in METHODS {
-            if rest.starts_with(m) {
-                return Sniff::Yes;
-            }
-            partial |= rest.len() < m.len() && m.starts_with(rest);
+        if METHODS.iter().any(|m| rest.starts_with(m)) {
+            return Sniff::Yes;
         }
-        return if partial { Sniff::NeedMore } else { Sniff::No };
+        // A prefix of a known method is a prefix of a request-line too.
+        return match start_line::request_line(rest) {
+            Shape::RequestLine => Sniff::Yes,
+            Shape::Partial => Sniff::NeedMore,
+            Shape::Other => Sniff::No,
+        };
     }
-    let token = rest.iter().take_while(|&&b| is_tchar(b)).count();
+    let token = rest
+        .iter()
+        .take_while(|&&b| start_line::is_tchar(b))
+        .count();
     match rest.get(token) {
-        Some(b' ') if (1..=24).contains(&token) => Sniff::Yes,
-        None if token <= 24 => Sniff::NeedMore,
+        Some(b' ') if token > 0 => Sniff::Yes,
+        None => Sniff::NeedMore,
         _ => Sniff::No,
     }
 }
 
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// The first plausible message start in `rest` (at its beginning or after a line feed).
+/// The first plausible message start in `rest` (at its beginning or after a line feed): a known
+/// method's first bytes, or a request-line whole enough to show its shape.
 fn find_start(rest: &[u8], request: bool) -> Option<usize> {
     let at_line = |p: usize| {
         let s = &rest[p..];
         if request {
             METHODS.iter().any(|m| s.starts_with(m))
+                || start_line::request_line(s) == Shape::RequestLine
         } else {
             s.starts_with(b"HTTP/1.")
         }

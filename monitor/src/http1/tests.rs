@@ -342,6 +342,34 @@ fn not_http_is_ignored() {
     let _ = Outcome::Complete;
 }
 
+#[test]
+fn text_protocols_with_token_space_lines_are_not_http() {
+    // Lines that start with a token and a space, but are not request-lines (no HTTP-version).
+    let out = run(&[
+        ('<', b"220 mail.example.com ESMTP\r\n"),
+        ('>', b"EHLO client.example.com\r\n"),
+        ('<', b"250 OK\r\n"),
+        ('>', b"SET key value\r\nM-SEARCH key\r\n"),
+    ]);
+    assert!(out.is_empty(), "{:?}", summaries(&out));
+}
+
+#[test]
+fn the_tail_of_a_bad_start_line_is_not_a_request() {
+    // "ET /\xff HTTP/1.1" has the shape of a request-line; it is only the rest of this one.
+    let out = run(&[
+        ('>', b"GET /a\x01b HTTP/1.1\r\n\r\n"),
+        (
+            '<',
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        ),
+    ]);
+    assert_eq!(
+        summaries(&out),
+        ["- => - Malformed", "- => 400 [] RequestNotCaptured"]
+    );
+}
+
 /// A conversation as turns: (direction, bytes, the turn that must be complete before this one
 /// starts: its causal dependency).
 type Turn = (char, &'static [u8], Option<usize>);
@@ -371,6 +399,13 @@ const CONVERSATIONS: &[&[Turn]] = &[
         ('<', b"HTTP/1.1 204 No Content\r\n\r\n", Some(2)),
         ('>', b"GET /after HTTP/1.1\r\n\r\n", Some(3)),
         ('<', b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", Some(4)),
+    ],
+    // Empty lines before start lines (ignored, RFC 9112 §2.2), split anywhere.
+    &[
+        ('>', b"\r\nPOST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nok\r\n\r\n", None),
+        ('<', b"\r\nHTTP/1.1 304 Not Modified\r\n\r\n\r\n", Some(0)),
+        ('>', b"GET /b HTTP/1.1\r\n\r\n\n", Some(1)),
+        ('<', b"\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb\r\n", Some(2)),
     ],
 ];
 

@@ -16,11 +16,20 @@ pub enum Flag {
     WhitespaceBeforeColon,
     ObsFold,
     BareLf,
+    BareCr,
+    WhitespaceInChunkLine,
+    InvalidChunkExtension,
+    AfterAmbiguity,
+    DataAfterClose,
     // Malformed.
     InvalidContentLength,
     InvalidChunkSize,
     HeaderTooLarge,
     InvalidHead,
+    InvalidTrailer,
+    InvalidVersion,
+    NonAsciiTarget,
+    ManyEmptyLines,
     // Capture.
     BodyGap,
     Resynced,
@@ -30,17 +39,26 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub const ALL: [Flag; 15] = [
+    pub const ALL: [Flag; 24] = [
         Flag::ContentLengthWithTransferEncoding,
         Flag::ConflictingContentLength,
         Flag::UnsupportedTransferEncoding,
         Flag::WhitespaceBeforeColon,
         Flag::ObsFold,
         Flag::BareLf,
+        Flag::BareCr,
+        Flag::WhitespaceInChunkLine,
+        Flag::InvalidChunkExtension,
+        Flag::AfterAmbiguity,
+        Flag::DataAfterClose,
         Flag::InvalidContentLength,
         Flag::InvalidChunkSize,
         Flag::HeaderTooLarge,
         Flag::InvalidHead,
+        Flag::InvalidTrailer,
+        Flag::InvalidVersion,
+        Flag::NonAsciiTarget,
+        Flag::ManyEmptyLines,
         Flag::BodyGap,
         Flag::Resynced,
         Flag::CaptureBudgetExhausted,
@@ -56,10 +74,19 @@ impl Flag {
             Flag::WhitespaceBeforeColon => "whitespace_before_colon",
             Flag::ObsFold => "obs_fold",
             Flag::BareLf => "bare_lf",
+            Flag::BareCr => "bare_cr",
+            Flag::WhitespaceInChunkLine => "whitespace_in_chunk_line",
+            Flag::InvalidChunkExtension => "invalid_chunk_extension",
+            Flag::AfterAmbiguity => "after_ambiguity",
+            Flag::DataAfterClose => "data_after_close",
             Flag::InvalidContentLength => "invalid_content_length",
             Flag::InvalidChunkSize => "invalid_chunk_size",
             Flag::HeaderTooLarge => "header_too_large",
             Flag::InvalidHead => "invalid_head",
+            Flag::InvalidTrailer => "invalid_trailer",
+            Flag::InvalidVersion => "invalid_version",
+            Flag::NonAsciiTarget => "non_ascii_target",
+            Flag::ManyEmptyLines => "many_empty_lines",
             Flag::BodyGap => "body_gap",
             Flag::Resynced => "resynced",
             Flag::CaptureBudgetExhausted => "capture_budget_exhausted",
@@ -78,6 +105,11 @@ impl Flag {
                 | Flag::WhitespaceBeforeColon
                 | Flag::ObsFold
                 | Flag::BareLf
+                | Flag::BareCr
+                | Flag::WhitespaceInChunkLine
+                | Flag::InvalidChunkExtension
+                | Flag::AfterAmbiguity
+                | Flag::DataAfterClose
         )
     }
 }

@@ -15,6 +15,7 @@ pub mod discovery;
 pub mod enforce;
 pub mod export;
 pub mod http1;
+pub mod http2;
 pub mod mount;
 pub mod pipeline;
 pub mod record;

@@ -21,6 +21,9 @@ pub const HTTP1_STREAM: &str = "http1_stream";
 /// The injection signatures' target (monitor/fuzz/fuzz_targets/detection_signatures.rs).
 pub const DETECTION_SIGNATURES: &str = "detection_signatures";
 
+/// The HTTP/2 frame reader and HPACK decoder's target (monitor/fuzz/fuzz_targets/http2_frames.rs).
+pub const HTTP2_FRAMES: &str = "http2_frames";
+
 /// Seconds `cargo xtask test` fuzzes the HTTP/1 parser for: long enough to replay the seeds
 /// and explore around them (a few hundred thousand inputs), short enough that CI (90 min on
 /// 2 cores) stays near ten minutes with the fuzz build. Longer runs: `cargo xtask fuzz
@@ -30,8 +33,11 @@ pub const TEST_SECONDS: u64 = 60;
 /// What `cargo xtask test` fuzzes, in order, and for how long: the signatures are pure
 /// functions of short values, so half the time covers their seeds and surroundings (the fuzz
 /// build is shared, so the second target adds little more than its run).
-pub const TEST_TARGETS: [(&str, u64); 2] =
-    [(HTTP1_STREAM, TEST_SECONDS), (DETECTION_SIGNATURES, 30)];
+pub const TEST_TARGETS: [(&str, u64); 3] = [
+    (HTTP1_STREAM, TEST_SECONDS),
+    (DETECTION_SIGNATURES, 30),
+    (HTTP2_FRAMES, 30),
+];
 
 /// The parser is safe Rust: its findings are panics (assertions, overflow and bounds checks,
 /// on by default in cargo-fuzz builds), which need no sanitizer; without AddressSanitizer inputs

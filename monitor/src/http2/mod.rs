@@ -2,4 +2,14 @@
 //! `frame` parses one frame, `reader` cuts one direction's bytes into frames (resynchronising
 //! after a gap with `resync`), `hpack` decodes header blocks, tolerant of a mid-stream join.
 
+pub mod frame;
 pub mod hpack;
+pub mod preface;
+pub mod reader;
+pub mod resync;
+
+pub use frame::{Frame, FrameError, FrameHeader};
+pub use reader::{FrameReader, ReadEvent, Start};
+
+#[cfg(test)]
+mod tests;

@@ -82,7 +82,9 @@ fn strip_flags(fields: Vec<Field>) -> Vec<Field> {
 }
 
 /// A real encoder's blocks for `count` generated header lists.
-fn loona_stream(seed: u64, count: usize) -> (Vec<Vec<u8>>, Vec<Vec<(Vec<u8>, Vec<u8>)>>) {
+type HeaderList = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn loona_stream(seed: u64, count: usize) -> (Vec<Vec<u8>>, Vec<HeaderList>) {
     let mut rng = Rng(seed);
     let mut enc = loona_hpack::Encoder::new();
     let lists: Vec<_> = (0..count).map(|_| header_list(&mut rng)).collect();

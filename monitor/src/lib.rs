@@ -20,5 +20,7 @@ pub mod mount;
 pub mod pipeline;
 pub mod record;
 pub mod session;
+#[cfg(test)]
+mod test_rng;
 pub mod tls;
 pub mod transaction;

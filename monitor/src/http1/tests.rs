@@ -409,17 +409,8 @@ const CONVERSATIONS: &[&[Turn]] = &[
     ],
 ];
 
-/// Deterministic choices from one seed (proptest shrinks the seed and chunk size).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+// Deterministic choices from one seed (proptest shrinks the seed and chunk size).
+use crate::test_rng::Rng;
 
 /// Splits every turn into chunks of 1..=max_chunk bytes and merges the two directions in a
 /// random order that respects each turn's dependency.

@@ -159,7 +159,7 @@ fn report(label: &str, samples: &mut [Sample], transactions: u64) -> f64 {
 /// Replays `file` with `extra` flags once and returns what it cost.
 fn measure(root: &Path, file: &Path, transactions: u64, extra: &[&str]) -> Result<Sample> {
     let started = Instant::now();
-    let child = Command::new(root.join("target").join(LTO_PROFILE).join("monitor"))
+    let child = Command::new(measured_monitor(root))
         .args(["replay", "--output", "/dev/null", "--stats-interval", "0"])
         .args(extra)
         .arg(file)
@@ -195,9 +195,14 @@ fn measure(root: &Path, file: &Path, transactions: u64, extra: &[&str]) -> Resul
     })
 }
 
+/// The monitor binary the bench measures (built with [`LTO_PROFILE`]).
+fn measured_monitor(root: &Path) -> std::path::PathBuf {
+    root.join("target").join(LTO_PROFILE).join("monitor")
+}
+
 /// How many `alert` events a replay of `file` writes (the benign recording must write none).
 fn alerts_raised(root: &Path, file: &Path) -> Result<u64> {
-    let mut child = Command::new(root.join("target").join(LTO_PROFILE).join("monitor"))
+    let mut child = Command::new(measured_monitor(root))
         .args(["replay", "--output", "-", "--stats-interval", "0"])
         .arg(file)
         .stdout(Stdio::piped())

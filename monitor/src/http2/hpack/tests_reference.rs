@@ -3,20 +3,8 @@
 
 use super::{Decoder, Field, Limits, Part, huffman};
 
-/// Deterministic generator, so a failure names its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+// Deterministic generator, so a failure names its seed.
+use crate::test_rng::Rng;
 
 const NAMES: &[&str] = &[
     ":method",

@@ -84,6 +84,12 @@ fn lru<K: std::hash::Hash + Eq, V>(cap: usize) -> LruCache<K, V> {
     LruCache::new(NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN))
 }
 
+/// Whether putting `key` into `cache` pushes another entry out (counted as evicted). The
+/// length first: the lookup is needed only once the cache is full.
+fn would_evict<K: std::hash::Hash + Eq, V>(cache: &LruCache<K, V>, key: &K) -> bool {
+    cache.len() == cache.cap().get() && !cache.contains(key)
+}
+
 impl Detection {
     /// `key_fingerprint` names the key actor ids are made with (see [`StateFile`]).
     pub fn new(rules: &Rules, clock: Clock, key_fingerprint: String) -> Self {
@@ -133,8 +139,7 @@ impl Detection {
             _ => 0,
         };
         let params = Params::of(s.path, s.template, s.query);
-        // The length first: the lookup is needed only once the cache is full.
-        if self.actors.len() == self.actors.cap().get() && !self.actors.contains(&s.actor.id) {
+        if would_evict(&self.actors, &s.actor.id) {
             self.counters.actors_evicted += 1;
         }
         let st = self
@@ -225,9 +230,7 @@ impl Detection {
             let by_actor: Vec<Category> = out.iter().map(|f| f.category).collect();
             found.extend(out.drain(..).map(|f| (f, None)));
             if let Some(ip) = s.client_ip {
-                if self.addresses.len() == self.addresses.cap().get()
-                    && !self.addresses.contains(&ip)
-                {
+                if would_evict(&self.addresses, &ip) {
                     self.counters.addresses_evicted += 1;
                 }
                 let a = self.addresses.get_or_insert_mut(ip, AddressState::default);
@@ -267,9 +270,7 @@ impl Detection {
                     found.push((f, None));
                 }
             } else if let Some(fp) = rotation::fingerprint(&cx) {
-                if self.fingerprints.len() == self.fingerprints.cap().get()
-                    && !self.fingerprints.contains(&fp)
-                {
+                if would_evict(&self.fingerprints, &fp) {
                     self.counters.fingerprints_evicted += 1;
                 }
                 let fs = self.fingerprints.get_or_insert_mut(fp, Default::default);

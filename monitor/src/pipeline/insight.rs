@@ -3,6 +3,7 @@
 //! called (`discovery::inventory`); and the `endpoint` and `session` events these produce.
 
 use std::{
+    borrow::Cow,
     fs, io,
     net::{IpAddr, SocketAddr},
     path::Path,
@@ -15,8 +16,13 @@ use crate::{
     config::Config,
     conn::{ConnMeta, Role},
     detection::{Detection, DetectionCounters, Sighting},
-    discovery::inventory::{DiscoveryCounters, EndpointChange, Inventory, Observation, ServiceKey},
-    discovery::{ai, openapi},
+    discovery::inventory::{
+        DiscoveryCounters, EndpointChange, EndpointRef, Inventory, Observation, ServiceKey,
+    },
+    discovery::{
+        ai::{self, AiCall},
+        openapi,
+    },
     export::{
         OutputEvent,
         alert::AlertEvent,
@@ -24,10 +30,12 @@ use crate::{
         insight::{EndpointEvent, HttpInsight, SensitiveOut, SessionEvent, session_text},
     },
     session::{
-        actor::ActorResolver,
-        tracker::{SessionCounters, SessionState, SessionSummary, SessionTracker, Touch},
+        actor::{ActorResolver, Identity},
+        tracker::{
+            SessionCounters, SessionId, SessionState, SessionSummary, SessionTracker, Touch,
+        },
     },
-    transaction::{Headers, HttpTransaction, body},
+    transaction::{Headers, HttpRequest, HttpTransaction, body},
 };
 
 pub struct Insight {
@@ -35,6 +43,7 @@ pub struct Insight {
     sessions: SessionTracker,
     inventory: Inventory,
     clock: Clock,
+    /// Sessions the last `sessions` call ended (reused).
     ended: Vec<SessionSummary>,
     changes: Vec<(ServiceKey, String, String, EndpointChange)>,
     /// Events ready to be written, in order.
@@ -45,6 +54,29 @@ pub struct Insight {
     no_headers: Headers,
     /// Abuse detection; None with `--no-detection`.
     detection: Option<Detection>,
+}
+
+/// One transaction between the two passes of [`Insight::observe_batch`]: what sessions and
+/// discovery found, which detection reads, and the events it caused so far.
+struct Seen<'t> {
+    t: &'t HttpTransaction,
+    request: &'t HttpRequest,
+    identity: Identity,
+    path: &'t str,
+    query: Option<&'t str>,
+    request_body: Cow<'t, [u8]>,
+    response_body: Option<Cow<'t, [u8]>>,
+    ai: Option<AiCall>,
+    service: Option<ServiceKey>,
+    request_type: Option<&'t str>,
+    response_type: Option<&'t str>,
+    endpoint: Option<EndpointRef>,
+    label: Option<String>,
+    session: SessionId,
+    /// Endpoint events, in order.
+    events: Vec<OutputEvent>,
+    /// Sessions ended by this transaction (the actor's last, or one evicted).
+    ended: Vec<SessionSummary>,
 }
 
 /// Names the redaction key without revealing it: the detection state's actors are only
@@ -81,11 +113,29 @@ impl Insight {
         }
     }
 
-    /// What `t` says of its actor, session and endpoint; events it causes are queued.
-    pub fn observe(&mut self, t: &HttpTransaction) -> HttpInsight {
-        let Some(request) = &t.request else {
-            return HttpInsight::default();
-        };
+    /// What each of `batch` says of its actor, session and endpoint, in order, with the events
+    /// each caused (written after it). Two passes: sessions and discovery on every transaction,
+    /// then detection on every transaction, so that each stage's code and tables stay in the
+    /// CPU's caches across the batch (interleaved, each evicted the other's on every one).
+    pub fn observe_batch<'t>(
+        &mut self,
+        batch: &'t [HttpTransaction],
+        out: &mut Vec<(HttpInsight, Vec<OutputEvent>)>,
+    ) {
+        // Read in place by the second pass, then dropped in place: each is a few hundred bytes.
+        let mut seen: Vec<Option<Seen<'t>>> = batch.iter().map(|t| self.discover(t)).collect();
+        out.reserve(seen.len());
+        for seen in &mut seen {
+            out.push(match seen {
+                Some(seen) => self.judge(seen),
+                None => (HttpInsight::default(), Vec::new()),
+            });
+        }
+    }
+
+    /// The first pass on `t`: actor, session and endpoint (None without a request).
+    fn discover<'t>(&mut self, t: &'t HttpTransaction) -> Option<Seen<'t>> {
+        let request = t.request.as_ref()?;
         let (server, client) = sides(&t.meta);
         let identity = self.actors.identify(request, client.map(|c| c.ip()));
         let (path, query) = split_target(&request.target);
@@ -102,7 +152,6 @@ impl Insight {
                 self.max_decoded,
             )
         });
-        let response_body: &[u8] = response_body.as_deref().unwrap_or(&[]);
         let ai = path.and_then(|path| {
             ai::recognise(&ai::Exchange {
                 path,
@@ -110,7 +159,7 @@ impl Insight {
                 request_body: &request_body,
                 status: response.map(|r| r.status),
                 response_headers: response.map_or(&self.no_headers, |r| &r.headers),
-                response_body,
+                response_body: response_body.as_deref().unwrap_or(&[]),
             })
         });
         let origin_path = path.filter(|p| p.starts_with('/'));
@@ -131,7 +180,7 @@ impl Insight {
                     method: &request.method,
                     path,
                     query,
-                    status: t.response.as_ref().map(|r| r.status),
+                    status: response.map(|r| r.status),
                     auth: identity.auth,
                     latency_ns: t.latency_ns(),
                     request_type,
@@ -139,12 +188,13 @@ impl Insight {
                     role: t.meta.role,
                     ts_ns: t.start_ts_ns,
                     request_body: &request_body,
-                    response_body,
+                    response_body: response_body.as_deref().unwrap_or(&[]),
                     ai: ai.as_ref(),
                 };
                 self.inventory.observe(&observation, &mut self.changes)
             });
-        self.queue_changes(t.start_ts_ns);
+        let mut events = Vec::new();
+        self.queue_changes(t.start_ts_ns, &mut events);
         let label = endpoint.as_ref().map(|e| {
             let mut label = String::with_capacity(e.method.len() + 1 + e.template.len());
             label.push_str(&e.method);
@@ -157,13 +207,57 @@ impl Insight {
             client_ip: identity.client_ip,
             user_agent: identity.user_agent.as_deref(),
             endpoint: label.as_deref(),
-            status: t.response.as_ref().map(|r| r.status),
+            status: response.map(|r| r.status),
             request_bytes: request.body.size,
-            response_bytes: t.response.as_ref().map_or(0, |r| r.body.size),
+            response_bytes: response.map_or(0, |r| r.body.size),
             start_ns: t.start_ts_ns,
             end_ns: t.end_ts_ns,
         };
         let session = self.sessions.observe(&touch, &mut self.ended);
+        Some(Seen {
+            t,
+            request,
+            identity,
+            path: path.unwrap_or_default(),
+            query,
+            request_body,
+            response_body,
+            ai,
+            service,
+            request_type,
+            response_type,
+            endpoint,
+            label,
+            session,
+            events,
+            ended: std::mem::take(&mut self.ended),
+        })
+    }
+
+    /// The second pass: detection's judgement of one transaction, then the alerts it raised
+    /// and the sessions it ended (with their verdicts so far) join its events.
+    fn judge(&mut self, seen: &mut Seen<'_>) -> (HttpInsight, Vec<OutputEvent>) {
+        let Seen {
+            t,
+            request,
+            identity,
+            path,
+            query,
+            request_body,
+            response_body,
+            ai,
+            service,
+            request_type,
+            response_type,
+            endpoint,
+            label,
+            session,
+            events,
+            ended,
+        } = seen;
+        let (t, request, session) = (*t, *request, *session);
+        let mut events = std::mem::take(events);
+        let response = t.response.as_ref();
         let alerts = match &mut self.detection {
             Some(detection) => detection.observe(&Sighting {
                 ts_ns: t.start_ts_ns,
@@ -175,17 +269,17 @@ impl Insight {
                 service: service.as_ref(),
                 role: t.meta.role,
                 method: &request.method,
-                path: path.unwrap_or_default(),
-                query,
+                path,
+                query: *query,
                 template: endpoint.as_ref().map(|e| e.template.as_str()),
                 label: label.as_deref(),
                 request_headers: &request.headers,
-                request_type,
-                request_body: &request_body,
+                request_type: *request_type,
+                request_body,
                 status: response.map(|r| r.status),
                 response_headers: response.map(|r| &r.headers),
-                response_type,
-                response_body,
+                response_type: *response_type,
+                response_body: response_body.as_deref().unwrap_or(&[]),
                 latency_ns: t.latency_ns(),
                 ai: ai.as_ref(),
                 request_classes: endpoint
@@ -199,9 +293,9 @@ impl Insight {
             }),
             None => Vec::new(),
         };
-        self.queue_alerts();
-        self.queue_sessions();
-        HttpInsight {
+        self.queue_alerts(&mut events);
+        self.queue_sessions(std::mem::take(ended), &mut events);
+        let insight = HttpInsight {
             actor: Some(identity.actor.into()),
             client_ip: identity.client_ip.map(ip_text),
             auth: Some(identity.auth),
@@ -210,10 +304,11 @@ impl Insight {
                 request: e.request_classes,
                 response: e.response_classes,
             }),
-            path_template: endpoint.map(|e| e.template),
-            ai,
+            path_template: endpoint.take().map(|e| e.template),
+            ai: ai.take(),
             alerts,
-        }
+        };
+        (insight, events)
     }
 
     /// Sessions idle at `now_ns` end; lasting ones are reported when due.
@@ -221,9 +316,12 @@ impl Insight {
         if let Some(d) = &mut self.detection {
             d.tick(now_ns);
         }
-        self.queue_alerts();
+        let mut events = std::mem::take(&mut self.events);
+        self.queue_alerts(&mut events);
         self.sessions.tick(now_ns, &mut self.ended);
-        self.queue_sessions();
+        let ended = std::mem::take(&mut self.ended);
+        self.queue_sessions(ended, &mut events);
+        self.events = events;
     }
 
     /// Every session and alert ends (the monitor stops).
@@ -231,9 +329,12 @@ impl Insight {
         if let Some(d) = &mut self.detection {
             d.shutdown();
         }
-        self.queue_alerts();
+        let mut events = std::mem::take(&mut self.events);
+        self.queue_alerts(&mut events);
         self.sessions.shutdown(&mut self.ended);
-        self.queue_sessions();
+        let ended = std::mem::take(&mut self.ended);
+        self.queue_sessions(ended, &mut events);
+        self.events = events;
     }
 
     /// Detection counters (None with `--no-detection`).
@@ -276,33 +377,33 @@ impl Insight {
         fs::rename(&tmp, path)
     }
 
-    fn queue_changes(&mut self, ts_ns: u64) {
+    fn queue_changes(&mut self, ts_ns: u64, events: &mut Vec<OutputEvent>) {
         for (service, method, template, change) in self.changes.drain(..) {
             if let Some(e) = self.inventory.endpoint(&service, &method, &template) {
                 let event = EndpointEvent::new(&self.clock, ts_ns, change, &service, e);
-                self.events.push(OutputEvent::Endpoint(event));
+                events.push(OutputEvent::Endpoint(event));
             }
             self.inventory.reported(&service, &method, &template);
         }
     }
 
-    fn queue_sessions(&mut self) {
-        for summary in self.ended.drain(..) {
+    fn queue_sessions(&mut self, ended: Vec<SessionSummary>, events: &mut Vec<OutputEvent>) {
+        for summary in ended {
             let ended = summary.state != SessionState::Active;
             let verdict = self
                 .detection
                 .as_mut()
                 .and_then(|d| d.verdict(&summary.id, ended));
             let event = SessionEvent::new(&self.clock, summary, verdict);
-            self.events.push(OutputEvent::Session(event));
+            events.push(OutputEvent::Session(event));
         }
     }
 
-    fn queue_alerts(&mut self) {
+    fn queue_alerts(&mut self, events: &mut Vec<OutputEvent>) {
         if let Some(d) = &mut self.detection {
             for report in d.take_reports() {
                 let event = AlertEvent::new(&self.clock, report);
-                self.events.push(OutputEvent::Alert(Box::new(event)));
+                events.push(OutputEvent::Alert(Box::new(event)));
             }
         }
     }

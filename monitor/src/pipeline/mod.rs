@@ -30,14 +30,23 @@ use crate::{
 
 pub use live::{Run, RunError};
 
-/// Writes insight's queued events; each alert first goes past the enforcer, which marks its
-/// action and queues its `block` events, written right after it.
+/// Writes insight's queued events (see [`write_events`]).
 fn write_insight_events(
     insight: &mut insight::Insight,
     enforcer: &mut Option<Enforcer>,
     writer: &mut JsonLinesWriter,
 ) -> io::Result<()> {
-    for mut event in insight.take_events() {
+    write_events(insight.take_events(), enforcer, writer)
+}
+
+/// Writes `events`; each alert first goes past the enforcer, which marks its action and
+/// queues its `block` events, written right after it.
+fn write_events(
+    events: impl IntoIterator<Item = OutputEvent>,
+    enforcer: &mut Option<Enforcer>,
+    writer: &mut JsonLinesWriter,
+) -> io::Result<()> {
+    for mut event in events {
         if let (OutputEvent::Alert(alert), Some(enforcer)) = (&mut event, enforcer.as_mut()) {
             let ts = alert.ts_unix_ns;
             enforcer.on_alert(alert, ts);
@@ -77,6 +86,8 @@ pub struct Stages {
     clock: Clock,
     events: Vec<StreamEvent>,
     transactions: Vec<HttpTransaction>,
+    /// What insight said of each transaction of a batch (reused).
+    said: Vec<(HttpInsight, Vec<OutputEvent>)>,
 }
 
 impl Stages {
@@ -116,6 +127,7 @@ impl Stages {
             clock,
             events: Vec::new(),
             transactions: Vec::new(),
+            said: Vec::new(),
         }
     }
 
@@ -174,36 +186,55 @@ impl Stages {
         }
     }
 
+    /// Moves what was ingested through the HTTP stage; the transactions waiting to be written.
+    pub fn pending(&mut self) -> usize {
+        self.pump();
+        self.transactions.len() + self.events.len()
+    }
+
     /// Writes everything produced so far.
     pub fn write(&mut self) -> io::Result<()> {
         self.pump();
         for ev in self.events.drain(..) {
             self.writer.write(&self.raw.render(&ev))?;
         }
-        let none = HttpInsight::default();
-        // Rendered in place and cleared after (also on an error, as draining did): moving each
-        // transaction (several hundred bytes) out first cost more than rendering some parts.
         let mut written = Ok(());
-        for t in &self.transactions {
-            written = match &mut self.insight {
-                Some(insight) => {
-                    let said = insight.observe(t);
+        match &mut self.insight {
+            Some(insight) => {
+                // What ticks queued comes first: they happened before these transactions.
+                written = write_insight_events(insight, &mut self.enforcer, &mut self.writer);
+                let mut said = std::mem::take(&mut self.said);
+                insight.observe_batch(&self.transactions, &mut said);
+                for (t, (said, events)) in self.transactions.iter().zip(said.iter_mut()) {
+                    if written.is_err() {
+                        break;
+                    }
                     if let Some(enforcer) = &mut self.enforcer {
                         let actor = said.actor.as_ref().map(|a| a.id.as_str());
                         enforcer.on_transaction(actor, &t.meta, self.clock.unix_ns(t.end_ts_ns));
                     }
-                    self.http_render
-                        .write(t, &said, &mut self.writer)
+                    written = self
+                        .http_render
+                        .write(t, said, &mut self.writer)
                         .and_then(|()| {
-                            write_insight_events(insight, &mut self.enforcer, &mut self.writer)
-                        })
+                            write_events(events.drain(..), &mut self.enforcer, &mut self.writer)
+                        });
                 }
-                None => self.http_render.write(t, &none, &mut self.writer),
-            };
-            if written.is_err() {
-                break;
+                said.clear();
+                self.said = said;
+            }
+            None => {
+                let none = HttpInsight::default();
+                for t in &self.transactions {
+                    written = self.http_render.write(t, &none, &mut self.writer);
+                    if written.is_err() {
+                        break;
+                    }
+                }
             }
         }
+        // Rendered in place and cleared after (also on an error, as draining did): moving each
+        // transaction (several hundred bytes) out first cost more than rendering some parts.
         self.transactions.clear();
         written?;
         if let Some(insight) = &mut self.insight {

@@ -1,0 +1,3 @@
+//! gRPC calls read from one HTTP/2 stream, as pure logic (not yet wired into the pipeline).
+
+pub mod path;

@@ -1,3 +1,4 @@
 //! gRPC calls read from one HTTP/2 stream, as pure logic (not yet wired into the pipeline).
 
+pub mod framing;
 pub mod path;

@@ -2,4 +2,5 @@
 
 pub mod framing;
 pub mod path;
+pub mod protobuf;
 pub mod status;

@@ -384,4 +384,36 @@ mod tests {
         assert_eq!(call.request_body, Some(json!({})));
         assert!(call.flags.is_empty(), "{:?}", call.flags);
     }
+
+    #[test]
+    fn serialized_calls_match_the_derived_schema() {
+        let schema = serde_json::to_value(schemars::schema_for!(GrpcCall)).unwrap();
+        let validator = jsonschema::options().build(&schema).unwrap();
+        let unary = GrpcStream {
+            request_headers: REQUEST,
+            request_body: &framed(&[vec![0x0a, 0x01, b'x', 0x10, 0x02]]),
+            response_headers: RESPONSE,
+            response_body: &[0, 0, 0],
+            trailers: &[("grpc-status", "77"), ("grpc-message", "%zz")],
+        };
+        let bare = GrpcStream {
+            response_headers: RESPONSE,
+            ..GrpcStream::default()
+        };
+        for stream in [unary, bare] {
+            let call = summarise(&stream, &BodyLimits::default()).unwrap();
+            let value = serde_json::to_value(&call).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{value}: {errors:?}");
+        }
+        // Every flag name is in the schema's enum.
+        let names = &schema["properties"]["flags"];
+        let text = serde_json::to_string(&schema).unwrap();
+        for f in GrpcFlag::ALL {
+            assert!(text.contains(f.name()), "{f:?} missing from {names}");
+        }
+    }
 }

@@ -335,6 +335,56 @@ fn strings_can_be_masked_by_their_value() {
     assert_eq!(redactor.body(Some("application/json"), &text), text);
 }
 
+/// How discovery's schema inference reads a decoded message today: as a JSON body. Its keys
+/// are all digits, which discovery takes for data (ids) rather than names, so from eight
+/// distinct field numbers on one object the fields fold into one map value schema. Recorded
+/// here so the wiring knows; the fix belongs to discovery (a way to say "keys are names").
+#[test]
+fn discovery_reads_the_tree_as_a_json_body() {
+    use crate::discovery::schema::{BodyKind, BodyModel, SchemaLimits};
+
+    let small = User {
+        name: "alice".into(),
+        id: 7,
+        address: Some(Address {
+            street: "Main St 1".into(),
+            zip: 1,
+        }),
+        ..User::default()
+    };
+    let text = serde_json::to_vec(&tree(&small.encode_to_vec())).unwrap();
+    let mut model = BodyModel::new(SchemaLimits::default());
+    assert_eq!(
+        model.observe(Some("application/json"), &text).kind,
+        BodyKind::Json
+    );
+    let schema = model.openapi_schema().unwrap();
+    assert_eq!(schema["properties"]["1"]["type"], "string", "{schema}");
+    assert_eq!(schema["properties"]["2"]["type"], "integer", "{schema}");
+    assert_eq!(
+        schema["properties"]["3"]["properties"]["1"]["type"],
+        "string"
+    );
+
+    let wide = User {
+        name: "alice".into(),
+        id: 7,
+        tags: vec!["a".into()],
+        avatar: vec![0xff],
+        active: true,
+        fixed: 1,
+        small: 1,
+        negative: 1,
+        ..User::default()
+    };
+    let text = serde_json::to_vec(&tree(&wide.encode_to_vec())).unwrap();
+    let mut model = BodyModel::new(SchemaLimits::default());
+    model.observe(Some("application/json"), &text);
+    let schema = model.openapi_schema().unwrap();
+    assert!(schema.get("properties").is_none(), "{schema}");
+    assert!(schema.get("additionalProperties").is_some(), "{schema}");
+}
+
 proptest! {
     #[test]
     fn any_bytes_decode_within_bounds(bytes in prop::collection::vec(any::<u8>(), 0..512)) {

@@ -98,6 +98,11 @@ pub fn summarise(stream: &GrpcStream<'_>, limits: &BodyLimits) -> Option<GrpcCal
 
     let path = field(stream.request_headers, ":path").and_then(|p| parse_path(p).ok());
     flags.set_if(GrpcFlag::InvalidPath, path.is_none());
+    let http_status = field(stream.response_headers, ":status");
+    flags.set_if(
+        GrpcFlag::HttpStatusNot200,
+        http_status.is_some_and(|s| s != "200"),
+    );
 
     let request = read_body(
         stream.request_body,
@@ -357,6 +362,18 @@ mod tests {
         let call = summarise(&invalid, &BodyLimits::default()).unwrap();
         assert!(call.flags.contains(GrpcFlag::InvalidStatus));
         assert_eq!(call.status, None);
+        let proxied = GrpcStream {
+            response_headers: &[(":status", "503"), ("content-type", "application/grpc")],
+            ..missing
+        };
+        let call = summarise(&proxied, &BodyLimits::default()).unwrap();
+        assert!(call.flags.contains(GrpcFlag::HttpStatusNot200));
+        assert!(
+            !summarise(&missing, &BodyLimits::default())
+                .unwrap()
+                .flags
+                .contains(GrpcFlag::HttpStatusNot200)
+        );
     }
 
     #[test]

@@ -48,10 +48,13 @@ pub enum GrpcFlag {
     InvalidJson,
     /// Messages of a codec not decoded here (`+thrift`, grpc-web-text): counted, not shown.
     BodyNotDecoded,
+    /// The response's `:status` is not 200: the call failed at the HTTP level (a proxy, a
+    /// server that is no gRPC server), whatever `grpc-status` says.
+    HttpStatusNot200,
 }
 
 impl GrpcFlag {
-    pub const ALL: [GrpcFlag; 19] = [
+    pub const ALL: [GrpcFlag; 20] = [
         GrpcFlag::InvalidPath,
         GrpcFlag::MissingStatus,
         GrpcFlag::TrailersOnly,
@@ -71,6 +74,7 @@ impl GrpcFlag {
         GrpcFlag::DecodeLimited,
         GrpcFlag::InvalidJson,
         GrpcFlag::BodyNotDecoded,
+        GrpcFlag::HttpStatusNot200,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -94,6 +98,7 @@ impl GrpcFlag {
             GrpcFlag::DecodeLimited => "decode_limited",
             GrpcFlag::InvalidJson => "invalid_json",
             GrpcFlag::BodyNotDecoded => "body_not_decoded",
+            GrpcFlag::HttpStatusNot200 => "http_status_not_200",
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! kernel (monitor-ebpf) → [`capture`] (ring buffer, decode) → [`conn`] (reorder, reassemble,
 //! attribute) → [`export`] (JSON lines). [`pipeline`] wires them; [`check`] inspects the host;
-//! [`tls`] finds the TLS libraries in processes, for the uprobes that capture plaintext.
+//! [`tls`] finds the TLS libraries in processes, for the uprobes that capture plaintext;
+//! [`grpc`] reads gRPC calls out of HTTP/2 streams (not yet wired into the pipeline).
 
 pub mod capture;
 pub mod check;
@@ -14,6 +15,7 @@ pub mod detection;
 pub mod discovery;
 pub mod enforce;
 pub mod export;
+pub mod grpc;
 pub mod http1;
 pub mod http2;
 pub mod mount;

@@ -24,6 +24,10 @@ pub const DETECTION_SIGNATURES: &str = "detection_signatures";
 /// The HTTP/2 frame reader and HPACK decoder's target (monitor/fuzz/fuzz_targets/http2_frames.rs).
 pub const HTTP2_FRAMES: &str = "http2_frames";
 
+/// The gRPC framing, protobuf decoder and call summary's target
+/// (monitor/fuzz/fuzz_targets/grpc_messages.rs).
+pub const GRPC_MESSAGES: &str = "grpc_messages";
+
 /// Seconds `cargo xtask test` fuzzes the HTTP/1 parser for: long enough to replay the seeds
 /// and explore around them (a few hundred thousand inputs), short enough that CI (90 min on
 /// 2 cores) stays near ten minutes with the fuzz build. Longer runs: `cargo xtask fuzz
@@ -33,10 +37,11 @@ pub const TEST_SECONDS: u64 = 60;
 /// What `cargo xtask test` fuzzes, in order, and for how long: the signatures are pure
 /// functions of short values, so half the time covers their seeds and surroundings (the fuzz
 /// build is shared, so the second target adds little more than its run).
-pub const TEST_TARGETS: [(&str, u64); 3] = [
+pub const TEST_TARGETS: [(&str, u64); 4] = [
     (HTTP1_STREAM, TEST_SECONDS),
     (DETECTION_SIGNATURES, 30),
     (HTTP2_FRAMES, 30),
+    (GRPC_MESSAGES, 30),
 ];
 
 /// The parser is safe Rust: its findings are panics (assertions, overflow and bounds checks,

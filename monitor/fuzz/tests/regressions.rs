@@ -32,3 +32,12 @@ fn saved_signature_inputs_stay_fixed() {
         monitor_fuzz::signatures::run(&fs::read(&path).unwrap());
     }
 }
+
+#[test]
+fn saved_grpc_inputs_stay_fixed() {
+    // None yet: the target has not crashed. The test replays any that is saved later.
+    for path in saved("grpc_messages") {
+        eprintln!("replaying {}", path.display());
+        monitor_fuzz::grpc::run(&fs::read(&path).unwrap());
+    }
+}

@@ -316,12 +316,7 @@ impl Insight {
         if let Some(d) = &mut self.detection {
             d.tick(now_ns);
         }
-        let mut events = std::mem::take(&mut self.events);
-        self.queue_alerts(&mut events);
-        self.sessions.tick(now_ns, &mut self.ended);
-        let ended = std::mem::take(&mut self.ended);
-        self.queue_sessions(ended, &mut events);
-        self.events = events;
+        self.queue_ended(|sessions, ended| sessions.tick(now_ns, ended));
     }
 
     /// Every session and alert ends (the monitor stops).
@@ -329,12 +324,7 @@ impl Insight {
         if let Some(d) = &mut self.detection {
             d.shutdown();
         }
-        let mut events = std::mem::take(&mut self.events);
-        self.queue_alerts(&mut events);
-        self.sessions.shutdown(&mut self.ended);
-        let ended = std::mem::take(&mut self.ended);
-        self.queue_sessions(ended, &mut events);
-        self.events = events;
+        self.queue_ended(SessionTracker::shutdown);
     }
 
     /// Detection counters (None with `--no-detection`).
@@ -375,6 +365,17 @@ impl Insight {
         let text = serde_json::to_vec_pretty(&self.openapi(None)).map_err(io::Error::other)?;
         fs::write(&tmp, text)?;
         fs::rename(&tmp, path)
+    }
+
+    /// Queues the alerts detection reported, then the sessions `end` ends (a tick, or the
+    /// shutdown), with their verdicts.
+    fn queue_ended(&mut self, end: impl FnOnce(&mut SessionTracker, &mut Vec<SessionSummary>)) {
+        let mut events = std::mem::take(&mut self.events);
+        self.queue_alerts(&mut events);
+        end(&mut self.sessions, &mut self.ended);
+        let ended = std::mem::take(&mut self.ended);
+        self.queue_sessions(ended, &mut events);
+        self.events = events;
     }
 
     fn queue_changes(&mut self, ts_ns: u64, events: &mut Vec<OutputEvent>) {

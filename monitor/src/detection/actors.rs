@@ -83,6 +83,8 @@ pub struct ActorState {
     pub rotation: Option<Box<RotationState>>,
     pub takeover: Option<Box<TakeoverState>>,
     pub walk: Walk,
+    /// Categories with an open alert, and what waits to be added to it.
+    pub hot: Vec<super::hot::Hot>,
 }
 
 impl ActorState {
@@ -102,6 +104,7 @@ impl ActorState {
             rotation: None,
             takeover: None,
             walk: Walk::default(),
+            hot: Vec::new(),
         }
     }
 }

@@ -142,6 +142,50 @@ pub struct Contribution<'a> {
     pub now: u64,
 }
 
+impl Contribution<'_> {
+    /// A hash of what the alert lists from this contribution (its session, address, user
+    /// agent and endpoint): two contributions with the same key differ, to an open alert,
+    /// only in their time.
+    pub fn key(&self) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = foldhash::quality::FixedState::with_seed(11).build_hasher();
+        self.session.hash(&mut h);
+        self.client_ip.hash(&mut h);
+        self.user_agent
+            .map(|ua| cut(ua, crate::session::actor::MAX_USER_AGENT))
+            .hash(&mut h);
+        self.method.hash(&mut h);
+        cut(self.endpoint, 256).hash(&mut h);
+        h.finish()
+    }
+}
+
+/// Contributions to an open alert that changed nothing it lists (see [`Contribution::key`]):
+/// added to it in one go by [`AlertBook::absorb`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pending {
+    pub transactions: u64,
+    pub last_ns: u64,
+    pub confidence: f64,
+}
+
+impl Pending {
+    pub fn add(&mut self, now: u64, confidence: f64) {
+        self.transactions += 1;
+        self.last_ns = self.last_ns.max(now);
+        self.confidence = self.confidence.max(confidence);
+    }
+}
+
+/// What [`AlertBook::raise`] did: the alert's id, until when (ns) evidence of further
+/// findings would not be reported, and the severity last reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raised {
+    pub id: AlertId,
+    pub quiet_until: u64,
+    pub reported_severity: Severity,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AlertCounters {
     pub raised: u64,
@@ -181,14 +225,13 @@ impl AlertBook {
     }
 
     /// Adds `finding` from `c` to its actor's alert of that category (raising one when none is
-    /// open); `walk` gives the actor's earlier transactions for a new alert. The alert's id,
-    /// and until when (ns) evidence of further findings would not be reported.
+    /// open); `walk` gives the actor's earlier transactions for a new alert.
     pub fn raise(
         &mut self,
         mut finding: Finding,
         c: &Contribution,
         walk: impl FnOnce() -> Vec<super::finding::WalkStep>,
-    ) -> (AlertId, u64) {
+    ) -> Raised {
         let key = (c.actor.id, finding.category);
         let addresses = std::mem::take(&mut finding.addresses);
         // One lookup for the common case, an alert already open (an ongoing attack).
@@ -208,10 +251,11 @@ impl AlertBook {
                 open.reported_severity = r.severity;
                 self.reports.push(r.clone());
             }
-            return (
-                open.report.id,
-                open.reported_ns.saturating_add(self.update_ns),
-            );
+            return Raised {
+                id: open.report.id,
+                quiet_until: open.reported_ns.saturating_add(self.update_ns),
+                reported_severity: open.reported_severity,
+            };
         }
         let mut evidence = finding.evidence;
         evidence.session_walk = walk();
@@ -232,7 +276,7 @@ impl AlertBook {
             transactions: 0,
             evidence,
         };
-        let id = report.id;
+        let (id, severity) = (report.id, report.severity);
         let mut open = Open {
             reported_severity: report.severity,
             report,
@@ -252,7 +296,33 @@ impl AlertBook {
             self.counters.evicted += 1;
             self.counters.ended += 1;
         }
-        (id, c.now.saturating_add(self.update_ns))
+        Raised {
+            id,
+            quiet_until: c.now.saturating_add(self.update_ns),
+            reported_severity: severity,
+        }
+    }
+
+    /// Adds `pending` contributions to the actor's open alert of `category`, without
+    /// reporting it (its next report or end carries them); false when no such alert is open.
+    /// The alert's place in the eviction order stays where its last [`Self::raise`] put it.
+    pub fn absorb(&mut self, actor: ActorId, category: Category, pending: Pending) -> bool {
+        let Some(open) = self.open.peek_mut(&(actor, category)) else {
+            return false;
+        };
+        let r = &mut open.report;
+        r.transactions += pending.transactions;
+        r.last_ns = r.last_ns.max(pending.last_ns);
+        r.confidence = r.confidence.max(pending.confidence);
+        true
+    }
+
+    /// The alert a raise for (`actor`, `category`) would end early to make room, if any.
+    pub fn victim(&self, actor: ActorId, category: Category) -> Option<(ActorId, Category)> {
+        let key = (actor, category);
+        (self.open.len() == self.open.cap().get() && !self.open.contains(&key))
+            .then(|| self.open.peek_lru().map(|(k, _)| *k))
+            .flatten()
     }
 
     /// Whether `actor` has an open alert.
@@ -388,14 +458,20 @@ mod tests {
     #[test]
     fn one_alert_per_actor_and_category_new_ongoing_ended() {
         let mut book = AlertBook::new(&AlertRules::default());
-        let (id, _) = book.raise(finding(Severity::Medium), &c(0, "10.0.0.1"), Vec::new);
+        let id = book
+            .raise(finding(Severity::Medium), &c(0, "10.0.0.1"), Vec::new)
+            .id;
         for i in 1..50 {
             let got = book.raise(
                 finding(Severity::Medium),
                 &c(i * S / 10, "10.0.0.2"),
                 Vec::new,
             );
-            assert_eq!(got, (id, 10 * S), "quiet until the update is due");
+            assert_eq!(
+                (got.id, got.quiet_until),
+                (id, 10 * S),
+                "quiet until the update is due"
+            );
         }
         let r: Vec<AlertReport> = book.take_reports().collect();
         assert_eq!(r.len(), 1);
@@ -420,7 +496,7 @@ mod tests {
         assert_eq!(book.open_count(), 0);
         // Later activity is a new alert with a new id.
         let again = book.raise(finding(Severity::Medium), &c(500 * S, "10.0.0.1"), Vec::new);
-        assert_ne!(again.0, id);
+        assert_ne!(again.id, id);
     }
 
     #[test]

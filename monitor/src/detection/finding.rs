@@ -103,13 +103,18 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// Nothing was gathered (a finding made while evidence was not wanted).
+    pub fn is_empty(&self) -> bool {
+        self.figures.is_empty()
+            && self.baseline.is_empty()
+            && self.signatures.is_empty()
+            && self.notes.is_empty()
+            && self.session_walk.is_empty()
+    }
+
     /// Takes `newer`'s figures and adds its signatures and notes not yet kept.
     pub fn merge(&mut self, newer: Evidence) {
-        if newer.figures.is_empty()
-            && newer.baseline.is_empty()
-            && newer.signatures.is_empty()
-            && newer.notes.is_empty()
-        {
+        if newer.is_empty() {
             // A finding made while evidence was not wanted.
             return;
         }

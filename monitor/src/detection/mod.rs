@@ -15,6 +15,7 @@ pub mod behaviour;
 pub mod category;
 pub mod finding;
 pub mod hit;
+pub mod hot;
 pub mod learned;
 pub mod prompt;
 pub mod rules;

@@ -185,3 +185,61 @@ mod determinism {
         }
     }
 }
+
+mod deferred {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::detection::alerts::{AlertId, AlertState};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Contributions that wait on the actor (an ongoing attack's findings) are all in the
+        /// alert's last report, whatever ends it: the tick, the shutdown, another alert taking
+        /// its place, or its actor leaving the cache. Steps: (actor, address, gap in ms).
+        #[test]
+        fn every_contribution_is_in_its_alert(
+            steps in proptest::collection::vec((0u8..6, 0u8..3, 0u64..3_000), 1..300),
+            max_open in 1usize..4,
+            max_actors in 1usize..5,
+        ) {
+            let mut rules = Rules::default();
+            rules.alerts.max_open = max_open;
+            rules.limits.max_actors = max_actors;
+            let mut d = detection(&rules);
+            let mut s = sighting("GET", "/x");
+            s.user_agent = Some("sqlmap/1.7.2#stable (https://sqlmap.org)");
+            let mut contributed: HashMap<AlertId, u64> = HashMap::new();
+            let mut last: HashMap<AlertId, (AlertState, u64)> = HashMap::new();
+            let mut now = 1_000_000_000u64;
+            for &(actor, address, gap) in &steps {
+                now += gap * 1_000_000;
+                let id = ActorId([actor; 8]);
+                s.actor = Actor { id, kind: ActorKind::Ip };
+                s.session = SessionId { actor: id, start_ns: 0 };
+                s.client_ip = Some(IpAddr::V4(Ipv4Addr::new(10, 0, actor, address)));
+                s.ts_ns = now;
+                for alert in d.observe(&s) {
+                    *contributed.entry(alert).or_default() += 1;
+                }
+                if gap > 2_000 {
+                    d.tick(now);
+                }
+                for r in d.take_reports() {
+                    last.insert(r.id, (r.state, r.transactions));
+                }
+            }
+            d.shutdown();
+            for r in d.take_reports() {
+                last.insert(r.id, (r.state, r.transactions));
+            }
+            prop_assert_eq!(contributed.len(), last.len());
+            for (id, n) in contributed {
+                prop_assert_eq!(last.get(&id).copied(), Some((AlertState::Ended, n)));
+            }
+        }
+    }
+}

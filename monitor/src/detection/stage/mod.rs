@@ -27,6 +27,7 @@ use super::{
     category::Category,
     finding::{Finding, WalkStep},
     hit::SignatureHit,
+    hot::{self, Hot},
     learned::Learned,
     prompt::PromptScanner,
     rules::Rules,
@@ -69,6 +70,8 @@ pub struct Detection {
     hits: Vec<SignatureHit>,
     findings: Vec<(Finding, Option<Actor>)>,
     ids: Vec<AlertId>,
+    /// Actors and categories with contributions waiting (see [`Hot`]), for the next tick.
+    queued: Vec<(ActorId, Category)>,
 }
 
 impl std::fmt::Debug for Detection {
@@ -114,6 +117,7 @@ impl Detection {
             hits: Vec::new(),
             findings: Vec::new(),
             ids: Vec::new(),
+            queued: Vec::new(),
             rules: rules.clone(),
         }
     }
@@ -141,6 +145,9 @@ impl Detection {
         let params = Params::of(s.path, s.template, s.query);
         if would_evict(&self.actors, &s.actor.id) {
             self.counters.actors_evicted += 1;
+            if let Some((id, st)) = self.actors.pop_lru() {
+                self.fold_actor(&st, id);
+            }
         }
         let st = self
             .actors
@@ -318,30 +325,50 @@ impl Detection {
         }
     }
 
-    /// Alerts for this transaction's findings.
+    /// Alerts for this transaction's findings. A finding that would change nothing its alert
+    /// lists waits on the actor (see [`Hot`]) rather than being added at once.
     fn raise(&mut self, s: &Sighting, endpoint: &str) {
         let quiet = self.rules.alerts.quiet_secs.saturating_mul(1_000_000_000);
         let clock = self.clock;
-        for (finding, actor) in self.findings.drain(..) {
+        let mut findings = std::mem::take(&mut self.findings);
+        let c = Contribution {
+            actor: s.actor,
+            session: s.session,
+            client_ip: s.client_ip,
+            user_agent: s.user_agent,
+            service: s.service,
+            method: s.method,
+            endpoint,
+            now: s.ts_ns,
+        };
+        let key = c.key();
+        for (finding, actor) in findings.drain(..) {
             if !self.rules.enabled(finding.category)
                 || finding.severity < self.rules.alerts.min_severity
             {
                 self.counters.findings_suppressed += 1;
                 continue;
             }
-            let actor = actor.unwrap_or(s.actor);
             let score = finding.severity.weight() * finding.confidence;
             let category = finding.category;
+            if actor.is_none() && self.defer(s, &finding, key, score, quiet) {
+                continue;
+            }
             let c = Contribution {
-                actor,
-                session: s.session,
-                client_ip: s.client_ip,
-                user_agent: s.user_agent,
-                service: s.service,
-                method: s.method,
-                endpoint,
-                now: s.ts_ns,
+                actor: actor.unwrap_or(s.actor),
+                ..c
             };
+            self.fold(c.actor.id, category);
+            if let Some((actor, category)) = self.alerts.victim(c.actor.id, category) {
+                self.fold(actor, category);
+                if let Some(h) = self
+                    .actors
+                    .peek_mut(&actor)
+                    .and_then(|st| hot::find(&mut st.hot, category))
+                {
+                    h.invalidate();
+                }
+            }
             let actors = &self.actors;
             let walk = || {
                 actors
@@ -360,27 +387,102 @@ impl Detection {
                     })
                     .unwrap_or_default()
             };
-            let (id, quiet_until) = self.alerts.raise(finding, &c, walk);
-            if !self.ids.contains(&id) {
-                self.ids.push(id);
+            let raised = self.alerts.raise(finding, &c, walk);
+            if !self.ids.contains(&raised.id) {
+                self.ids.push(raised.id);
             }
             self.verdicts.add(s.session, category, score);
             if let Some(st) = self.actors.peek_mut(&s.actor.id) {
                 st.alerted_until = s.ts_ns.saturating_add(quiet);
-                if actor == s.actor {
-                    st.quiet_until[category.index()] = quiet_until;
+                if c.actor == s.actor {
+                    st.quiet_until[category.index()] = raised.quiet_until;
+                    let h = match st.hot.iter().position(|h| h.category == category) {
+                        Some(i) => &mut st.hot[i],
+                        None => {
+                            st.hot.push(Hot::new(category, &raised));
+                            let last = st.hot.len() - 1;
+                            &mut st.hot[last]
+                        }
+                    };
+                    h.taken(&raised, &c, key, score, quiet);
                 }
+            }
+        }
+        self.findings = findings;
+    }
+
+    /// Whether `finding` of the transaction's own actor waits on it for its open alert.
+    fn defer(&mut self, s: &Sighting, finding: &Finding, key: u64, score: f64, quiet: u64) -> bool {
+        let Some(st) = self.actors.peek_mut(&s.actor.id) else {
+            return false;
+        };
+        let Some(h) = hot::find(&mut st.hot, finding.category) else {
+            return false;
+        };
+        if !h.defers(finding, key, score, s.ts_ns) {
+            return false;
+        }
+        h.pending.add(s.ts_ns, finding.confidence);
+        if !h.queued {
+            h.queued = true;
+            self.queued.push((s.actor.id, finding.category));
+        }
+        if !self.ids.contains(&h.id) {
+            self.ids.push(h.id);
+        }
+        st.alerted_until = s.ts_ns.saturating_add(quiet);
+        true
+    }
+
+    /// What waits on `actor` for its alert of `category` is added to it.
+    fn fold(&mut self, actor: ActorId, category: Category) {
+        let Some(h) = self
+            .actors
+            .peek_mut(&actor)
+            .and_then(|st| hot::find(&mut st.hot, category))
+        else {
+            return;
+        };
+        let pending = h.take();
+        if pending.transactions > 0 {
+            self.alerts.absorb(actor, category, pending);
+        }
+    }
+
+    /// Everything that waits on any actor is added to its alert: before alerts can end.
+    fn fold_all(&mut self) {
+        let mut queued = std::mem::take(&mut self.queued);
+        for (actor, category) in queued.drain(..) {
+            if let Some(h) = self
+                .actors
+                .peek_mut(&actor)
+                .and_then(|st| hot::find(&mut st.hot, category))
+            {
+                h.queued = false;
+            }
+            self.fold(actor, category);
+        }
+        self.queued = queued;
+    }
+
+    /// The actor leaves the cache: what waits on it is added to its alerts first.
+    fn fold_actor(&mut self, st: &ActorState, actor: ActorId) {
+        for h in &st.hot {
+            if h.pending.transactions > 0 {
+                self.alerts.absorb(actor, h.category, h.pending);
             }
         }
     }
 
     /// Alerts quiet at `now` end; grown ones are reported.
     pub fn tick(&mut self, now: u64) {
+        self.fold_all();
         self.alerts.tick(now);
     }
 
     /// Every open alert ends.
     pub fn shutdown(&mut self) {
+        self.fold_all();
         self.alerts.shutdown();
     }
 

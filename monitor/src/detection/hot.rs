@@ -1,0 +1,89 @@
+//! An ongoing attack's findings, kept on the actor while they change nothing but the counts of
+//! its open alert: the alert, its session verdict and their caches are not touched for every
+//! transaction, only when something new comes (an address, a user agent, an endpoint, a
+//! session, a higher severity, evidence), when a report is due, and before alerts can end.
+
+use crate::detection::{
+    alerts::{AlertId, Contribution, Pending, Raised},
+    category::{Category, Severity},
+    finding::Finding,
+};
+
+/// One category of an actor with an open alert.
+#[derive(Debug, Clone)]
+pub struct Hot {
+    pub category: Category,
+    pub id: AlertId,
+    /// Findings may be deferred before this (monotonic ns): the alert's next report is due
+    /// then, and it cannot have ended before.
+    until_ns: u64,
+    reported_severity: Severity,
+    /// [`Contribution::key`] of the last contribution the alert took itself.
+    key: u64,
+    /// The score the session's verdict last took for this category.
+    score: f64,
+    /// Taken by the alert at the next fold.
+    pub pending: Pending,
+    /// Listed for the next fold of every actor's pending contributions.
+    pub queued: bool,
+}
+
+impl Hot {
+    /// Whether `finding` from a contribution of `key` can wait: it would add to the alert only
+    /// a transaction, a time and at most its confidence.
+    pub fn defers(&self, finding: &Finding, key: u64, score: f64, now: u64) -> bool {
+        now < self.until_ns
+            && key == self.key
+            && score <= self.score
+            && finding.severity <= self.reported_severity
+            && finding.addresses.is_empty()
+            && finding.evidence.is_empty()
+    }
+
+    /// The alert took a contribution itself (`raised`): what later ones are compared with.
+    pub fn taken(
+        &mut self,
+        raised: &Raised,
+        c: &Contribution,
+        key: u64,
+        score: f64,
+        quiet_ns: u64,
+    ) {
+        self.id = raised.id;
+        self.until_ns = raised.quiet_until.min(c.now.saturating_add(quiet_ns));
+        self.reported_severity = raised.reported_severity;
+        if key != self.key {
+            self.score = 0.0;
+        }
+        self.key = key;
+        self.score = self.score.max(score);
+    }
+
+    pub fn new(category: Category, raised: &Raised) -> Self {
+        Self {
+            category,
+            id: raised.id,
+            until_ns: 0,
+            reported_severity: raised.reported_severity,
+            key: 0,
+            score: 0.0,
+            pending: Pending::default(),
+            queued: false,
+        }
+    }
+
+    /// The alert is gone (ended early to make room): nothing may wait for it.
+    pub fn invalidate(&mut self) {
+        self.until_ns = 0;
+    }
+
+    /// The pending contributions, leaving none.
+    pub fn take(&mut self) -> Pending {
+        std::mem::take(&mut self.pending)
+    }
+}
+
+/// The actor's entry for `category`, if it has one.
+pub fn find(hot: &mut [Hot], category: Category) -> Option<&mut Hot> {
+    hot.iter_mut().find(|h| h.category == category)
+}

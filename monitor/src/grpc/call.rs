@@ -9,6 +9,7 @@ use super::body::{BodyLimits, read_body};
 use super::flags::{GrpcFlag, GrpcFlags};
 use super::path::{ContentType, content_type, parse_path};
 use super::status::{Source, find_status};
+use super::tally::Tally;
 
 /// Header or trailer fields as decoded (HPACK): name, value. Pseudo-headers (`:path`) are
 /// fields like the others. Names are matched case-insensitively.
@@ -16,6 +17,8 @@ pub type Fields<'a> = &'a [(&'a str, &'a str)];
 
 /// One HTTP/2 stream, both directions, as captured. Bodies are the DATA payloads joined in
 /// order (possibly cut by a capture bound); `trailers` the response's trailing HEADERS.
+/// Tallies, when the stream layer fed one every DATA payload of a direction, count that
+/// direction in full and hold its first message: they are read instead of the body.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GrpcStream<'a> {
     pub request_headers: Fields<'a>,
@@ -23,6 +26,8 @@ pub struct GrpcStream<'a> {
     pub response_headers: Fields<'a>,
     pub response_body: &'a [u8],
     pub trailers: Fields<'a>,
+    pub request_tally: Option<&'a Tally>,
+    pub response_tally: Option<&'a Tally>,
 }
 
 /// How many messages went each way, as the counts show it: a streaming method that happened
@@ -106,6 +111,7 @@ pub fn summarise(stream: &GrpcStream<'_>, limits: &BodyLimits) -> Option<GrpcCal
 
     let request = read_body(
         stream.request_body,
+        stream.request_tally,
         kind,
         field(stream.request_headers, "grpc-encoding"),
         limits,
@@ -113,6 +119,7 @@ pub fn summarise(stream: &GrpcStream<'_>, limits: &BodyLimits) -> Option<GrpcCal
     );
     let response = read_body(
         stream.response_body,
+        stream.response_tally,
         kind,
         field(stream.response_headers, "grpc-encoding"),
         limits,
@@ -175,6 +182,7 @@ mod tests {
 
     use super::*;
     use crate::grpc::framing::encode;
+    use crate::grpc::path::ContentType;
 
     #[derive(Clone, PartialEq, prost::Message)]
     struct HelloRequest {
@@ -225,6 +233,7 @@ mod tests {
             response_headers: RESPONSE,
             response_body: &response,
             trailers: &[("grpc-status", "0"), ("grpc-message", "")],
+            ..GrpcStream::default()
         };
         let call = summarise(&stream, &BodyLimits::default()).unwrap();
         assert_eq!(
@@ -285,11 +294,65 @@ mod tests {
                 response_headers: RESPONSE,
                 response_body: response,
                 trailers: ok,
+                ..GrpcStream::default()
             };
             let call = summarise(&stream, &BodyLimits::default()).unwrap();
             assert_eq!(call.streaming, want);
             assert_eq!(call.response_body, Some(json!({"1": 1})));
         }
+    }
+
+    /// A server stream far past the capture bound: the captured body holds the first few
+    /// hundred messages, the tallies every one.
+    #[test]
+    fn a_long_server_stream_is_counted_by_its_tallies() {
+        const CAPTURE: usize = 64 * 1024;
+        let request = framed(&[HelloRequest {
+            name: "alice".into(),
+        }
+        .encode_to_vec()]);
+        let replies: Vec<Vec<u8>> = (0..10_000)
+            .map(|i| {
+                HelloReply {
+                    message: format!("reply {i}"),
+                    count: i,
+                }
+                .encode_to_vec()
+            })
+            .collect();
+        let response = framed(&replies);
+        assert!(response.len() > 2 * CAPTURE);
+        let limits = BodyLimits::default();
+        let mut requests = Tally::new(ContentType::Proto, &limits, CAPTURE);
+        requests.push(&request);
+        let mut responses = Tally::new(ContentType::Proto, &limits, CAPTURE);
+        // DATA frames of 16 KiB, as a server's default SETTINGS_MAX_FRAME_SIZE allows.
+        for data in response.chunks(16_384) {
+            responses.push(data);
+        }
+        let captured = GrpcStream {
+            request_headers: REQUEST,
+            request_body: &request,
+            response_headers: RESPONSE,
+            response_body: &response[..CAPTURE],
+            trailers: &[("grpc-status", "0")],
+            ..GrpcStream::default()
+        };
+        // Without the tallies the capture bound undercounts, and flags a cut message.
+        let cut = summarise(&captured, &limits).unwrap();
+        assert!(cut.response_messages < 10_000);
+        assert!(cut.flags.contains(GrpcFlag::TruncatedMessage));
+        let tallied = GrpcStream {
+            request_tally: Some(&requests),
+            response_tally: Some(&responses),
+            ..captured
+        };
+        let call = summarise(&tallied, &limits).unwrap();
+        assert_eq!((call.request_messages, call.response_messages), (1, 10_000));
+        assert_eq!(call.streaming, Streaming::Server);
+        assert_eq!(call.request_body, Some(json!({"1": "alice"})));
+        assert_eq!(call.response_body, Some(json!({"1": "reply 0"})));
+        assert!(call.flags.is_empty(), "{:?}", call.flags);
     }
 
     #[test]
@@ -328,6 +391,7 @@ mod tests {
                 ("grpc-status", "0"),
                 ("grpc-message", "100%"),
             ],
+            ..GrpcStream::default()
         };
         let call = summarise(&stream, &BodyLimits::default()).unwrap();
         let names: Vec<&str> = call.flags.iter().map(GrpcFlag::name).collect();
@@ -393,6 +457,7 @@ mod tests {
             response_headers: &[("content-type", "application/grpc-web+proto")],
             response_body: &response,
             trailers: &[],
+            ..GrpcStream::default()
         };
         let call = summarise(&stream, &BodyLimits::default()).unwrap();
         assert_eq!(call.status_name, Some("UNAUTHENTICATED"));
@@ -412,6 +477,7 @@ mod tests {
             response_headers: RESPONSE,
             response_body: &[0, 0, 0],
             trailers: &[("grpc-status", "77"), ("grpc-message", "%zz")],
+            ..GrpcStream::default()
         };
         let bare = GrpcStream {
             response_headers: RESPONSE,

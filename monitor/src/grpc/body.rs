@@ -141,7 +141,10 @@ fn message(
             GrpcFlag::DecodeLimited,
             d.dropped > 0 || d.depth_limited || d.cut_strings > 0,
         );
-        Some(d.value)
+        // Nothing read before the wire broke: no message to show (`{}` would claim an empty
+        // one, which is a valid message of every type).
+        let nothing = d.value.as_object().is_some_and(|m| m.is_empty());
+        (d.error.is_none() || !nothing).then_some(d.value)
     } else if kind.is_json() {
         match serde_json::from_slice(bytes) {
             Ok(v) => Some(v),

@@ -12,6 +12,7 @@ use serde::{Serialize, ser::SerializeMap, ser::SerializeSeq};
 use super::{
     JsonLinesWriter,
     event::{Connection, Endpoint},
+    grpc::redacted,
     insight::HttpInsight,
     prerendered::Prerendered,
     render::connection,
@@ -19,6 +20,7 @@ use super::{
 use crate::{
     clock::{Clock, Rfc3339Cache, Rfc3339Text},
     conn::{ConnMeta, Role},
+    grpc::GrpcCall,
     transaction::{
         Body, EndReason, Flag, Flags, Headers, HttpTransaction, Outcome,
         body::{ContentRepr, render_body},
@@ -61,6 +63,10 @@ pub struct HttpEvent<'a> {
     pub flags: Flags,
     /// Whether any flag means two parsers could frame this traffic differently.
     pub smuggling_risk: bool,
+    /// The gRPC call an HTTP/2 stream carried, its decoded messages and `message` redacted;
+    /// absent for anything else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<GrpcCall>,
     /// Who sent it, in which session, to which endpoint (discovery; null members without it).
     #[serde(flatten)]
     pub insight: &'a HttpInsight,
@@ -429,6 +435,7 @@ impl HttpRenderer {
             reason: t.reason,
             flags,
             smuggling_risk: flags.smuggling_risk(),
+            grpc: t.grpc.as_deref().map(|c| redacted(c, &self.redactor)),
             insight,
         }
     }

@@ -47,6 +47,10 @@ impl HttpEvent<'_> {
         o.opt_str(key!("reason"), self.reason.map(|r| r.name()));
         write_flags(o.key(key!("flags")), self.flags);
         o.bool(key!("smuggling_risk"), self.smuggling_risk);
+        if let Some(grpc) = &self.grpc {
+            // Rare next to HTTP/1 and holding decoded trees: serde writes it.
+            raw_or_null(o.key(key!("grpc")), Some(grpc));
+        }
         let insight = self.insight;
         match &insight.actor {
             Some(actor) => {

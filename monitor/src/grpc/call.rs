@@ -80,6 +80,11 @@ pub struct GrpcCall {
     pub flags: GrpcFlags,
 }
 
+/// Equality is an equivalence: the decoded bodies are JSON values, whose numbers are never
+/// NaN (serde_json has no NaN), so every call equals itself. Transactions, which may hold a
+/// call, compare with `Eq`.
+impl Eq for GrpcCall {}
+
 fn field<'a>(fields: Fields<'a>, name: &str) -> Option<&'a str> {
     fields
         .iter()

@@ -549,6 +549,7 @@ impl Exchange {
             flags,
             start_ts_ns: start,
             end_ts_ns: end,
+            grpc: None,
         });
     }
 
@@ -563,6 +564,7 @@ impl Exchange {
             flags,
             start_ts_ns: ts,
             end_ts_ns: ts,
+            grpc: None,
         }
     }
 }

@@ -32,7 +32,7 @@ pub struct GrpcStream<'a> {
 
 /// How many messages went each way, as the counts show it: a streaming method that happened
 /// to send one message each way reads as `unary`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Streaming {
     /// At most one message each way.

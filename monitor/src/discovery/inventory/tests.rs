@@ -23,6 +23,7 @@ fn obs<'a>(s: &'a ServiceKey, method: &'a str, path: &'a str, ts: u64) -> Observ
         request_body: b"",
         response_body: br#"{"id":1,"email":"ann@example.com"}"#,
         ai: None,
+        grpc: None,
     }
 }
 

@@ -1,9 +1,11 @@
 //! HTTP/2 (RFC 9113) from captured byte streams: `preface` recognises a connection's start,
 //! `frame` parses one frame, `reader` cuts one direction's bytes into frames (resynchronising
 //! after a gap with `resync`), `hpack` decodes header blocks, tolerant of a mid-stream join,
-//! `stream` puts one stream's frames together into a request and its response.
+//! `stream` puts one stream's frames together into a request and its response, `grpc_tap`
+//! counts and summarises the gRPC call a stream is.
 
 pub mod frame;
+pub mod grpc_tap;
 pub mod hpack;
 pub mod preface;
 pub mod reader;

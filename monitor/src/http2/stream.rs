@@ -4,7 +4,10 @@
 
 use std::borrow::Cow;
 
-use super::hpack::{Block, Part};
+use super::{
+    grpc_tap::{self, GrpcTap},
+    hpack::{Block, Part},
+};
 use crate::{
     http1::{
         head::{method_text, standard_reason},
@@ -154,6 +157,8 @@ pub struct Stream {
     pub reset: Option<u32>,
     /// Its request came as an HTTP/1.1 upgrade (h2c): emitted as that request.
     upgraded_request: Option<HttpRequest>,
+    /// gRPC's per-DATA-frame message tallies, when the stream is a call.
+    grpc: GrpcTap,
 }
 
 impl Stream {
@@ -165,6 +170,7 @@ impl Stream {
             flags: Flags::empty(),
             reset: None,
             upgraded_request: None,
+            grpc: GrpcTap::default(),
         }
     }
 
@@ -213,6 +219,13 @@ impl Stream {
     /// One DATA frame's payload (padding already removed) from `side`: where a per-frame
     /// reader (gRPC's message counter) sees each payload as it comes.
     pub fn on_data(&mut self, side: Side, data: &[u8], end_stream: bool, ts: u64, cap: Capture) {
+        self.grpc.on_data(
+            side,
+            data,
+            self.request.headers.as_ref(),
+            self.response.headers.as_ref(),
+            cap.max_body,
+        );
         let half = match side {
             Side::Client => &mut self.request,
             Side::Server => &mut self.response,
@@ -236,6 +249,7 @@ impl Stream {
 
     /// `len` octets of `side`'s DATA were lost (a frame too long to read, or a gap).
     pub fn on_lost_data(&mut self, side: Side, len: u64, end_stream: bool, ts: u64) {
+        self.grpc.on_lost(side);
         let half = self.half(side);
         half.touch(ts);
         half.ended |= end_stream;
@@ -246,9 +260,9 @@ impl Stream {
 
     /// Bytes of `side` were lost while this stream was open: its body may lack some.
     pub fn on_gap(&mut self, side: Side) {
-        let half = self.half(side);
-        if !half.ended {
-            half.body.incomplete = true;
+        if !self.half(side).ended {
+            self.grpc.on_lost(side);
+            self.half(side).body.incomplete = true;
             self.flags.set(Flag::BodyGap);
         }
     }
@@ -323,6 +337,7 @@ impl Finished {
         reason: Option<EndReason>,
         now: u64,
     ) -> HttpTransaction {
+        let grpc = grpc_tap::call(&self, &self.stream.grpc).map(Box::new);
         let mut s = self.stream;
         let mut flags = s.flags.union(flags);
         let request = match s.upgraded_request.take() {
@@ -366,7 +381,7 @@ impl Finished {
             flags,
             start_ts_ns: start,
             end_ts_ns: end,
-            grpc: None,
+            grpc,
         }
     }
 }

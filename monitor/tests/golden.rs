@@ -1,5 +1,5 @@
-//! Golden tests: raw HTTP/1 conversations in (tests/golden/http1/*.http), the exact `http`
-//! JSON events out (the .json next to each). `UPDATE_GOLDEN=1 cargo test --test golden`
+//! Golden tests: raw HTTP/1 and HTTP/2 conversations in (tests/golden/http{1,2}/*.http), through
+//! the protocol router, the exact `http` JSON events out (the .json next to each). `UPDATE_GOLDEN=1 cargo test --test golden`
 //! rewrites the expected files; review the diff before committing it.
 //!
 //! Script format, one item per line:
@@ -25,7 +25,7 @@ use monitor::{
         model::{Attribution, CloseReason, DirectionTotals, Origin},
     },
     export::http::HttpRenderer,
-    http1::HttpStage,
+    protocol::ProtocolStage,
     transaction::redact::{RedactionConfig, Redactor},
 };
 use monitor_common::event::Syscall;
@@ -66,7 +66,7 @@ fn run(script: &str) -> Vec<serde_json::Value> {
     let mut attribution = Attribution::Kernel;
     let mut config = HttpConfig::default();
     let mut meta: Option<Arc<ConnMeta>> = None;
-    let mut stage: Option<HttpStage> = None;
+    let mut stage: Option<ProtocolStage> = None;
     let mut offs = [0u64; 2];
     let mut now = 1_000u64;
     let mut out = Vec::new();
@@ -132,7 +132,7 @@ fn run(script: &str) -> Vec<serde_json::Value> {
             })
             .clone();
         let st = stage.get_or_insert_with(|| {
-            let mut s = HttpStage::new(&config);
+            let mut s = ProtocolStage::new(&config);
             s.on_event(
                 &StreamEvent::Open {
                     meta: m.clone(),

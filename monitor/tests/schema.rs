@@ -304,6 +304,7 @@ fn raw_and_stats_events() -> Vec<Value> {
         discovery: http.is_some().then(Default::default),
         sessions: http.is_some().then(Default::default),
         detection: http.is_some().then(Default::default),
+        http2: http.is_some().then(Default::default),
         enforcement: http.is_some().then(|| {
             Box::new(monitor::enforce::counters::EnforcementCounters {
                 mode: "on",

@@ -100,6 +100,11 @@ pub struct Connection {
     limits: Limits,
     counters: ConnCounters,
     events: Vec<ReadEvent>,
+    /// After an h2c upgrade, the HTTP/1 transaction as HTTP/1 saw it, until a frame or the
+    /// preface shows the peers really went on in HTTP/2; if they did not, it is what is emitted.
+    unconfirmed_upgrade: Option<Box<HttpTransaction>>,
+    /// That upgrade turned out not to be HTTP/2: the rest is not read.
+    abandoned: bool,
 }
 
 impl Connection {
@@ -123,19 +128,26 @@ impl Connection {
             limits,
             counters: ConnCounters::default(),
             events: Vec::new(),
+            unconfirmed_upgrade: None,
+            abandoned: false,
         }
     }
 
     /// After an HTTP/1.1 `Upgrade: h2c` answered 101: the request is stream 1 (RFC 7540 §3.2),
     /// the client's preface follows, the server's frames start right after the 101.
+    /// `upgrade` is the transaction HTTP/1 made of the request and its 101.
     pub fn upgraded(
         meta: Arc<ConnMeta>,
         client_dir: Direction,
-        request: HttpRequest,
+        upgrade: HttpTransaction,
         limits: Limits,
     ) -> Self {
         let mut c = Connection::new(meta, client_dir, Begin::Preface, limits);
-        c.streams.insert(1, Stream::upgraded(request));
+        let request: Option<HttpRequest> = upgrade.request.clone();
+        if let Some(request) = request {
+            c.streams.insert(1, Stream::upgraded(request));
+        }
+        c.unconfirmed_upgrade = Some(Box::new(upgrade));
         c.counters.streams += 1;
         c
     }
@@ -176,14 +188,41 @@ impl Connection {
         budget: &mut Budget,
         out: &mut Vec<HttpTransaction>,
     ) {
+        if self.abandoned {
+            return;
+        }
         let side = self.side(dir);
         let mut events = std::mem::take(&mut self.events);
         self.readers[side.index()].push(bytes, &mut events);
         for ev in events.drain(..) {
+            if self.unconfirmed_upgrade.is_some() {
+                match (&ev, side) {
+                    (ReadEvent::Preface | ReadEvent::Frame(_), _) => {
+                        self.unconfirmed_upgrade = None;
+                    }
+                    (ReadEvent::OutOfSync, Side::Client) => {
+                        self.abandon_upgrade(budget, out);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
             self.on_event(side, ev, ts, budget, out);
         }
         self.events = events;
         self.enforce_cap(ts, budget, out);
+    }
+
+    /// The bytes after an h2c 101 are not HTTP/2: the upgrade is reported as HTTP/1 saw it,
+    /// and nothing more is read (as HTTP/1 would not either).
+    fn abandon_upgrade(&mut self, budget: &mut Budget, out: &mut Vec<HttpTransaction>) {
+        if let Some(t) = self.unconfirmed_upgrade.take() {
+            for (_, s) in std::mem::take(&mut self.streams) {
+                s.finish(budget);
+            }
+            out.push(*t);
+            self.abandoned = true;
+        }
     }
 
     /// `len` octets of `dir` were not captured.
@@ -228,6 +267,7 @@ impl Connection {
         budget: &mut Budget,
         out: &mut Vec<HttpTransaction>,
     ) {
+        self.abandon_upgrade(budget, out);
         let ids: Vec<u32> = self.streams.keys().copied().collect();
         for id in ids {
             self.emit(id, Flags::empty(), Some(reason), ts, budget, out);

@@ -15,7 +15,7 @@ use crate::{
     config::HttpConfig,
     conn::{ConnMeta, Direction},
     http1::reader::Budget,
-    transaction::{EndReason, HttpRequest, HttpTransaction},
+    transaction::{EndReason, HttpTransaction},
 };
 
 /// HTTP/2 counters, reported in `stats` events once some connection was HTTP/2.
@@ -102,16 +102,17 @@ impl Http2Stage {
         self.insert(meta.id, conn);
     }
 
-    /// An HTTP/1.1 connection upgraded to h2c; `request` is stream 1's.
+    /// An HTTP/1.1 connection upgraded to h2c; `upgrade` is the transaction HTTP/1 made of
+    /// it, whose request is stream 1's.
     pub fn open_upgraded(
         &mut self,
         meta: &Arc<ConnMeta>,
         client_dir: Direction,
-        request: HttpRequest,
+        upgrade: HttpTransaction,
     ) {
         self.counters.connections += 1;
         self.counters.connections_upgraded += 1;
-        let conn = Connection::upgraded(meta.clone(), client_dir, request, self.limits);
+        let conn = Connection::upgraded(meta.clone(), client_dir, upgrade, self.limits);
         self.insert(meta.id, conn);
     }
 

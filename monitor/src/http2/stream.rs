@@ -271,6 +271,8 @@ impl Stream {
 
     /// Everything the stream carried, in one place; releases its bodies from the budget.
     pub fn finish(self, budget: &mut Budget) -> Finished {
+        // An upgraded request keeps its body in `upgraded_request`, outside the budget (HTTP/1
+        // released it): this half then holds none.
         budget.release(self.request.body.captured.len());
         budget.release(self.response.body.captured.len());
         Finished { stream: self }

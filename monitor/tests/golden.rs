@@ -30,6 +30,8 @@ use monitor::{
 };
 use monitor_common::event::Syscall;
 
+mod h2gen;
+
 /// The fixed wall clock of golden output: monotonic 0 is 2023-11-14T22:13:20Z.
 const EPOCH: u64 = 1_700_000_000_000_000_000;
 const KEY: [u8; 32] = [7; 32];
@@ -227,9 +229,10 @@ fn run(script: &str) -> Vec<serde_json::Value> {
     out.iter().map(|t| renderer.to_value(t).unwrap()).collect()
 }
 
-#[test]
-fn golden_http1() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/http1");
+fn check_dir(sub: &str, min: usize) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(sub);
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -240,7 +243,7 @@ fn golden_http1() {
         .collect();
     names.sort();
     assert!(
-        names.len() >= 20,
+        names.len() >= min,
         "golden cases missing in {}",
         dir.display()
     );
@@ -260,4 +263,89 @@ fn golden_http1() {
         }
     }
     assert!(failed.is_empty(), "golden cases differ: {failed:?}");
+}
+
+#[test]
+fn golden_http1() {
+    check_dir("http1", 20);
+}
+
+/// The HTTP/2 scripts are written by `h2gen` (UPDATE_GOLDEN=1 rewrites them); the committed
+/// ones must be what it writes, so the generator and the goldens cannot drift apart.
+#[test]
+fn golden_http2() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/http2");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for (name, conv) in h2gen::goldens() {
+        let path = dir.join(format!("{name}.http"));
+        let script = conv.script();
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &script).unwrap();
+        } else {
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(
+                committed,
+                script,
+                "{} is not what h2gen writes",
+                path.display()
+            );
+        }
+    }
+    check_dir("http2", 11);
+}
+
+/// Joined mid-way: every header value reported is one the client really sent on that stream
+/// (or `<unknown>`), and some are unknown, so the join was really blind.
+#[test]
+fn joined_http2_reports_no_wrong_value() {
+    let (conv, truth) = h2gen::joined_midway();
+    let events = run(&conv.script());
+    let (mut known, mut unknown, mut unknown_targets) = (0, 0, 0);
+    assert!(events.len() >= 14, "{} transactions", events.len());
+    for e in &events {
+        if e["request"].is_null() {
+            // A stream whose request went by before the join.
+            assert_eq!(e["outcome"], "request_not_captured");
+            continue;
+        }
+        assert_eq!(e["request"]["version"], "2");
+        let unknown_before = unknown;
+        let target = e["request"]["target"].as_str().unwrap();
+        let sent: Vec<(String, String)> = match truth.get(target) {
+            Some(fields) => fields.clone(),
+            None => {
+                assert_eq!(target, "<unknown>");
+                unknown_targets += 1;
+                truth.values().flatten().cloned().collect()
+            }
+        };
+        for (name, values) in e["request"]["headers"].as_object().unwrap() {
+            for v in values.as_array().unwrap() {
+                let v = v.as_str().unwrap();
+                if v == "<unknown>" {
+                    unknown += 1;
+                    continue;
+                }
+                let n = if name == "host" { ":authority" } else { name };
+                assert!(
+                    sent.iter().any(|(sn, sv)| sn == n && sv == v),
+                    "{name}: {v} was never sent for {target}"
+                );
+                known += 1;
+            }
+        }
+        let flagged = e["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "hpack_unknown");
+        if unknown > unknown_before {
+            assert!(flagged, "unknown fields unflagged in {target}");
+        }
+    }
+    assert!(
+        known > 0 && unknown + unknown_targets > 0,
+        "{known} {unknown}"
+    );
 }

@@ -201,6 +201,11 @@ impl Exchange {
         }
     }
 
+    /// What followed a 101 on the response side, in the read that carried it.
+    pub fn take_upgrade_rest(&mut self) -> Vec<u8> {
+        self.resp.take_upgrade_rest()
+    }
+
     /// Bytes both readers skipped while resynchronising.
     pub fn skipped(&self) -> u64 {
         self.req.skipped + self.resp.skipped

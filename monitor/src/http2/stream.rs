@@ -47,9 +47,9 @@ impl Side {
     }
 }
 
-/// One decoded header block as text, pseudo-headers included, in the order sent. A field whose
-/// name came from a table entry never seen is left out (it cannot be told which it was); the
-/// count of such fields says the block is not whole.
+/// One decoded header block as text, pseudo-headers included, in the order sent. A field that
+/// came from a table entry never seen is there as `<unknown>: <unknown>` (or with its name
+/// when only the value is unknown): reported unknown, never guessed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldList {
     fields: Vec<(String, String)>,
@@ -60,15 +60,19 @@ impl FieldList {
     pub fn from_block(block: &Block) -> Self {
         let mut fields = Vec::with_capacity(block.fields.len());
         for f in &block.fields {
-            let Part::Known(name) = &f.name else {
-                continue;
+            let field = match (&f.name, &f.value) {
+                (Part::Known(n), Part::Known(v)) => (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                ),
+                (Part::Known(n), Part::Unknown) => {
+                    (String::from_utf8_lossy(n).into_owned(), UNKNOWN.to_owned())
+                }
+                // A value whose name is unknown is not shown either: it could be a secret
+                // that redaction, which goes by names, would have masked.
+                (Part::Unknown, _) => (UNKNOWN.to_owned(), UNKNOWN.to_owned()),
             };
-            let name = String::from_utf8_lossy(name).into_owned();
-            let value = match &f.value {
-                Part::Known(v) => String::from_utf8_lossy(v).into_owned(),
-                Part::Unknown => UNKNOWN.to_owned(),
-            };
-            fields.push((name, value));
+            fields.push(field);
         }
         FieldList {
             fields,
@@ -285,6 +289,8 @@ impl Stream {
 
     /// Everything the stream carried, in one place; releases its bodies from the budget.
     pub fn finish(self, budget: &mut Budget) -> Finished {
+        // An upgraded request keeps its body in `upgraded_request`, outside the budget (HTTP/1
+        // released it): this half then holds none.
         budget.release(self.request.body.captured.len());
         budget.release(self.response.body.captured.len());
         Finished { stream: self }
@@ -561,7 +567,8 @@ mod tests {
         let q = t.request.unwrap();
         assert_eq!(q.target, UNKNOWN);
         assert_eq!(q.headers.get_str("accept"), Some(UNKNOWN));
-        assert_eq!(q.headers.len(), 1);
+        assert_eq!(q.headers.get_all(UNKNOWN).collect::<Vec<_>>(), [b"<unknown>"; 2]);
+        assert_eq!(q.headers.len(), 3);
         assert_eq!(t.outcome, Outcome::NoResponse);
     }
 

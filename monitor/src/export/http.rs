@@ -168,10 +168,10 @@ pub struct BodyOut<'a> {
     pub content_encoding: Option<Cow<'a, str>>,
     /// `content` is the decoded form of a gzip/deflate/br body.
     pub decoded: bool,
-    /// `text` or `base64`; absent without body bytes.
+    /// `text` or `base64`; absent when `content` is.
     pub encoding: Option<ContentRepr>,
     /// The kept bytes (decoded when `decoded`) as `encoding` says, redacted; absent without
-    /// body bytes.
+    /// body bytes, and for a gRPC call under redaction (its `grpc` messages are shown).
     pub content: Option<Cow<'a, str>>,
 }
 
@@ -360,6 +360,10 @@ impl HttpRenderer {
             std::sync::OnceLock::new();
         let view = self.conns.get(&t.meta.id);
         let mut flags = t.flags;
+        // A gRPC call's raw bodies are framed protobuf, whose strings no body redaction rule
+        // can find by name (and base64 would carry them past a look for values): the call's
+        // decoded, redacted messages (`grpc`) are shown instead of them.
+        let withhold = t.grpc.is_some() && self.redactor.enabled();
         let start = self.clock.unix_ns(t.start_ts_ns);
         let end = self.clock.unix_ns(t.end_ts_ns);
         let request = t.request.as_ref().map(|q| {
@@ -387,7 +391,7 @@ impl HttpRenderer {
                 version: q.version,
                 headers: self.view(&q.headers),
                 trailers: self.view(&q.trailers),
-                body: self.body(&q.body, &q.headers, &mut flags),
+                body: self.body(&q.body, &q.headers, withhold, &mut flags),
             }
         });
         let response = t.response.as_ref().map(|r| ResponseOut {
@@ -396,7 +400,7 @@ impl HttpRenderer {
             version: r.version,
             headers: self.view(&r.headers),
             trailers: self.view(&r.trailers),
-            body: self.body(&r.body, &r.headers, &mut flags),
+            body: self.body(&r.body, &r.headers, withhold, &mut flags),
             interim: &t.interim,
         });
         HttpEvent {
@@ -447,7 +451,14 @@ impl HttpRenderer {
         }
     }
 
-    fn body<'a>(&self, body: &'a Body, headers: &'a Headers, flags: &mut Flags) -> BodyOut<'a> {
+    /// The body as shown; `withhold`: its sizes only, no content.
+    fn body<'a>(
+        &self,
+        body: &'a Body,
+        headers: &'a Headers,
+        withhold: bool,
+        flags: &mut Flags,
+    ) -> BodyOut<'a> {
         let encoding = headers.get_str("content-encoding");
         let mut out = BodyOut {
             size: body.size,
@@ -466,7 +477,7 @@ impl HttpRenderer {
             encoding: None,
             content: None,
         };
-        if body.captured.is_empty() {
+        if body.captured.is_empty() || withhold {
             return out;
         }
         let content_type = headers.get_str("content-type");

@@ -30,6 +30,7 @@ use monitor::{
 };
 use monitor_common::event::Syscall;
 
+mod grpcgen;
 mod h2gen;
 
 /// The fixed wall clock of golden output: monotonic 0 is 2023-11-14T22:13:20Z.
@@ -293,6 +294,56 @@ fn golden_http2() {
         }
     }
     check_dir("http2", 11);
+}
+
+/// gRPC calls over HTTP/2, written by `grpcgen` (messages by prost) as the HTTP/2 scripts are
+/// by `h2gen`: unary with a credential in its message, server and client streaming.
+#[test]
+fn golden_grpc() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/grpc");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for (name, conv) in grpcgen::goldens() {
+        let path = dir.join(format!("{name}.http"));
+        let script = conv.script();
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &script).unwrap();
+        } else {
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(
+                committed,
+                script,
+                "{} is not what grpcgen writes",
+                path.display()
+            );
+        }
+    }
+    check_dir("grpc", 3);
+    // What the goldens are for, said here too so a regenerated file cannot quietly lose it.
+    let read = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        let mut events: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(events.len(), 1, "{name}");
+        events.remove(0)
+    };
+    let unary = read("unary_jwt");
+    let token = &unary["grpc"]["request_body"]["2"];
+    assert!(token.as_str().unwrap().starts_with("<redacted:"), "{token}");
+    assert!(
+        !serde_json::to_string(&unary)
+            .unwrap()
+            .contains(grpcgen::JWT)
+    );
+    // Nor as base64 of the raw body: gRPC bodies are shown by their redacted messages only.
+    assert_eq!(unary["request"]["body"]["content"], serde_json::Value::Null);
+    assert_eq!(unary["request"]["body"]["captured"], 170);
+    let server = read("server_streaming");
+    assert_eq!(server["grpc"]["status_name"], "NOT_FOUND");
+    assert_eq!(server["grpc"]["response_messages"], 4);
+    assert_eq!(server["response"]["body"]["truncated"], true);
+    let client = read("client_streaming");
+    assert_eq!(client["grpc"]["request_messages"], 3);
+    assert_eq!(client["grpc"]["streaming"], "client");
 }
 
 /// Joined mid-way: every header value reported is one the client really sent on that stream

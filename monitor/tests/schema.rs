@@ -63,7 +63,7 @@ fn errors(v: &Validator, event: &Value) -> Vec<String> {
 
 fn golden_events() -> Vec<(String, Value)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let mut files: Vec<_> = ["http1", "http2"]
+    let mut files: Vec<_> = ["http1", "http2", "grpc"]
         .iter()
         .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
         .map(|e| e.unwrap().path())

@@ -1,4 +1,4 @@
-//! gRPC calls read from one HTTP/2 stream, as pure logic (not yet wired into the pipeline):
+//! gRPC calls read from one HTTP/2 stream, as pure logic (`http2::grpc_tap` feeds and calls it):
 //! `path` recognises a call and names its service and method, `framing` cuts bodies into
 //! length-prefixed messages, `compression` undoes gzip/deflate, `protobuf` decodes messages
 //! without their schema, `status` reads `grpc-status`/`grpc-message`, `tally` counts one

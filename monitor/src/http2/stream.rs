@@ -567,7 +567,10 @@ mod tests {
         let q = t.request.unwrap();
         assert_eq!(q.target, UNKNOWN);
         assert_eq!(q.headers.get_str("accept"), Some(UNKNOWN));
-        assert_eq!(q.headers.get_all(UNKNOWN).collect::<Vec<_>>(), [b"<unknown>"; 2]);
+        assert_eq!(
+            q.headers.get_all(UNKNOWN).collect::<Vec<_>>(),
+            [b"<unknown>"; 2]
+        );
         assert_eq!(q.headers.len(), 3);
         assert_eq!(t.outcome, Outcome::NoResponse);
     }

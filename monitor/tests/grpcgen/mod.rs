@@ -69,7 +69,7 @@ fn framed(message: &impl Message) -> Vec<u8> {
     out
 }
 
-fn call_headers<'a>(path: &'a str) -> Vec<(&'a str, &'a str)> {
+fn call_headers(path: &str) -> Vec<(&str, &str)> {
     vec![
         (":method", "POST"),
         (":scheme", "http"),

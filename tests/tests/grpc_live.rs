@@ -2,17 +2,22 @@
 //! directory; messages encoded by hand, no generated stubs) make a unary, a server-streaming,
 //! a client-streaming and a failing call over one plaintext HTTP/2 connection while `monitor
 //! run` watches. Each call must appear, from both ends, as an `http` event with version "2",
-//! its service and method, its grpc-status and its message counts.
+//! its service and method, its grpc-status and its message counts. A Go program (net/http over
+//! TLS, ALPN h2, built with the system `go`) makes a server-streaming call to itself: both its
+//! ends must appear the same way, decrypted from crypto/tls.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 use std::{
     path::{Path, PathBuf},
     process::Command,
     sync::OnceLock,
+    time::Duration,
 };
 
 use serde_json::Value;
-use tests::{Monitor, Proc, fixture, require_root, scratch, tls::client::python_exe};
+use tests::{
+    Monitor, Proc, fixture, require_root, scratch, tls::client::python_exe, tls::output_within,
+};
 
 /// Messages of the server stream: enough for many DATA frames, and far past the body capture
 /// bound set below, so the count can only come from the per-frame tally.
@@ -151,4 +156,73 @@ fn grpcio_calls_appear_with_their_service_method_status_and_counts() {
     let missing = calls(&http, client_pid, "Missing")[0];
     assert_eq!(missing["grpc"]["message"], "no such user");
     assert_eq!(missing["grpc"]["status"], 5);
+}
+
+/// Messages the Go server streams: past the capture bound, in many DATA frames.
+const GO_STREAMED: u64 = 500;
+
+/// tests/fixtures/grpc/goh2, built once with the system `go` (static, offline).
+fn goh2() -> PathBuf {
+    let dir = scratch("goh2");
+    let out = dir.join("goh2");
+    let mut cmd = Command::new("go");
+    cmd.current_dir(fixture("grpc/goh2"))
+        .env("HOME", &dir)
+        .env("GOCACHE", dir.join("cache"))
+        .env("GOPATH", dir.join("gopath"))
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("CGO_ENABLED", "0")
+        .args(["build", "-o"])
+        .arg(&out)
+        .arg(".");
+    let built = output_within(&mut cmd, Duration::from_secs(180));
+    assert!(
+        built.status.success(),
+        "go build failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    out
+}
+
+#[test]
+fn a_go_call_over_tls_h2_appears_from_both_ends() {
+    require_root!();
+    let binary = goh2();
+    // Started before the monitor, which hooks running Go binaries as it starts.
+    let mut go = Proc::spawn(Command::new(&binary).arg(GO_STREAMED.to_string()));
+    let ready = go.line();
+    let port = ready.strip_prefix("ready ").expect("ready PORT");
+    let monitor = Monitor::start_http(&["--port", port, "--max-body-size", MAX_BODY]);
+    go.send_line("go");
+    let done = go.line();
+    assert_eq!(done, format!("done HTTP/2.0 {GO_STREAMED} 0"));
+    let pid = go.pid();
+    let cap = monitor.stop();
+    let http = cap.http();
+    let found = calls(&http, pid, "Count");
+    assert_eq!(
+        found.len(),
+        2,
+        "the client's and the server's view, in {} http events",
+        http.len()
+    );
+    let mut roles: Vec<&str> = Vec::new();
+    for t in found {
+        let what = format!("{t}");
+        roles.push(t["connection"]["role"].as_str().unwrap_or(""));
+        assert_eq!(t["connection"]["tls"], true, "{what}");
+        assert_eq!(t["request"]["version"], "2", "{what}");
+        assert_eq!(t["request"]["path"], "/demo.Greeter/Count", "{what}");
+        let g = &t["grpc"];
+        assert_eq!(g["service"], "demo.Greeter", "{what}");
+        assert_eq!(g["status_name"], "OK", "{what}");
+        assert_eq!(g["request_messages"], 1, "{what}");
+        assert_eq!(g["response_messages"], GO_STREAMED, "{what}");
+        assert_eq!(g["streaming"], "server", "{what}");
+        assert_eq!(g["request_body"], serde_json::json!({"1": "bob"}), "{what}");
+    }
+    roles.sort_unstable();
+    assert_eq!(roles, ["client", "server"]);
 }

@@ -337,6 +337,13 @@ fn golden_grpc() {
     // Nor as base64 of the raw body: gRPC bodies are shown by their redacted messages only.
     assert_eq!(unary["request"]["body"]["content"], serde_json::Value::Null);
     assert_eq!(unary["request"]["body"]["captured"], 170);
+    let message = unary["grpc"]["message"].as_str().unwrap();
+    assert!(message.starts_with("accepted <redacted:"), "{message}");
+    let trailer = &unary["response"]["trailers"]["grpc-message"][0];
+    assert!(
+        trailer.as_str().unwrap().starts_with("<redacted:"),
+        "{trailer}"
+    );
     let server = read("server_streaming");
     assert_eq!(server["grpc"]["status_name"], "NOT_FOUND");
     assert_eq!(server["grpc"]["response_messages"], 4);

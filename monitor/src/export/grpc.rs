@@ -51,6 +51,17 @@ fn mask_body(body: &mut Value, redactor: &Redactor) {
     }
 }
 
+/// A gRPC call's `grpc-message` header or trailer as sent (percent-encoded), when it holds a
+/// credential: its fingerprint, whole (the decoded `message` member is masked word by word).
+/// None for any other field, or a message without one.
+pub fn mask_status_header(name: &str, value: &str, redactor: &Redactor) -> Option<String> {
+    if !redactor.enabled() || !name.eq_ignore_ascii_case("grpc-message") {
+        return None;
+    }
+    let text = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+    is_credential(&text).then(|| redactor.fingerprint(value.as_bytes()))
+}
+
 fn is_credential(s: &str) -> bool {
     classify_field(None, s).has_credential()
 }
@@ -141,6 +152,21 @@ mod tests {
         assert_eq!(body["user"], "alice");
         assert_eq!(body["password"], redactor.fingerprint(b"hunter2"));
         assert_eq!(out.message.as_deref(), Some("no such user"));
+    }
+
+    #[test]
+    fn a_grpc_message_field_with_a_credential_is_fingerprinted_whole() {
+        let redactor = Redactor::new(&RedactionConfig::default(), [7; 32]);
+        let sent = format!("token%20{JWT}%20expired");
+        assert_eq!(
+            mask_status_header("grpc-message", &sent, &redactor),
+            Some(redactor.fingerprint(sent.as_bytes()))
+        );
+        assert_eq!(
+            mask_status_header("grpc-message", "no%20such%20user", &redactor),
+            None
+        );
+        assert_eq!(mask_status_header("x-token", &sent, &redactor), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::{Serialize, ser::SerializeMap, ser::SerializeSeq};
 use super::{
     JsonLinesWriter,
     event::{Connection, Endpoint},
-    grpc::redacted,
+    grpc::{mask_status_header, redacted},
     insight::HttpInsight,
     prerendered::Prerendered,
     render::connection,
@@ -180,6 +180,8 @@ pub struct BodyOut<'a> {
 pub struct HeaderView<'a> {
     pub(super) headers: &'a Headers,
     pub(super) redactor: &'a Redactor,
+    /// The message is a gRPC call: `grpc-message` is free text, masked by its value.
+    pub(super) grpc: bool,
 }
 
 impl std::fmt::Debug for HeaderView<'_> {
@@ -226,6 +228,7 @@ impl Serialize for HeaderView<'_> {
                 headers: self.headers,
                 first: i,
                 redactor: self.redactor,
+                grpc: self.grpc,
             };
             map.serialize_entry(name, &values)?;
         }
@@ -239,6 +242,21 @@ struct Values<'a> {
     headers: &'a Headers,
     first: usize,
     redactor: &'a Redactor,
+    grpc: bool,
+}
+
+/// One header value as shown: redacted by its name, and for a gRPC call's `grpc-message` by
+/// its value too (see `grpc::mask_status_header`).
+pub(super) fn header_value<'v>(
+    redactor: &Redactor,
+    grpc: bool,
+    name: &str,
+    value: &'v str,
+) -> Cow<'v, str> {
+    if grpc && let Some(masked) = mask_status_header(name, value, redactor) {
+        return Cow::Owned(masked);
+    }
+    redactor.header(name, value)
 }
 
 impl Serialize for Values<'_> {
@@ -251,7 +269,7 @@ impl Serialize for Values<'_> {
                     Ok(text) => Cow::Borrowed(text),
                     Err(_) => String::from_utf8_lossy(v),
                 };
-                seq.serialize_element(&self.redactor.header(self.name, &text))?;
+                seq.serialize_element(&header_value(self.redactor, self.grpc, self.name, &text))?;
             }
         }
         seq.end()
@@ -363,7 +381,8 @@ impl HttpRenderer {
         // A gRPC call's raw bodies are framed protobuf, whose strings no body redaction rule
         // can find by name (and base64 would carry them past a look for values): the call's
         // decoded, redacted messages (`grpc`) are shown instead of them.
-        let withhold = t.grpc.is_some() && self.redactor.enabled();
+        let grpc = t.grpc.is_some();
+        let withhold = grpc && self.redactor.enabled();
         let start = self.clock.unix_ns(t.start_ts_ns);
         let end = self.clock.unix_ns(t.end_ts_ns);
         let request = t.request.as_ref().map(|q| {
@@ -389,8 +408,8 @@ impl HttpRenderer {
                 path,
                 query,
                 version: q.version,
-                headers: self.view(&q.headers),
-                trailers: self.view(&q.trailers),
+                headers: self.view(&q.headers, grpc),
+                trailers: self.view(&q.trailers, grpc),
                 body: self.body(&q.body, &q.headers, withhold, &mut flags),
             }
         });
@@ -398,8 +417,8 @@ impl HttpRenderer {
             status_code: r.status,
             reason: &r.reason,
             version: r.version,
-            headers: self.view(&r.headers),
-            trailers: self.view(&r.trailers),
+            headers: self.view(&r.headers, grpc),
+            trailers: self.view(&r.trailers, grpc),
             body: self.body(&r.body, &r.headers, withhold, &mut flags),
             interim: &t.interim,
         });
@@ -444,10 +463,11 @@ impl HttpRenderer {
         }
     }
 
-    fn view<'a>(&'a self, headers: &'a Headers) -> HeaderView<'a> {
+    fn view<'a>(&'a self, headers: &'a Headers, grpc: bool) -> HeaderView<'a> {
         HeaderView {
             headers,
             redactor: &self.redactor,
+            grpc,
         }
     }
 

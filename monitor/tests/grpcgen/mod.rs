@@ -105,7 +105,7 @@ fn respond(c: &mut Conversation, stream: u32, messages: &[Vec<u8>], trailers: &[
 
 pub fn unary_jwt() -> Conversation {
     let mut c = Conversation::new();
-    c.comment("A unary gRPC call whose request message carries a JWT: masked in request_body.");
+    c.comment("A unary gRPC call whose request message and status message carry a JWT: masked.");
     c.start();
     let r = c.request(1, &call_headers("/auth.v1.Tokens/Check"), false);
     c.out(r);
@@ -118,7 +118,14 @@ pub fn unary_jwt() -> Conversation {
         valid: true,
         expires: 1_700_003_600,
     });
-    respond(&mut c, 1, &[reply], &[("grpc-status", "0")]);
+    // The status message echoes the token: masked in the trailers and in `grpc.message`.
+    let message = format!("accepted%20{JWT}");
+    respond(
+        &mut c,
+        1,
+        &[reply],
+        &[("grpc-status", "0"), ("grpc-message", &message)],
+    );
     c
 }
 

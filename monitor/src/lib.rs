@@ -1,7 +1,7 @@
 //! Userspace agent of the API traffic monitor. The data path, one module per stage:
 //!
 //! kernel (monitor-ebpf) → [`capture`] (ring buffer, decode) → [`conn`] (reorder, reassemble,
-//! attribute) → [`export`] (JSON lines). [`pipeline`] wires them; [`check`] inspects the host;
+//! attribute) → [`protocol`] (which one) → [`http1`] | [`http2`] → [`export`] (JSON lines). [`pipeline`] wires them; [`check`] inspects the host;
 //! [`tls`] finds the TLS libraries in processes, for the uprobes that capture plaintext;
 //! [`grpc`] reads gRPC calls out of HTTP/2 streams (not yet wired into the pipeline).
 
@@ -20,6 +20,7 @@ pub mod http1;
 pub mod http2;
 pub mod mount;
 pub mod pipeline;
+pub mod protocol;
 pub mod record;
 pub mod session;
 #[cfg(test)]

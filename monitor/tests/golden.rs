@@ -1,5 +1,5 @@
-//! Golden tests: raw HTTP/1 conversations in (tests/golden/http1/*.http), the exact `http`
-//! JSON events out (the .json next to each). `UPDATE_GOLDEN=1 cargo test --test golden`
+//! Golden tests: raw HTTP/1 and HTTP/2 conversations in (tests/golden/http{1,2}/*.http), through
+//! the protocol router, the exact `http` JSON events out (the .json next to each). `UPDATE_GOLDEN=1 cargo test --test golden`
 //! rewrites the expected files; review the diff before committing it.
 //!
 //! Script format, one item per line:
@@ -25,10 +25,13 @@ use monitor::{
         model::{Attribution, CloseReason, DirectionTotals, Origin},
     },
     export::http::HttpRenderer,
-    http1::HttpStage,
+    protocol::ProtocolStage,
     transaction::redact::{RedactionConfig, Redactor},
 };
 use monitor_common::event::Syscall;
+
+mod grpcgen;
+mod h2gen;
 
 /// The fixed wall clock of golden output: monotonic 0 is 2023-11-14T22:13:20Z.
 const EPOCH: u64 = 1_700_000_000_000_000_000;
@@ -66,7 +69,7 @@ fn run(script: &str) -> Vec<serde_json::Value> {
     let mut attribution = Attribution::Kernel;
     let mut config = HttpConfig::default();
     let mut meta: Option<Arc<ConnMeta>> = None;
-    let mut stage: Option<HttpStage> = None;
+    let mut stage: Option<ProtocolStage> = None;
     let mut offs = [0u64; 2];
     let mut now = 1_000u64;
     let mut out = Vec::new();
@@ -132,7 +135,7 @@ fn run(script: &str) -> Vec<serde_json::Value> {
             })
             .clone();
         let st = stage.get_or_insert_with(|| {
-            let mut s = HttpStage::new(&config);
+            let mut s = ProtocolStage::new(&config);
             s.on_event(
                 &StreamEvent::Open {
                     meta: m.clone(),
@@ -227,9 +230,10 @@ fn run(script: &str) -> Vec<serde_json::Value> {
     out.iter().map(|t| renderer.to_value(t).unwrap()).collect()
 }
 
-#[test]
-fn golden_http1() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/http1");
+fn check_dir(sub: &str, min: usize) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(sub);
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -240,7 +244,7 @@ fn golden_http1() {
         .collect();
     names.sort();
     assert!(
-        names.len() >= 20,
+        names.len() >= min,
         "golden cases missing in {}",
         dir.display()
     );
@@ -260,4 +264,146 @@ fn golden_http1() {
         }
     }
     assert!(failed.is_empty(), "golden cases differ: {failed:?}");
+}
+
+#[test]
+fn golden_http1() {
+    check_dir("http1", 20);
+}
+
+/// The HTTP/2 scripts are written by `h2gen` (UPDATE_GOLDEN=1 rewrites them); the committed
+/// ones must be what it writes, so the generator and the goldens cannot drift apart.
+#[test]
+fn golden_http2() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/http2");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for (name, conv) in h2gen::goldens() {
+        let path = dir.join(format!("{name}.http"));
+        let script = conv.script();
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &script).unwrap();
+        } else {
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(
+                committed,
+                script,
+                "{} is not what h2gen writes",
+                path.display()
+            );
+        }
+    }
+    check_dir("http2", 11);
+}
+
+/// gRPC calls over HTTP/2, written by `grpcgen` (messages by prost) as the HTTP/2 scripts are
+/// by `h2gen`: unary with a credential in its message, server and client streaming.
+#[test]
+fn golden_grpc() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/grpc");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for (name, conv) in grpcgen::goldens() {
+        let path = dir.join(format!("{name}.http"));
+        let script = conv.script();
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &script).unwrap();
+        } else {
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(
+                committed,
+                script,
+                "{} is not what grpcgen writes",
+                path.display()
+            );
+        }
+    }
+    check_dir("grpc", 3);
+    // What the goldens are for, said here too so a regenerated file cannot quietly lose it.
+    let read = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        let mut events: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(events.len(), 1, "{name}");
+        events.remove(0)
+    };
+    let unary = read("unary_jwt");
+    let token = &unary["grpc"]["request_body"]["2"];
+    assert!(token.as_str().unwrap().starts_with("<redacted:"), "{token}");
+    assert!(
+        !serde_json::to_string(&unary)
+            .unwrap()
+            .contains(grpcgen::JWT)
+    );
+    // Nor as base64 of the raw body: gRPC bodies are shown by their redacted messages only.
+    assert_eq!(unary["request"]["body"]["content"], serde_json::Value::Null);
+    assert_eq!(unary["request"]["body"]["captured"], 170);
+    let message = unary["grpc"]["message"].as_str().unwrap();
+    assert!(message.starts_with("accepted <redacted:"), "{message}");
+    let trailer = &unary["response"]["trailers"]["grpc-message"][0];
+    assert!(
+        trailer.as_str().unwrap().starts_with("<redacted:"),
+        "{trailer}"
+    );
+    let server = read("server_streaming");
+    assert_eq!(server["grpc"]["status_name"], "NOT_FOUND");
+    assert_eq!(server["grpc"]["response_messages"], 4);
+    assert_eq!(server["response"]["body"]["truncated"], true);
+    let client = read("client_streaming");
+    assert_eq!(client["grpc"]["request_messages"], 3);
+    assert_eq!(client["grpc"]["streaming"], "client");
+}
+
+/// Joined mid-way: every header value reported is one the client really sent on that stream
+/// (or `<unknown>`), and some are unknown, so the join was really blind.
+#[test]
+fn joined_http2_reports_no_wrong_value() {
+    let (conv, truth) = h2gen::joined_midway();
+    let events = run(&conv.script());
+    let (mut known, mut unknown, mut unknown_targets) = (0, 0, 0);
+    assert!(events.len() >= 14, "{} transactions", events.len());
+    for e in &events {
+        if e["request"].is_null() {
+            // A stream whose request went by before the join.
+            assert_eq!(e["outcome"], "request_not_captured");
+            continue;
+        }
+        assert_eq!(e["request"]["version"], "2");
+        let unknown_before = unknown;
+        let target = e["request"]["target"].as_str().unwrap();
+        let sent: Vec<(String, String)> = match truth.get(target) {
+            Some(fields) => fields.clone(),
+            None => {
+                assert_eq!(target, "<unknown>");
+                unknown_targets += 1;
+                truth.values().flatten().cloned().collect()
+            }
+        };
+        for (name, values) in e["request"]["headers"].as_object().unwrap() {
+            for v in values.as_array().unwrap() {
+                let v = v.as_str().unwrap();
+                if v == "<unknown>" {
+                    unknown += 1;
+                    continue;
+                }
+                let n = if name == "host" { ":authority" } else { name };
+                assert!(
+                    sent.iter().any(|(sn, sv)| sn == n && sv == v),
+                    "{name}: {v} was never sent for {target}"
+                );
+                known += 1;
+            }
+        }
+        let flagged = e["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "hpack_unknown");
+        if unknown > unknown_before {
+            assert!(flagged, "unknown fields unflagged in {target}");
+        }
+    }
+    assert!(
+        known > 0 && unknown + unknown_targets > 0,
+        "{known} {unknown}"
+    );
 }

@@ -62,9 +62,10 @@ fn errors(v: &Validator, event: &Value) -> Vec<String> {
 }
 
 fn golden_events() -> Vec<(String, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/http1");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut files: Vec<_> = ["http1", "http2", "grpc"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
@@ -304,6 +305,7 @@ fn raw_and_stats_events() -> Vec<Value> {
         discovery: http.is_some().then(Default::default),
         sessions: http.is_some().then(Default::default),
         detection: http.is_some().then(Default::default),
+        http2: http.is_some().then(Default::default),
         enforcement: http.is_some().then(|| {
             Box::new(monitor::enforce::counters::EnforcementCounters {
                 mode: "on",

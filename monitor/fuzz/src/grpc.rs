@@ -75,9 +75,30 @@ pub fn run(input: &[u8]) {
         response_headers: &response_headers,
         response_body: body,
         trailers: &trailers,
+        ..GrpcStream::default()
     };
     let call = grpc::summarise(&stream, &limits);
     assert!(call.is_some(), "a gRPC content type was not recognised");
+
+    // Tallies fed the body in two pieces count what the whole body read at once counts.
+    let kind = grpc::recognise(&request_headers, &response_headers);
+    if let (Some(kind), Some(call)) = (kind, &call) {
+        let mut tally = grpc::Tally::new(kind, &limits, body.len());
+        let (a, b) = body.split_at(usize::from(*chunk) % (body.len() + 1));
+        tally.push(a);
+        tally.push(b);
+        let tallied = GrpcStream {
+            request_tally: Some(&tally),
+            response_tally: Some(&tally),
+            ..stream
+        };
+        let t = grpc::summarise(&tallied, &limits).expect("recognised above");
+        assert_eq!(
+            (t.request_messages, t.response_messages),
+            (call.request_messages, call.response_messages),
+            "a tally counts as the whole body does"
+        );
+    }
 }
 
 fn check_tree(bytes: &[u8]) {

@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ai::{AiApi, AiCall, Provider},
+    grpc::GrpcSummary,
     latency::LatencyHistogram,
     schema::{BodyModel, Observed},
     sensitive::{ClassSet, NameClues, classify_under},
     template::{PathTemplater, SegmentKind, Template, TemplateNames, TemplaterLimits},
 };
-use crate::{conn::Role, session::actor::AuthScheme};
+use crate::{conn::Role, grpc::GrpcCall, session::actor::AuthScheme};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -116,6 +117,9 @@ pub struct Observation<'a> {
     pub response_body: &'a [u8],
     /// The AI/LLM or MCP call this is, when recognised.
     pub ai: Option<&'a AiCall>,
+    /// The gRPC call this is; with a service and method, the endpoint is keyed by its path
+    /// as sent (never templated) and its bodies are the decoded messages.
+    pub grpc: Option<&'a GrpcCall>,
 }
 
 /// The endpoint a transaction was counted under, and the sensitive data its bodies and query
@@ -228,6 +232,8 @@ pub struct Endpoint {
     pub query_sensitive: BTreeMap<String, ClassSet>,
     /// AI/LLM or MCP calls, when recognised.
     pub ai: Option<AiSummary>,
+    /// gRPC calls: the endpoint is the service's method.
+    pub grpc: Option<GrpcSummary>,
     /// Templates merged into this one since it was last reported.
     pub replaced: Vec<String>,
 }
@@ -309,14 +315,31 @@ impl Inventory {
             self.counters.services = self.services.len() as u64;
         }
         let service = self.services.get_mut(o.service)?;
-        let before = (service.templater.capped, service.templater.generalizations);
-        let learned = service.templater.learn(o.path);
-        self.counters.template_nodes_capped += service.templater.capped - before.0;
-        self.counters.generalizations += service.templater.generalizations - before.1;
-        if learned.generalized {
-            retemplate(service, o.service, changes);
-        }
-        let template = service.names.name(learned.parts);
+        let grpc = o.grpc.filter(|c| c.service.is_some() && c.method.is_some());
+        let (template, generalized) = match grpc {
+            // `/package.Service/Method` names one method: its segments are names, never ids,
+            // and they stay out of the path tree so they cannot make it generalize either.
+            Some(_) => (
+                Template {
+                    text: o.path.to_owned(),
+                    params: Vec::new(),
+                },
+                false,
+            ),
+            None => {
+                let before = (service.templater.capped, service.templater.generalizations);
+                let learned = service.templater.learn(o.path);
+                self.counters.template_nodes_capped += service.templater.capped - before.0;
+                self.counters.generalizations += service.templater.generalizations - before.1;
+                if learned.generalized {
+                    retemplate(service, o.service, changes);
+                }
+                (
+                    service.names.name(learned.parts).clone(),
+                    learned.generalized,
+                )
+            }
+        };
         let key = (o.method.to_owned(), template.text.clone());
         let known = service.endpoints.contains_key(&key);
         if !known {
@@ -326,7 +349,7 @@ impl Inventory {
             }
             service
                 .endpoints
-                .insert(key.clone(), Endpoint::new(o, template.clone()));
+                .insert(key.clone(), Endpoint::new(o, template));
             changes.push((
                 o.service.clone(),
                 key.0.clone(),
@@ -336,7 +359,7 @@ impl Inventory {
         }
         let endpoint = service.endpoints.get_mut(&key)?;
         let (request, response) = endpoint.add(o, &mut self.clues);
-        if learned.generalized || !known {
+        if generalized || !known {
             // Only a new endpoint or a merge changes how many there are: not summed per call.
             self.counters.endpoints = self
                 .services
@@ -402,6 +425,16 @@ fn retemplate(
     let old: Vec<((String, String), Endpoint)> = service.endpoints.drain().collect();
     let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
     for ((method, text), endpoint) in old {
+        if endpoint.grpc.is_some() {
+            // Keyed by its method's path, which the tree does not template.
+            match service.endpoints.get_mut(&(method.clone(), text.clone())) {
+                Some(existing) => existing.absorb(endpoint, None),
+                None => {
+                    service.endpoints.insert((method, text), endpoint);
+                }
+            }
+            continue;
+        }
         let template = Template::name(&service.templater.template(&endpoint.example_path));
         let new_key = (method.clone(), template.text.clone());
         if new_key.1 == text {
@@ -464,6 +497,7 @@ impl Endpoint {
             response: BodyModel::default(),
             query_sensitive: BTreeMap::new(),
             ai: None,
+            grpc: None,
             replaced: Vec::new(),
         }
     }
@@ -522,6 +556,12 @@ impl Endpoint {
         if let Some(call) = o.ai {
             self.ai.get_or_insert_with(AiSummary::default).add(call);
         }
+        if let Some(call) = o.grpc {
+            match &mut self.grpc {
+                Some(summary) => summary.add(call),
+                None => self.grpc = GrpcSummary::first(call),
+            }
+        }
         let mut request = self.request.observe(o.request_type, o.request_body);
         request.classes |= query_classes;
         let response = self.response.observe(o.response_type, o.response_body);
@@ -573,6 +613,11 @@ impl Endpoint {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
+        }
+        // gRPC endpoints are never re-templated; one only meets another endpoint under its
+        // own path (HTTP/1 traffic to the same path), whose calls are no gRPC calls to add.
+        if self.grpc.is_none() {
+            self.grpc = other.grpc;
         }
         for r in replaced.into_iter().chain(other.replaced) {
             if self.replaced.len() < MAX_REPLACED && !self.replaced.contains(&r) {

@@ -1,6 +1,7 @@
 //! API discovery: what endpoints exist and what they carry.
 
 pub mod ai;
+pub mod grpc;
 pub mod inventory;
 pub mod latency;
 pub mod openapi;

@@ -133,6 +133,11 @@ fn operation(e: &Endpoint, key: &ServiceKey, clock: &Clock) -> Value {
     if let Some(ai) = &e.ai {
         op["x-ai"] = json!(ai);
     }
+    if let Some(grpc) = &e.grpc {
+        // The path is the method (`POST /package.Service/Method`): say it is one.
+        op["summary"] = json!(format!("gRPC {}/{}", grpc.service, grpc.method));
+        op["x-grpc"] = json!(grpc);
+    }
     op
 }
 

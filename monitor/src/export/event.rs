@@ -174,6 +174,9 @@ pub struct Stats {
     /// HTTP parsing counters (absent with `--raw`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpCounters>,
+    /// HTTP/2 counters (present once some connection was HTTP/2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http2: Option<crate::http2::stage::Http2Counters>,
     /// TLS coverage, as `monitor status` shows it (live capture only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::tls::status::TlsCoverage>,

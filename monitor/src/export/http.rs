@@ -12,6 +12,7 @@ use serde::{Serialize, ser::SerializeMap, ser::SerializeSeq};
 use super::{
     JsonLinesWriter,
     event::{Connection, Endpoint},
+    grpc::{mask_status_header, redacted},
     insight::HttpInsight,
     prerendered::Prerendered,
     render::connection,
@@ -19,6 +20,7 @@ use super::{
 use crate::{
     clock::{Clock, Rfc3339Cache, Rfc3339Text},
     conn::{ConnMeta, Role},
+    grpc::GrpcCall,
     transaction::{
         Body, EndReason, Flag, Flags, Headers, HttpTransaction, Outcome,
         body::{ContentRepr, render_body},
@@ -61,6 +63,10 @@ pub struct HttpEvent<'a> {
     pub flags: Flags,
     /// Whether any flag means two parsers could frame this traffic differently.
     pub smuggling_risk: bool,
+    /// The gRPC call an HTTP/2 stream carried, its decoded messages and `message` redacted;
+    /// absent for anything else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<GrpcCall>,
     /// Who sent it, in which session, to which endpoint (discovery; null members without it).
     #[serde(flatten)]
     pub insight: &'a HttpInsight,
@@ -162,10 +168,10 @@ pub struct BodyOut<'a> {
     pub content_encoding: Option<Cow<'a, str>>,
     /// `content` is the decoded form of a gzip/deflate/br body.
     pub decoded: bool,
-    /// `text` or `base64`; absent without body bytes.
+    /// `text` or `base64`; absent when `content` is.
     pub encoding: Option<ContentRepr>,
     /// The kept bytes (decoded when `decoded`) as `encoding` says, redacted; absent without
-    /// body bytes.
+    /// body bytes, and for a gRPC call under redaction (its `grpc` messages are shown).
     pub content: Option<Cow<'a, str>>,
 }
 
@@ -174,6 +180,8 @@ pub struct BodyOut<'a> {
 pub struct HeaderView<'a> {
     pub(super) headers: &'a Headers,
     pub(super) redactor: &'a Redactor,
+    /// The message is a gRPC call: `grpc-message` is free text, masked by its value.
+    pub(super) grpc: bool,
 }
 
 impl std::fmt::Debug for HeaderView<'_> {
@@ -220,6 +228,7 @@ impl Serialize for HeaderView<'_> {
                 headers: self.headers,
                 first: i,
                 redactor: self.redactor,
+                grpc: self.grpc,
             };
             map.serialize_entry(name, &values)?;
         }
@@ -233,6 +242,21 @@ struct Values<'a> {
     headers: &'a Headers,
     first: usize,
     redactor: &'a Redactor,
+    grpc: bool,
+}
+
+/// One header value as shown: redacted by its name, and for a gRPC call's `grpc-message` by
+/// its value too (see `grpc::mask_status_header`).
+pub(super) fn header_value<'v>(
+    redactor: &Redactor,
+    grpc: bool,
+    name: &str,
+    value: &'v str,
+) -> Cow<'v, str> {
+    if grpc && let Some(masked) = mask_status_header(name, value, redactor) {
+        return Cow::Owned(masked);
+    }
+    redactor.header(name, value)
 }
 
 impl Serialize for Values<'_> {
@@ -245,7 +269,7 @@ impl Serialize for Values<'_> {
                     Ok(text) => Cow::Borrowed(text),
                     Err(_) => String::from_utf8_lossy(v),
                 };
-                seq.serialize_element(&self.redactor.header(self.name, &text))?;
+                seq.serialize_element(&header_value(self.redactor, self.grpc, self.name, &text))?;
             }
         }
         seq.end()
@@ -354,6 +378,11 @@ impl HttpRenderer {
             std::sync::OnceLock::new();
         let view = self.conns.get(&t.meta.id);
         let mut flags = t.flags;
+        // A gRPC call's raw bodies are framed protobuf, whose strings no body redaction rule
+        // can find by name (and base64 would carry them past a look for values): the call's
+        // decoded, redacted messages (`grpc`) are shown instead of them.
+        let grpc = t.grpc.is_some();
+        let withhold = grpc && self.redactor.enabled();
         let start = self.clock.unix_ns(t.start_ts_ns);
         let end = self.clock.unix_ns(t.end_ts_ns);
         let request = t.request.as_ref().map(|q| {
@@ -379,18 +408,18 @@ impl HttpRenderer {
                 path,
                 query,
                 version: q.version,
-                headers: self.view(&q.headers),
-                trailers: self.view(&q.trailers),
-                body: self.body(&q.body, &q.headers, &mut flags),
+                headers: self.view(&q.headers, grpc),
+                trailers: self.view(&q.trailers, grpc),
+                body: self.body(&q.body, &q.headers, withhold, &mut flags),
             }
         });
         let response = t.response.as_ref().map(|r| ResponseOut {
             status_code: r.status,
             reason: &r.reason,
             version: r.version,
-            headers: self.view(&r.headers),
-            trailers: self.view(&r.trailers),
-            body: self.body(&r.body, &r.headers, &mut flags),
+            headers: self.view(&r.headers, grpc),
+            trailers: self.view(&r.trailers, grpc),
+            body: self.body(&r.body, &r.headers, withhold, &mut flags),
             interim: &t.interim,
         });
         HttpEvent {
@@ -429,18 +458,27 @@ impl HttpRenderer {
             reason: t.reason,
             flags,
             smuggling_risk: flags.smuggling_risk(),
+            grpc: t.grpc.as_deref().map(|c| redacted(c, &self.redactor)),
             insight,
         }
     }
 
-    fn view<'a>(&'a self, headers: &'a Headers) -> HeaderView<'a> {
+    fn view<'a>(&'a self, headers: &'a Headers, grpc: bool) -> HeaderView<'a> {
         HeaderView {
             headers,
             redactor: &self.redactor,
+            grpc,
         }
     }
 
-    fn body<'a>(&self, body: &'a Body, headers: &'a Headers, flags: &mut Flags) -> BodyOut<'a> {
+    /// The body as shown; `withhold`: its sizes only, no content.
+    fn body<'a>(
+        &self,
+        body: &'a Body,
+        headers: &'a Headers,
+        withhold: bool,
+        flags: &mut Flags,
+    ) -> BodyOut<'a> {
         let encoding = headers.get_str("content-encoding");
         let mut out = BodyOut {
             size: body.size,
@@ -459,7 +497,7 @@ impl HttpRenderer {
             encoding: None,
             content: None,
         };
-        if body.captured.is_empty() {
+        if body.captured.is_empty() || withhold {
             return out;
         }
         let content_type = headers.get_str("content-type");

@@ -3,7 +3,7 @@
 //! checks that both give the same text).
 
 use super::{
-    http::{BodyOut, HeaderView, HttpEvent, RequestOut, ResponseOut},
+    http::{BodyOut, HeaderView, HttpEvent, RequestOut, ResponseOut, header_value},
     json_text::{self, Array, Object, key},
 };
 use crate::transaction::{Flag, Flags};
@@ -47,6 +47,10 @@ impl HttpEvent<'_> {
         o.opt_str(key!("reason"), self.reason.map(|r| r.name()));
         write_flags(o.key(key!("flags")), self.flags);
         o.bool(key!("smuggling_risk"), self.smuggling_risk);
+        if let Some(grpc) = &self.grpc {
+            // Rare next to HTTP/1 and holding decoded trees: serde writes it.
+            raw_or_null(o.key(key!("grpc")), Some(grpc));
+        }
         let insight = self.insight;
         match &insight.actor {
             Some(actor) => {
@@ -132,7 +136,11 @@ impl HeaderView<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         let repeated = self.headers.has_repeated_names();
         let (names, values) = self.headers.text_runs();
-        if !repeated && json_text::is_plain(names.as_bytes()) && json_text::is_plain(values) {
+        if !repeated
+            && !self.grpc
+            && json_text::is_plain(names.as_bytes())
+            && json_text::is_plain(values)
+        {
             self.write_plain(out);
             return;
         }
@@ -140,7 +148,10 @@ impl HeaderView<'_> {
         if !repeated {
             for (name, value) in self.headers.iter_text() {
                 let mut values = Array::begin(o.dynamic_key(name));
-                json_text::string(values.item(), &self.redactor.header(name, &value));
+                json_text::string(
+                    values.item(),
+                    &header_value(self.redactor, self.grpc, name, &value),
+                );
                 values.end();
             }
         } else {
@@ -151,7 +162,10 @@ impl HeaderView<'_> {
                 let mut values = Array::begin(o.dynamic_key(name));
                 for (n, value) in self.headers.iter_text().skip(i) {
                     if n == name {
-                        json_text::string(values.item(), &self.redactor.header(name, &value));
+                        json_text::string(
+                            values.item(),
+                            &header_value(self.redactor, self.grpc, name, &value),
+                        );
                     }
                 }
                 values.end();
@@ -269,7 +283,7 @@ mod tests {
             let headers = crate::transaction::Headers::from_fields(
                 fields.iter().map(|(name, value)| (*name, value.as_slice())),
             );
-            let view = HeaderView { headers: &headers, redactor: &redactor };
+            let view = HeaderView { headers: &headers, redactor: &redactor, grpc: false };
             let mut out = Vec::new();
             view.write_json(&mut out);
             let reference = serde_json::to_vec(&view).unwrap();

@@ -11,6 +11,7 @@ use crate::{
     detection::{alerts::AlertId, category::Category, verdicts::Verdict},
     discovery::{
         ai::AiCall,
+        grpc::GrpcSummary,
         inventory::{AiSummary, Endpoint, EndpointChange, ServiceKey},
         sensitive::ClassSet,
         template::SegmentKind,
@@ -73,6 +74,10 @@ pub struct EndpointEvent {
     pub first_seen: String,
     /// AI/LLM or MCP calls seen at this endpoint so far.
     pub ai: Option<AiSummary>,
+    /// The gRPC service and method this endpoint is, and what its calls showed so far;
+    /// absent for other endpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<GrpcSummary>,
 }
 
 impl EndpointEvent {
@@ -102,6 +107,7 @@ impl EndpointEvent {
             calls: e.calls,
             first_seen: rfc3339(clock.unix_ns(e.first_ns)),
             ai: e.ai.clone(),
+            grpc: e.grpc.clone(),
         }
     }
 }

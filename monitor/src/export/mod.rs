@@ -3,6 +3,7 @@
 pub mod alert;
 pub mod block;
 pub mod event;
+pub mod grpc;
 pub mod http;
 mod http_line;
 pub mod insight;

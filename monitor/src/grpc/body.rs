@@ -8,6 +8,7 @@ use super::flags::{GrpcFlag, GrpcFlags};
 use super::framing::{self, Framed, Message};
 use super::path::ContentType;
 use super::protobuf::{self, WireError};
+use super::tally::Tally;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyLimits {
@@ -40,17 +41,20 @@ pub struct BodySummary {
     pub web_trailers: Vec<(String, String)>,
 }
 
-/// Reads one direction's whole body. `encoding` is that direction's `grpc-encoding`.
-/// Only the first message is decoded: it is what schema inference needs, and it bounds the
-/// work per call whatever a stream carries; the others are counted.
+/// Reads one direction's body: from its `tally` when the whole stream was counted, else from
+/// the captured `body` (which a capture bound may have cut). `encoding` is that direction's
+/// `grpc-encoding`. Only the first message is decoded: it is what schema inference needs, and
+/// it bounds the work per call whatever a stream carries; the others are counted.
 pub fn read_body(
     body: &[u8],
+    tally: Option<&Tally>,
     kind: ContentType,
     encoding: Option<&str>,
     limits: &BodyLimits,
     flags: &mut GrpcFlags,
 ) -> BodySummary {
-    if body.is_empty() {
+    let tallied = tally.filter(|t| t.counts() != framing::Counts::default());
+    if body.is_empty() && tallied.is_none() {
         return BodySummary::default();
     }
     if kind == ContentType::WebText {
@@ -58,11 +62,18 @@ pub fn read_body(
         flags.set(GrpcFlag::BodyNotDecoded);
         return BodySummary::default();
     }
-    let framing = framing::Limits {
-        web: kind.is_web(),
-        ..limits.framing
+    let read;
+    let (frames, counts) = match tallied {
+        Some(t) => (t.frames(), t.counts()),
+        None => {
+            let framing = framing::Limits {
+                web: kind.is_web(),
+                ..limits.framing
+            };
+            read = framing::read_all(body, framing);
+            (&read.0[..], read.1)
+        }
     };
-    let (frames, counts) = framing::read_all(body, framing);
     flags.set_if(GrpcFlag::TruncatedMessage, counts.truncated);
     flags.set_if(GrpcFlag::OversizedMessage, counts.oversized > 0);
     flags.set_if(GrpcFlag::InvalidMessageFlags, counts.invalid_flags > 0);
@@ -74,12 +85,12 @@ pub fn read_body(
     for frame in frames {
         match frame {
             Framed::Message(m) if summary.first.is_none() => {
-                summary.first = message(&m, kind, encoding, limits, flags);
+                summary.first = message(m, kind, encoding, limits, flags);
             }
             Framed::Message(_) => {}
             Framed::Trailers(block) => summary
                 .web_trailers
-                .extend(super::status::parse_web_trailers(&block)),
+                .extend(super::status::parse_web_trailers(block)),
         }
     }
     summary
@@ -130,7 +141,10 @@ fn message(
             GrpcFlag::DecodeLimited,
             d.dropped > 0 || d.depth_limited || d.cut_strings > 0,
         );
-        Some(d.value)
+        // Nothing read before the wire broke: no message to show (`{}` would claim an empty
+        // one, which is a valid message of every type).
+        let nothing = d.value.as_object().is_some_and(|m| m.is_empty());
+        (d.error.is_none() || !nothing).then_some(d.value)
     } else if kind.is_json() {
         match serde_json::from_slice(bytes) {
             Ok(v) => Some(v),
@@ -157,7 +171,14 @@ mod tests {
 
     fn read(body: &[u8], kind: ContentType, encoding: Option<&str>) -> (BodySummary, GrpcFlags) {
         let mut flags = GrpcFlags::empty();
-        let s = read_body(body, kind, encoding, &BodyLimits::default(), &mut flags);
+        let s = read_body(
+            body,
+            None,
+            kind,
+            encoding,
+            &BodyLimits::default(),
+            &mut flags,
+        );
         (s, flags)
     }
 

@@ -9,6 +9,7 @@ use super::body::{BodyLimits, read_body};
 use super::flags::{GrpcFlag, GrpcFlags};
 use super::path::{ContentType, content_type, parse_path};
 use super::status::{Source, find_status};
+use super::tally::Tally;
 
 /// Header or trailer fields as decoded (HPACK): name, value. Pseudo-headers (`:path`) are
 /// fields like the others. Names are matched case-insensitively.
@@ -16,6 +17,8 @@ pub type Fields<'a> = &'a [(&'a str, &'a str)];
 
 /// One HTTP/2 stream, both directions, as captured. Bodies are the DATA payloads joined in
 /// order (possibly cut by a capture bound); `trailers` the response's trailing HEADERS.
+/// Tallies, when the stream layer fed one every DATA payload of a direction, count that
+/// direction in full and hold its first message: they are read instead of the body.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GrpcStream<'a> {
     pub request_headers: Fields<'a>,
@@ -23,11 +26,13 @@ pub struct GrpcStream<'a> {
     pub response_headers: Fields<'a>,
     pub response_body: &'a [u8],
     pub trailers: Fields<'a>,
+    pub request_tally: Option<&'a Tally>,
+    pub response_tally: Option<&'a Tally>,
 }
 
 /// How many messages went each way, as the counts show it: a streaming method that happened
 /// to send one message each way reads as `unary`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Streaming {
     /// At most one message each way.
@@ -75,6 +80,11 @@ pub struct GrpcCall {
     pub flags: GrpcFlags,
 }
 
+/// Equality is an equivalence: the decoded bodies are JSON values, whose numbers are never
+/// NaN (serde_json has no NaN), so every call equals itself. Transactions, which may hold a
+/// call, compare with `Eq`.
+impl Eq for GrpcCall {}
+
 fn field<'a>(fields: Fields<'a>, name: &str) -> Option<&'a str> {
     fields
         .iter()
@@ -106,6 +116,7 @@ pub fn summarise(stream: &GrpcStream<'_>, limits: &BodyLimits) -> Option<GrpcCal
 
     let request = read_body(
         stream.request_body,
+        stream.request_tally,
         kind,
         field(stream.request_headers, "grpc-encoding"),
         limits,
@@ -113,6 +124,7 @@ pub fn summarise(stream: &GrpcStream<'_>, limits: &BodyLimits) -> Option<GrpcCal
     );
     let response = read_body(
         stream.response_body,
+        stream.response_tally,
         kind,
         field(stream.response_headers, "grpc-encoding"),
         limits,
@@ -175,6 +187,7 @@ mod tests {
 
     use super::*;
     use crate::grpc::framing::encode;
+    use crate::grpc::path::ContentType;
 
     #[derive(Clone, PartialEq, prost::Message)]
     struct HelloRequest {
@@ -225,6 +238,7 @@ mod tests {
             response_headers: RESPONSE,
             response_body: &response,
             trailers: &[("grpc-status", "0"), ("grpc-message", "")],
+            ..GrpcStream::default()
         };
         let call = summarise(&stream, &BodyLimits::default()).unwrap();
         assert_eq!(
@@ -285,11 +299,65 @@ mod tests {
                 response_headers: RESPONSE,
                 response_body: response,
                 trailers: ok,
+                ..GrpcStream::default()
             };
             let call = summarise(&stream, &BodyLimits::default()).unwrap();
             assert_eq!(call.streaming, want);
             assert_eq!(call.response_body, Some(json!({"1": 1})));
         }
+    }
+
+    /// A server stream far past the capture bound: the captured body holds the first few
+    /// hundred messages, the tallies every one.
+    #[test]
+    fn a_long_server_stream_is_counted_by_its_tallies() {
+        const CAPTURE: usize = 64 * 1024;
+        let request = framed(&[HelloRequest {
+            name: "alice".into(),
+        }
+        .encode_to_vec()]);
+        let replies: Vec<Vec<u8>> = (0..10_000)
+            .map(|i| {
+                HelloReply {
+                    message: format!("reply {i}"),
+                    count: i,
+                }
+                .encode_to_vec()
+            })
+            .collect();
+        let response = framed(&replies);
+        assert!(response.len() > 2 * CAPTURE);
+        let limits = BodyLimits::default();
+        let mut requests = Tally::new(ContentType::Proto, &limits, CAPTURE);
+        requests.push(&request);
+        let mut responses = Tally::new(ContentType::Proto, &limits, CAPTURE);
+        // DATA frames of 16 KiB, as a server's default SETTINGS_MAX_FRAME_SIZE allows.
+        for data in response.chunks(16_384) {
+            responses.push(data);
+        }
+        let captured = GrpcStream {
+            request_headers: REQUEST,
+            request_body: &request,
+            response_headers: RESPONSE,
+            response_body: &response[..CAPTURE],
+            trailers: &[("grpc-status", "0")],
+            ..GrpcStream::default()
+        };
+        // Without the tallies the capture bound undercounts, and flags a cut message.
+        let cut = summarise(&captured, &limits).unwrap();
+        assert!(cut.response_messages < 10_000);
+        assert!(cut.flags.contains(GrpcFlag::TruncatedMessage));
+        let tallied = GrpcStream {
+            request_tally: Some(&requests),
+            response_tally: Some(&responses),
+            ..captured
+        };
+        let call = summarise(&tallied, &limits).unwrap();
+        assert_eq!((call.request_messages, call.response_messages), (1, 10_000));
+        assert_eq!(call.streaming, Streaming::Server);
+        assert_eq!(call.request_body, Some(json!({"1": "alice"})));
+        assert_eq!(call.response_body, Some(json!({"1": "reply 0"})));
+        assert!(call.flags.is_empty(), "{:?}", call.flags);
     }
 
     #[test]
@@ -328,6 +396,7 @@ mod tests {
                 ("grpc-status", "0"),
                 ("grpc-message", "100%"),
             ],
+            ..GrpcStream::default()
         };
         let call = summarise(&stream, &BodyLimits::default()).unwrap();
         let names: Vec<&str> = call.flags.iter().map(GrpcFlag::name).collect();
@@ -347,7 +416,8 @@ mod tests {
         assert_eq!((call.status, call.status_name), (Some(99), None));
         assert_eq!(call.message.as_deref(), Some("100%"));
         assert_eq!(call.request_messages, 2);
-        assert_eq!(call.request_body, Some(json!({})));
+        // Nothing of the message could be read: null, not an empty message.
+        assert_eq!(call.request_body, None);
         let missing = GrpcStream {
             request_headers: REQUEST,
             response_headers: RESPONSE,
@@ -393,6 +463,7 @@ mod tests {
             response_headers: &[("content-type", "application/grpc-web+proto")],
             response_body: &response,
             trailers: &[],
+            ..GrpcStream::default()
         };
         let call = summarise(&stream, &BodyLimits::default()).unwrap();
         assert_eq!(call.status_name, Some("UNAUTHENTICATED"));
@@ -412,6 +483,7 @@ mod tests {
             response_headers: RESPONSE,
             response_body: &[0, 0, 0],
             trailers: &[("grpc-status", "77"), ("grpc-message", "%zz")],
+            ..GrpcStream::default()
         };
         let bare = GrpcStream {
             response_headers: RESPONSE,

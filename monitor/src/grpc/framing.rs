@@ -81,6 +81,10 @@ pub struct MessageReader {
     limits: Limits,
     state: State,
     counts: Counts,
+    /// Messages handed out whole (`u64::MAX`: all); later ones are counted and skipped.
+    keep_messages: u64,
+    /// Longest frame handed out (`max_message`, or less for a tally).
+    max_kept: usize,
 }
 
 impl MessageReader {
@@ -92,6 +96,20 @@ impl MessageReader {
                 have: 0,
             },
             counts: Counts::default(),
+            keep_messages: u64::MAX,
+            max_kept: limits.max_message,
+        }
+    }
+
+    /// A reader that hands out only the first message (when it is at most `max_kept` octets)
+    /// and grpc-web trailers frames (as long); every other message is counted and skipped, so
+    /// it holds at most `max_kept` octets whatever the stream carries. What a tally of a
+    /// whole stream uses.
+    pub fn first_only(limits: Limits, max_kept: usize) -> Self {
+        MessageReader {
+            keep_messages: 1,
+            max_kept: max_kept.min(limits.max_message),
+            ..Self::new(limits)
         }
     }
 
@@ -134,13 +152,20 @@ impl MessageReader {
     }
 
     /// The body ended: what it held. A message still open is dropped and flagged truncated.
-    pub fn finish(mut self) -> Counts {
+    pub fn finish(self) -> Counts {
+        self.counts_at_end()
+    }
+
+    /// What `finish` would say if the body ended here.
+    pub fn counts_at_end(&self) -> Counts {
         let open = match &self.state {
             State::Prefix { have, .. } => *have > 0,
             State::Body { .. } | State::Skip { .. } => true,
         };
-        self.counts.truncated |= open;
-        self.counts
+        Counts {
+            truncated: self.counts.truncated || open,
+            ..self.counts
+        }
     }
 
     pub fn counts(&self) -> Counts {
@@ -191,6 +216,16 @@ impl MessageReader {
         if len > self.limits.max_message {
             self.counts.oversized += 1;
             self.state = State::Skip { remaining: len };
+            return;
+        }
+        let wanted = trailers || self.counts.messages <= self.keep_messages;
+        if !wanted || len > self.max_kept {
+            // An empty message skipped is done with: a `Skip` of nothing would read as open.
+            self.state = if len == 0 {
+                Self::prefix()
+            } else {
+                State::Skip { remaining: len }
+            };
             return;
         }
         self.state = State::Body {

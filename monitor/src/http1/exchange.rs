@@ -201,6 +201,11 @@ impl Exchange {
         }
     }
 
+    /// What followed a 101 on the response side, in the read that carried it.
+    pub fn take_upgrade_rest(&mut self) -> Vec<u8> {
+        self.resp.take_upgrade_rest()
+    }
+
     /// Bytes both readers skipped while resynchronising.
     pub fn skipped(&self) -> u64 {
         self.req.skipped + self.resp.skipped
@@ -549,6 +554,7 @@ impl Exchange {
             flags,
             start_ts_ns: start,
             end_ts_ns: end,
+            grpc: None,
         });
     }
 
@@ -563,6 +569,7 @@ impl Exchange {
             flags,
             start_ts_ns: ts,
             end_ts_ns: ts,
+            grpc: None,
         }
     }
 }

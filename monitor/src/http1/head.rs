@@ -240,7 +240,7 @@ fn parse_normal(
 
 /// A method as text: the registered ones (nearly every request) as static text, so a request
 /// costs no allocation for its method; any other token is copied.
-fn method_text(method: &str) -> Cow<'static, str> {
+pub(crate) fn method_text(method: &str) -> Cow<'static, str> {
     const KNOWN: [&str; 20] = [
         "GET",
         "POST",
@@ -272,8 +272,18 @@ fn method_text(method: &str) -> Cow<'static, str> {
 
 /// A reason phrase as text: the standard phrase of its status (what nearly every response
 /// sends) as static text, so a response costs no allocation for it; any other is copied.
-fn reason_text(status: u16, reason: &str) -> Cow<'static, str> {
-    let standard = match status {
+pub(crate) fn reason_text(status: u16, reason: &str) -> Cow<'static, str> {
+    let standard = standard_reason(status);
+    if reason == standard {
+        Cow::Borrowed(standard)
+    } else {
+        Cow::Owned(reason.to_owned())
+    }
+}
+
+/// The standard reason phrase of a status, or empty text for a status without one here.
+pub(crate) fn standard_reason(status: u16) -> &'static str {
+    match status {
         100 => "Continue",
         101 => "Switching Protocols",
         200 => "OK",
@@ -302,11 +312,6 @@ fn reason_text(status: u16, reason: &str) -> Cow<'static, str> {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "",
-    };
-    if reason == standard {
-        Cow::Borrowed(standard)
-    } else {
-        Cow::Owned(reason.to_owned())
     }
 }
 

@@ -187,7 +187,15 @@ pub struct MessageReader {
     limits: Limits,
     /// Bytes skipped while resynchronising.
     pub skipped: u64,
+    /// Set by a 101 head: the bytes after it are another protocol's, kept in `upgrade_rest`.
+    keep_rest: bool,
+    /// What followed a 101 in the same read, up to `MAX_UPGRADE_REST` (for h2c's frames).
+    upgrade_rest: Vec<u8>,
 }
+
+/// Bytes after a 101 kept for the protocol that follows: the first reads of HTTP/2 (its
+/// SETTINGS and first response) rarely come to more.
+const MAX_UPGRADE_REST: usize = 64 * 1024;
 
 /// The callback deciding a head's framing: (head, its declared framing, first byte ts, forced). When `forced` (the
 /// stream ended), it must not answer `Wait`.
@@ -214,7 +222,14 @@ impl MessageReader {
             last_ts: 0,
             limits,
             skipped: 0,
+            keep_rest: false,
+            upgrade_rest: Vec::new(),
         }
+    }
+
+    /// The bytes that followed a 101 in its read (see `upgrade_rest`), taken once.
+    pub fn take_upgrade_rest(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.upgrade_rest)
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -385,7 +400,13 @@ impl MessageReader {
         loop {
             let rest = &data[at..];
             match &mut self.state {
-                State::Stopped => return data.len(),
+                State::Stopped => {
+                    if self.keep_rest {
+                        self.keep_rest = false;
+                        self.upgrade_rest = rest[..rest.len().min(MAX_UPGRADE_REST)].to_vec();
+                    }
+                    return data.len();
+                }
                 State::Resync { scanned } => {
                     if rest.is_empty() {
                         return at;
@@ -599,6 +620,7 @@ impl MessageReader {
             }
             Framing::UntilClose => State::Body(msg, BodyState::UntilClose),
             Framing::Stop(reason) => {
+                self.keep_rest = reason == StopReason::Upgraded;
                 self.finish(msg, ts, out);
                 out.push(ReadOut::Stopped(reason));
                 self.buf = Vec::new();

@@ -98,6 +98,38 @@ impl HttpStage {
         c
     }
 
+    /// The body budget, shared with the other protocols' stages.
+    pub fn budget_mut(&mut self) -> &mut Budget {
+        &mut self.budget
+    }
+
+    /// Whether a message was parsed on connection `id`.
+    pub fn saw_http(&self, id: u64) -> bool {
+        self.conns.get(&id).is_some_and(|ex| ex.saw_http)
+    }
+
+    /// Connection `id` is not HTTP/1 after all (another protocol took it): its exchange is
+    /// dropped without output, its budget released, and it is not counted as either.
+    pub fn forget(&mut self, id: u64) {
+        if let Some(mut ex) = self.conns.remove(&id) {
+            let mut dropped = Vec::new();
+            ex.close(
+                0,
+                EndReason::ConnectionClosed,
+                &mut self.budget,
+                &mut dropped,
+            );
+        }
+    }
+
+    /// What followed a 101 on connection `id`'s response side (h2c's first frames).
+    pub fn take_upgrade_rest(&mut self, id: u64) -> Vec<u8> {
+        self.conns
+            .get_mut(&id)
+            .map(Exchange::take_upgrade_rest)
+            .unwrap_or_default()
+    }
+
     pub fn on_event(&mut self, event: &StreamEvent, out: &mut Vec<HttpTransaction>) {
         let from = out.len();
         let config = self.config;

@@ -140,18 +140,28 @@ impl Insight {
         let identity = self.actors.identify(request, client.map(|c| c.ip()));
         let (path, query) = split_target(&request.target);
         let response = t.response.as_ref();
-        let request_body = body::decoded(
-            &request.body.captured,
-            request.headers.get_str("content-encoding"),
-            self.max_decoded,
-        );
-        let response_body = response.map(|r| {
-            body::decoded(
-                &r.body.captured,
-                r.headers.get_str("content-encoding"),
-                self.max_decoded,
-            )
-        });
+        let (request_body, response_body) = match t.grpc.as_deref() {
+            // Framed protobuf means nothing to schema inference or detection: they read the
+            // decoded messages, as JSON text.
+            Some(call) => (
+                message_text(call.request_body.as_ref()),
+                response.map(|_| message_text(call.response_body.as_ref())),
+            ),
+            None => (
+                body::decoded(
+                    &request.body.captured,
+                    request.headers.get_str("content-encoding"),
+                    self.max_decoded,
+                ),
+                response.map(|r| {
+                    body::decoded(
+                        &r.body.captured,
+                        r.headers.get_str("content-encoding"),
+                        self.max_decoded,
+                    )
+                }),
+            ),
+        };
         let ai = path.and_then(|path| {
             ai::recognise(&ai::Exchange {
                 path,
@@ -190,6 +200,7 @@ impl Insight {
                     request_body: &request_body,
                     response_body: response_body.as_deref().unwrap_or(&[]),
                     ai: ai.as_ref(),
+                    grpc: t.grpc.as_deref(),
                 };
                 self.inventory.observe(&observation, &mut self.changes)
             });
@@ -407,6 +418,14 @@ impl Insight {
                 events.push(OutputEvent::Alert(Box::new(event)));
             }
         }
+    }
+}
+
+/// A decoded gRPC message as the JSON body discovery infers schemas from; empty without one.
+fn message_text(message: Option<&serde_json::Value>) -> Cow<'static, [u8]> {
+    match message.map(serde_json::to_vec) {
+        Some(Ok(text)) => Cow::Owned(text),
+        _ => Cow::Borrowed(&[]),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Wires the stages: raw capture events → connection table → HTTP/1 parser → JSON lines.
+//! Wires the stages: raw capture events → connection table → protocol router (HTTP/1, HTTP/2)
+//! → JSON lines.
 //! `live` feeds them from the kernel, `replay` from a file; both go through `Stages`, so replay
 //! exercises exactly the code that runs live.
 
@@ -23,7 +24,7 @@ use crate::{
         http::HttpRenderer,
         insight::HttpInsight,
     },
-    http1::HttpStage,
+    protocol::ProtocolStage,
     tls::status::TlsCoverage,
     transaction::{HttpTransaction, redact::Redactor},
 };
@@ -68,7 +69,7 @@ const STATE_SAVE_NS: u64 = 60_000_000_000;
 pub struct Stages {
     table: ConnectionTable,
     /// None with `--raw`: stream events are written as they are.
-    http: Option<HttpStage>,
+    http: Option<ProtocolStage>,
     raw: Renderer,
     http_render: HttpRenderer,
     writer: JsonLinesWriter,
@@ -104,7 +105,7 @@ impl Stages {
                 config.filters.ports.clone(),
                 resolver,
             ),
-            http: (!config.output.raw).then(|| HttpStage::new(&config.http)),
+            http: (!config.output.raw).then(|| ProtocolStage::new(&config.http)),
             raw: Renderer::new(clock, config.output.preview_bytes),
             http_render: HttpRenderer::new(
                 clock,
@@ -254,7 +255,7 @@ impl Stages {
 
     /// HTTP transactions produced so far.
     pub fn transactions_written(&self) -> u64 {
-        self.http.as_ref().map_or(0, |h| h.counters().transactions)
+        self.http.as_ref().map_or(0, ProtocolStage::transactions)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -289,7 +290,8 @@ impl Stages {
             kernel,
             agent,
             streams: self.table.counters(),
-            http: self.http.as_ref().map(HttpStage::counters),
+            http: self.http.as_ref().map(ProtocolStage::counters),
+            http2: self.http.as_ref().and_then(ProtocolStage::http2_counters),
             tls,
             discovery: self.insight.as_ref().map(|i| i.counters().0),
             sessions: self.insight.as_ref().map(|i| i.counters().1),

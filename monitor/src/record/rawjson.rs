@@ -565,6 +565,7 @@ mod tests {
                     agent: AgentStats::default(),
                     streams: StreamCounters::default(),
                     http: None,
+                    http2: None,
                     tls: None,
                     discovery: None,
                     sessions: None,

@@ -36,10 +36,20 @@ pub enum Flag {
     CaptureBudgetExhausted,
     DecodeFailed,
     DecodeTruncated,
+    // HTTP/2.
+    /// The stream was reset (RST_STREAM) before it ended.
+    StreamReset,
+    /// A GOAWAY said the server never processed this stream.
+    GoawayUnanswered,
+    /// Some header fields referenced HPACK table entries never seen (joined mid-stream): they
+    /// are reported unknown, never guessed.
+    HpackUnknown,
+    /// Too many streams were open on the connection: this one was emitted early.
+    StreamEvicted,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 24] = [
+    pub const ALL: [Flag; 28] = [
         Flag::ContentLengthWithTransferEncoding,
         Flag::ConflictingContentLength,
         Flag::UnsupportedTransferEncoding,
@@ -64,6 +74,10 @@ impl Flag {
         Flag::CaptureBudgetExhausted,
         Flag::DecodeFailed,
         Flag::DecodeTruncated,
+        Flag::StreamReset,
+        Flag::GoawayUnanswered,
+        Flag::HpackUnknown,
+        Flag::StreamEvicted,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -92,6 +106,10 @@ impl Flag {
             Flag::CaptureBudgetExhausted => "capture_budget_exhausted",
             Flag::DecodeFailed => "decode_failed",
             Flag::DecodeTruncated => "decode_truncated",
+            Flag::StreamReset => "stream_reset",
+            Flag::GoawayUnanswered => "goaway_unanswered",
+            Flag::HpackUnknown => "hpack_unknown",
+            Flag::StreamEvicted => "stream_evicted",
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::{borrow::Cow, sync::Arc};
 
-use crate::conn::ConnMeta;
+use crate::{conn::ConnMeta, grpc::GrpcCall};
 
 use super::flags::Flags;
 
@@ -309,6 +309,9 @@ pub struct HttpTransaction {
     /// First request byte (or first byte seen) and last response byte (or emission time).
     pub start_ts_ns: u64,
     pub end_ts_ns: u64,
+    /// The gRPC call an HTTP/2 stream carried (service, method, status, messages); None for
+    /// anything else. Boxed, so a transaction that is no call pays one pointer.
+    pub grpc: Option<Box<GrpcCall>>,
 }
 
 impl HttpTransaction {

@@ -40,6 +40,7 @@ fn inventory() -> Inventory {
             request_body: b"",
             response_body: body,
             ai: None,
+            grpc: None,
         };
         inv.observe(&o, &mut changes);
     }

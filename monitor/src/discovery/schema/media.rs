@@ -51,6 +51,19 @@ pub(super) fn declared(essence: &str) -> Declared {
     }
 }
 
+/// Whether bodies of this type are decoded gRPC messages, whose keys are field numbers: names
+/// of the message's fields, not ids, however many there are.
+pub(super) fn keys_are_field_numbers(essence: &str) -> bool {
+    let prefix = "application/grpc";
+    essence
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        && matches!(
+            essence.as_bytes().get(prefix.len()),
+            None | Some(b'+' | b'-')
+        )
+}
+
 /// Media types in first-seen order, lower-cased, at most `cap` of them.
 #[derive(Debug, Default)]
 pub(super) struct MediaTypes {

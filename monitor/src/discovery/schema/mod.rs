@@ -92,6 +92,7 @@ impl BodyModel {
         self.counts.observations += 1;
         let essence = content_type.and_then(media::essence);
         let declared = essence.map_or(Declared::Other, media::declared);
+        let field_numbers = essence.is_some_and(media::keys_are_field_numbers);
         if body.is_empty() {
             self.counts.empty += 1;
             return self.observed(BodyKind::Empty, ClassSet::empty());
@@ -108,6 +109,7 @@ impl BodyModel {
                             let _ = stream::merge(root, body, m);
                         },
                         true,
+                        field_numbers,
                     );
                     return self.observed(BodyKind::Json, classes);
                 }
@@ -129,7 +131,7 @@ impl BodyModel {
         if declared == Declared::Form {
             self.record_media(essence.unwrap_or(DEFAULT_OTHER), KIND_FORM);
             self.counts.form += 1;
-            let classes = self.merge(|root, m| form::merge_form(root, body, m), false);
+            let classes = self.merge(|root, m| form::merge_form(root, body, m), false, false);
             return self.observed(BodyKind::Form, classes);
         }
         self.record_media(essence.unwrap_or(DEFAULT_OTHER), KIND_OTHER);
@@ -157,7 +159,13 @@ impl BodyModel {
     }
 
     /// Runs `f` on the JSON or form root with the model's budget; returns the classes found.
-    fn merge(&mut self, f: impl FnOnce(&mut Node, &mut Merge), json: bool) -> ClassSet {
+    /// `field_numbers`: the keys are a message's field numbers (decoded gRPC), never ids.
+    fn merge(
+        &mut self,
+        f: impl FnOnce(&mut Node, &mut Merge),
+        json: bool,
+        field_numbers: bool,
+    ) -> ClassSet {
         let root = if json { &mut self.json } else { &mut self.form };
         if root.is_none() {
             self.nodes += 1;
@@ -169,6 +177,7 @@ impl BodyModel {
             dropped: &mut self.counts.dropped,
             found: ClassSet::empty(),
             recount: false,
+            field_numbers,
         };
         f(root, &mut m);
         let (found, recount) = (m.found, m.recount);

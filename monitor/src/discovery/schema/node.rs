@@ -58,6 +58,9 @@ pub(super) struct Merge<'a> {
     pub(super) found: ClassSet,
     /// A place became a map: its nodes were folded, so the model recounts them afterwards.
     pub(super) recount: bool,
+    /// Keys are a protobuf message's field numbers: all digits, yet names, so no number of
+    /// them makes the object a map.
+    pub(super) field_numbers: bool,
 }
 
 impl Merge<'_> {
@@ -263,7 +266,7 @@ impl ObjectShape {
                 m.drop_one();
                 return None;
             }
-            if !looks_like_id(key) {
+            if m.field_numbers || !looks_like_id(key) {
                 self.named_keys += 1;
             }
             self.properties.insert(key.into(), Node::default());
@@ -309,7 +312,7 @@ impl ObjectShape {
             if let Some(mine) = self.properties.get_mut(&key) {
                 mine.absorb(node, m);
             } else if self.properties.len() < m.limits.max_properties {
-                if !looks_like_id(&key) {
+                if m.field_numbers || !looks_like_id(&key) {
                     self.named_keys += 1;
                 }
                 self.properties.insert(key, node);

@@ -335,10 +335,10 @@ fn strings_can_be_masked_by_their_value() {
     assert_eq!(redactor.body(Some("application/json"), &text), text);
 }
 
-/// How discovery's schema inference reads a decoded message today: as a JSON body. Its keys
-/// are all digits, which discovery takes for data (ids) rather than names, so from eight
-/// distinct field numbers on one object the fields fold into one map value schema. Recorded
-/// here so the wiring knows; the fix belongs to discovery (a way to say "keys are names").
+/// How discovery's schema inference reads a decoded message: as a JSON body sent under a gRPC
+/// media type. Its keys are all digits, which discovery takes for ids in JSON bodies (from
+/// eight distinct ones an object folds into one map schema); under `application/grpc` they
+/// are field numbers, names however many there are.
 #[test]
 fn discovery_reads_the_tree_as_a_json_body() {
     use crate::discovery::schema::{BodyKind, BodyModel, SchemaLimits};
@@ -383,6 +383,15 @@ fn discovery_reads_the_tree_as_a_json_body() {
     let schema = model.openapi_schema().unwrap();
     assert!(schema.get("properties").is_none(), "{schema}");
     assert!(schema.get("additionalProperties").is_some(), "{schema}");
+    for media in ["application/grpc", "application/grpc+proto"] {
+        let mut model = BodyModel::new(SchemaLimits::default());
+        assert_eq!(model.observe(Some(media), &text).kind, BodyKind::Json);
+        let schema = model.openapi_schema().unwrap();
+        let properties = schema["properties"].as_object().expect("properties");
+        assert!(properties.len() >= 8, "{schema}");
+        assert_eq!(schema["properties"]["1"]["type"], "string", "{schema}");
+        assert!(schema.get("additionalProperties").is_none(), "{schema}");
+    }
 }
 
 proptest! {

@@ -176,7 +176,7 @@ pub struct Stats {
     pub http: Option<HttpCounters>,
     /// HTTP/2 counters (present once some connection was HTTP/2).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http2: Option<crate::http2::stage::Http2Counters>,
+    pub http2: Option<Box<crate::http2::stage::Http2Counters>>,
     /// TLS coverage, as `monitor status` shows it (live capture only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::tls::status::TlsCoverage>,

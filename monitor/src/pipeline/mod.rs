@@ -291,7 +291,11 @@ impl Stages {
             agent,
             streams: self.table.counters(),
             http: self.http.as_ref().map(ProtocolStage::counters),
-            http2: self.http.as_ref().and_then(ProtocolStage::http2_counters),
+            http2: self
+                .http
+                .as_ref()
+                .and_then(ProtocolStage::http2_counters)
+                .map(Box::new),
             tls,
             discovery: self.insight.as_ref().map(|i| i.counters().0),
             sessions: self.insight.as_ref().map(|i| i.counters().1),

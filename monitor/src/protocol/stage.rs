@@ -120,7 +120,7 @@ impl ProtocolStage {
                     self.follow_upgrade(event, from, out);
                 }
             }
-            Action::Http2 => self.to_http2(event, out),
+            Action::Http2 => self.send_http2(event, out),
             Action::SettleHttp1(held) => {
                 self.routes.insert(id, Route::Http1);
                 for ev in &held {
@@ -132,7 +132,7 @@ impl ProtocolStage {
                         self.follow_upgrade(ev, from, out);
                     } else {
                         // An upgrade among the held events: the rest are HTTP/2's.
-                        self.to_http2(ev, out);
+                        self.send_http2(ev, out);
                     }
                 }
             }
@@ -141,7 +141,7 @@ impl ProtocolStage {
                 self.http1.forget(id);
                 self.http2.open(meta, client, Begin::Preface);
                 for ev in &held {
-                    self.to_http2(ev, out);
+                    self.send_http2(ev, out);
                 }
             }
             Action::Sniff => self.sniff(meta, event, out),
@@ -183,12 +183,12 @@ impl ProtocolStage {
             self.http1.forget(id);
             self.http2.open(meta, client_dir(meta), Begin::Joined);
             for ev in &held {
-                self.to_http2(ev, out);
+                self.send_http2(ev, out);
             }
         }
     }
 
-    fn to_http2(&mut self, event: &StreamEvent, out: &mut Vec<HttpTransaction>) {
+    fn send_http2(&mut self, event: &StreamEvent, out: &mut Vec<HttpTransaction>) {
         let budget = self.http1.budget_mut();
         match event {
             StreamEvent::Open { .. } => {}

@@ -42,6 +42,9 @@ const PACKAGES: &[(&str, &str)] = &[
     // The live enforcement tests put the attacker and a benign client in network namespaces
     // joined to the host by veth pairs.
     ("ip", "iproute2"),
+    // The live HTTP/2 tests: an h2c server, and a client with concurrent streams.
+    ("nghttpd", "nghttp2-server"),
+    ("nghttp", "nghttp2-client"),
 ];
 
 pub fn all(root: &Path, system_packages: bool) -> Result<()> {

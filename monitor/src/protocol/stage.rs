@@ -20,6 +20,9 @@ use crate::{
 
 /// Octets held while a connection's first bytes are not yet decisive.
 const MAX_HELD: usize = 64 * 1024;
+/// Events kept while a joined connection is sniffed (gaps carry no bytes, so they are bounded
+/// by number).
+const MAX_HELD_EVENTS: usize = 1024;
 
 #[derive(Debug)]
 enum Route {
@@ -164,7 +167,7 @@ impl ProtocolStage {
             }
             _ => Sniff::NotHttp2,
         };
-        if saw_http || sniff == Sniff::NotHttp2 {
+        if saw_http || sniff == Sniff::NotHttp2 || held.len() >= MAX_HELD_EVENTS {
             self.routes.insert(id, Route::Http1);
             if let StreamEvent::Close { .. } = event {
                 self.routes.remove(&id);

@@ -25,7 +25,7 @@ pub fn run(root: &Path, requests: u64, clients: u32, streams: u32, runs: u32) ->
         &dir,
         PORT,
         &format!(
-            "listen 127.0.0.1:{PORT} http2; location / {{ return 200 'hello from the http2 benchmark\\n'; }}"
+            "listen 127.0.0.1:{PORT} http2; keepalive_requests 100000000; location / {{ return 200 'hello from the http2 benchmark\\n'; }}"
         ),
     )?;
     let url = format!("http://127.0.0.1:{PORT}/api/items");
@@ -105,7 +105,7 @@ fn replay(root: &Path, recording: &Path, runs: u32) -> Result<()> {
     let mut best: Option<(f64, u64)> = None;
     for _ in 0..runs {
         let child = Command::new(crate::monitor_binary(root))
-            .args(["replay", "--output", "-", "--stats-interval", "0"])
+            .args(["replay", "--output", "/dev/stdout", "--stats-interval", "0"])
             .arg(recording)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -209,7 +209,16 @@ impl Load<'_> {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        parse_h2load(&text).with_context(|| format!("h2load printed no summary:\n{text}"))
+        let r =
+            parse_h2load(&text).with_context(|| format!("h2load printed no summary:\n{text}"))?;
+        if r.succeeded != self.requests {
+            bail!(
+                "h2load: {} of {} requests succeeded:\n{text}",
+                r.succeeded,
+                self.requests
+            );
+        }
+        Ok(r)
     }
 }
 

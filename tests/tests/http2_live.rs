@@ -170,6 +170,35 @@ fn nghttp_concurrent_streams_on_one_connection() {
 }
 
 #[test]
+fn h2load_many_clients_and_streams_are_all_shown() {
+    require_root!();
+    require_tool!("h2load");
+    let page = text_payload(1500);
+    let (server, port) = nghttpd(&[("item.json", page.as_bytes())]);
+    let monitor = Monitor::start_http(&["--port", &port.to_string()]);
+    let url = format!("http://127.0.0.1:{port}/item.json");
+    // 4 connections, up to 10 concurrent streams each: interleaved DATA and HEADERS frames.
+    let (pid, out) = run(Command::new("h2load").args(["-n", "400", "-c", "4", "-m", "10", &url]));
+    assert!(
+        out.contains("400 succeeded"),
+        "h2load did not finish every request: {out}"
+    );
+    let cap = monitor.stop();
+    let got = of_pid(&cap, pid);
+    assert_eq!(got.len(), 400, "h2load's side: {}", cap.http_dump());
+    let mut connections = std::collections::HashSet::new();
+    for t in &got {
+        assert_h2(t, "GET", "/item.json", 200, 0, 1500);
+        connections.insert(t["connection"]["id"].to_string());
+    }
+    assert_eq!(connections.len(), 4, "one connection per h2load client");
+    let served = of_pid(&cap, server.pid());
+    assert_eq!(served.len(), 400, "nghttpd's side: {}", cap.http_dump());
+    let h2 = stats_http2(&cap);
+    assert_eq!(h2["frame_errors"], 0, "{h2}");
+}
+
+#[test]
 fn curl_over_tls_with_alpn_h2_against_nginx() {
     require_root!();
     require_tool!("nginx");

@@ -1,7 +1,9 @@
 //! `cargo xtask bench capture`: a local HTTP load's throughput with and without the monitor,
 //! measured in one run and printed as a ratio, and the monitor's CPU seconds per 10k requests.
 //! `cargo xtask bench replay`: see `replay.rs`. `cargo xtask bench tls`: see `tls.rs`.
+//! `cargo xtask bench http2`: see `http2.rs`.
 
+mod http2;
 mod replay;
 mod tls;
 
@@ -40,6 +42,22 @@ pub enum Bench {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
         runs: u32,
     },
+    /// HTTP/2 (h2c) capture overhead on a local nginx under h2load, and replay speed of a
+    /// recording of that load.
+    Http2 {
+        /// Requests per load phase.
+        #[arg(long, default_value_t = 100_000)]
+        requests: u64,
+        /// Concurrent connections (h2load -c).
+        #[arg(long, default_value_t = 10)]
+        clients: u32,
+        /// Concurrent streams per connection (h2load -m).
+        #[arg(long, default_value_t = 10)]
+        streams: u32,
+        /// Replays of the recording; the best is printed.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+        runs: u32,
+    },
     /// TLS capture overhead (uprobes on OpenSSL) on a local HTTPS nginx under wrk.
     Tls {
         /// Seconds per load phase.
@@ -66,6 +84,12 @@ pub fn run(root: &Path, which: Bench) -> Result<()> {
             seconds,
             connections,
         } => tls::run(root, seconds, connections),
+        Bench::Http2 {
+            requests,
+            clients,
+            streams,
+            runs,
+        } => http2::run(root, requests, clients, streams, runs),
     }
 }
 

@@ -13,7 +13,11 @@
 //!   `# ...`                comment
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{net::SocketAddr, path::Path, sync::Arc};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use bytes::Bytes;
 use monitor::{
@@ -271,13 +275,14 @@ fn golden_http1() {
     check_dir("http1", 20);
 }
 
-/// The HTTP/2 scripts are written by `h2gen` (UPDATE_GOLDEN=1 rewrites them); the committed
-/// ones must be what it writes, so the generator and the goldens cannot drift apart.
-#[test]
-fn golden_http2() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/http2");
+/// Writes the scripts `generator` makes into tests/golden/`sub` (UPDATE_GOLDEN=1), or asserts
+/// the committed ones are what it makes; the directory.
+fn generated(sub: &str, generator: &str, goldens: Vec<(&str, h2gen::Conversation)>) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(sub);
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    for (name, conv) in h2gen::goldens() {
+    for (name, conv) in goldens {
         let path = dir.join(format!("{name}.http"));
         let script = conv.script();
         if update {
@@ -288,11 +293,19 @@ fn golden_http2() {
             assert_eq!(
                 committed,
                 script,
-                "{} is not what h2gen writes",
+                "{} is not what {generator} writes",
                 path.display()
             );
         }
     }
+    dir
+}
+
+/// The HTTP/2 scripts are written by `h2gen` (UPDATE_GOLDEN=1 rewrites them); the committed
+/// ones must be what it writes, so the generator and the goldens cannot drift apart.
+#[test]
+fn golden_http2() {
+    generated("http2", "h2gen", h2gen::goldens());
     check_dir("http2", 11);
 }
 
@@ -300,24 +313,7 @@ fn golden_http2() {
 /// by `h2gen`: unary with a credential in its message, server and client streaming.
 #[test]
 fn golden_grpc() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/grpc");
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    for (name, conv) in grpcgen::goldens() {
-        let path = dir.join(format!("{name}.http"));
-        let script = conv.script();
-        if update {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(&path, &script).unwrap();
-        } else {
-            let committed = std::fs::read_to_string(&path).unwrap_or_default();
-            assert_eq!(
-                committed,
-                script,
-                "{} is not what grpcgen writes",
-                path.display()
-            );
-        }
-    }
+    let dir = generated("grpc", "grpcgen", grpcgen::goldens());
     check_dir("grpc", 3);
     // What the goldens are for, said here too so a regenerated file cannot quietly lose it.
     let read = |name: &str| -> serde_json::Value {

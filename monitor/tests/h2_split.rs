@@ -2,42 +2,16 @@
 //! router and the HTTP/2 stage emit the same transactions (every golden conversation).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{net::SocketAddr, sync::Arc};
-
-use bytes::Bytes;
 use monitor::{
-    capture::Endpoints,
     config::HttpConfig,
-    conn::{
-        ConnMeta, Direction, Role, StreamEvent,
-        model::{Attribution, CloseReason, DirectionTotals, Origin},
-    },
-    protocol::ProtocolStage,
+    conn::{Direction, model::Attribution},
     transaction::HttpTransaction,
 };
-use monitor_common::event::Syscall;
 use proptest::prelude::*;
 
 mod h2gen;
 
-use h2gen::Item;
-
-fn meta(attribution: Attribution) -> Arc<ConnMeta> {
-    Arc::new(ConnMeta {
-        id: 7,
-        pid: 1,
-        comm: "c".into(),
-        fd: 3,
-        cgroup_id: 0,
-        endpoints: Some(Endpoints {
-            local: "10.0.0.1:40000".parse::<SocketAddr>().unwrap(),
-            remote: "10.0.0.2:8080".parse::<SocketAddr>().unwrap(),
-        }),
-        role: Role::Client,
-        attribution,
-        tls_library: None,
-    })
-}
+use h2gen::{Item, feed::Feed};
 
 /// Runs `items`, each read cut where `cuts` says (cut sizes, used in turn), every piece of one
 /// read at that read's time.
@@ -50,17 +24,7 @@ fn run(items: &[Item], cuts: &[usize]) -> Vec<HttpTransaction> {
     } else {
         Attribution::Kernel
     };
-    let m = meta(attribution);
-    let mut stage = ProtocolStage::new(&HttpConfig::default());
-    let mut out = Vec::new();
-    stage.on_event(
-        &StreamEvent::Open {
-            meta: m.clone(),
-            ts_ns: 1,
-        },
-        &mut out,
-    );
-    let mut offs = [0u64; 2];
+    let mut feed = Feed::open(&HttpConfig::default(), attribution);
     let mut cut = cuts.iter().cycle();
     for (i, item) in items.iter().enumerate() {
         let (dir, bytes) = match item {
@@ -78,36 +42,11 @@ fn run(items: &[Item], cuts: &[usize]) -> Vec<HttpTransaction> {
             };
             let (piece, r) = rest.split_at(n);
             rest = r;
-            stage.on_event(
-                &StreamEvent::Data {
-                    meta: m.clone(),
-                    direction: dir,
-                    offset: offs[dir.index()],
-                    ts_ns: ts,
-                    origin: Origin {
-                        pid: 1,
-                        tid: 1,
-                        comm: "c".into(),
-                        syscall: Syscall::Write,
-                    },
-                    bytes: Bytes::copy_from_slice(piece),
-                },
-                &mut out,
-            );
-            offs[dir.index()] += n as u64;
+            feed.send(dir, piece, ts);
         }
     }
-    stage.on_event(
-        &StreamEvent::Close {
-            meta: m,
-            ts_ns: 1_000_000,
-            reason: CloseReason::Closed,
-            egress: DirectionTotals::default(),
-            ingress: DirectionTotals::default(),
-        },
-        &mut out,
-    );
-    out
+    feed.close(1_000_000);
+    feed.out
 }
 
 #[test]

@@ -11,13 +11,10 @@ use std::{
     path::{Path, PathBuf},
     process::Command,
     sync::OnceLock,
-    time::Duration,
 };
 
 use serde_json::Value;
-use tests::{
-    Monitor, Proc, fixture, require_root, scratch, tls::client::python_exe, tls::output_within,
-};
+use tests::{Monitor, Proc, fixture, require_root, scratch, tls::client::python_exe};
 
 /// Messages of the server stream: enough for many DATA frames, and far past the body capture
 /// bound set below, so the count can only come from the per-frame tally.
@@ -165,24 +162,7 @@ const GO_STREAMED: u64 = 500;
 fn goh2() -> PathBuf {
     let dir = scratch("goh2");
     let out = dir.join("goh2");
-    let mut cmd = Command::new("go");
-    cmd.current_dir(fixture("grpc/goh2"))
-        .env("HOME", &dir)
-        .env("GOCACHE", dir.join("cache"))
-        .env("GOPATH", dir.join("gopath"))
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOPROXY", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("CGO_ENABLED", "0")
-        .args(["build", "-o"])
-        .arg(&out)
-        .arg(".");
-    let built = output_within(&mut cmd, Duration::from_secs(180));
-    assert!(
-        built.status.success(),
-        "go build failed: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    tests::tls::client::go_build("grpc/goh2", &dir, &out, "");
     out
 }
 

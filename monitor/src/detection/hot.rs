@@ -83,6 +83,18 @@ impl Hot {
     }
 }
 
+/// The actor's entry for `category`, made for the alert `raised` when it has none.
+pub fn entry<'a>(hot: &'a mut Vec<Hot>, category: Category, raised: &Raised) -> &'a mut Hot {
+    match hot.iter().position(|h| h.category == category) {
+        Some(i) => &mut hot[i],
+        None => {
+            hot.push(Hot::new(category, raised));
+            let last = hot.len() - 1;
+            &mut hot[last]
+        }
+    }
+}
+
 /// The actor's entry for `category`, if it has one.
 pub fn find(hot: &mut [Hot], category: Category) -> Option<&mut Hot> {
     hot.iter_mut().find(|h| h.category == category)

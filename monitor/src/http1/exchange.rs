@@ -530,19 +530,9 @@ impl Exchange {
             (None, Some(_), None) => Outcome::RequestNotCaptured,
             (_, None, _) => Outcome::NoResponse,
         };
-        let start = request
-            .as_ref()
-            .map(|r| r.first_ts_ns)
-            .or(response.as_ref().map(|r| r.first_ts_ns))
-            .unwrap_or(p.first_ts);
-        let end = match (&response, &request) {
-            (Some(r), _) => r.last_ts_ns,
-            (None, Some(q)) => now.max(q.last_ts_ns),
-            (None, None) => now.max(start),
-        };
+        let (start, end, cut) =
+            crate::transaction::span(request.as_ref(), response.as_ref(), p.first_ts, now);
         // A message cut by the end of the connection says why.
-        let cut = response.as_ref().is_none_or(|r| r.body.incomplete)
-            || request.as_ref().is_some_and(|r| r.body.incomplete);
         let reason = reason.or(if cut { self.closing } else { None });
         out.push(HttpTransaction {
             meta: self.meta.clone(),

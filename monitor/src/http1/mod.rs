@@ -16,4 +16,4 @@ pub mod start_line;
 
 pub use stage::{HttpCounters, HttpStage};
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -124,18 +124,9 @@ mod tests {
         FieldList::from_block(&Block { fields, unknown: 0 })
     }
 
+    /// A client's connection (the HTTP/1 tests' metadata).
     fn meta() -> Arc<ConnMeta> {
-        Arc::new(ConnMeta {
-            id: 1,
-            pid: 1,
-            comm: "t".into(),
-            fd: 3,
-            cgroup_id: 0,
-            endpoints: None,
-            role: Role::Client,
-            attribution: Attribution::Kernel,
-            tls_library: None,
-        })
+        crate::http1::tests::meta(Role::Client, Attribution::Kernel)
     }
 
     fn cap(max_body: usize, budget: &mut Budget) -> Capture<'_> {

@@ -365,18 +365,8 @@ impl Finished {
             (None, Some(_)) => Outcome::RequestNotCaptured,
             (_, None) => Outcome::NoResponse,
         };
-        let start = request
-            .as_ref()
-            .map(|r| r.first_ts_ns)
-            .or(response.as_ref().map(|r| r.first_ts_ns))
-            .unwrap_or(now);
-        let end = match (&response, &request) {
-            (Some(r), _) => r.last_ts_ns,
-            (None, Some(q)) => now.max(q.last_ts_ns),
-            (None, None) => now.max(start),
-        };
-        let cut = response.as_ref().is_none_or(|r| r.body.incomplete)
-            || request.as_ref().is_some_and(|r| r.body.incomplete);
+        let (start, end, cut) =
+            crate::transaction::span(request.as_ref(), response.as_ref(), now, now);
         HttpTransaction {
             meta,
             request,
@@ -489,18 +479,9 @@ mod tests {
         FieldList::from_block(&b)
     }
 
+    /// A client's connection (the HTTP/1 tests' metadata).
     fn meta() -> Arc<ConnMeta> {
-        Arc::new(ConnMeta {
-            id: 1,
-            pid: 1,
-            comm: "t".into(),
-            fd: 3,
-            cgroup_id: 0,
-            endpoints: None,
-            role: Role::Client,
-            attribution: Attribution::Kernel,
-            tls_library: None,
-        })
+        crate::http1::tests::meta(Role::Client, Attribution::Kernel)
     }
 
     #[test]

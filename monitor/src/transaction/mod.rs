@@ -7,4 +7,6 @@ pub mod model;
 pub mod redact;
 
 pub use flags::{Flag, Flags};
-pub use model::{Body, EndReason, Headers, HttpRequest, HttpResponse, HttpTransaction, Outcome};
+pub use model::{
+    Body, EndReason, Headers, HttpRequest, HttpResponse, HttpTransaction, Outcome, span,
+};

@@ -314,6 +314,29 @@ pub struct HttpTransaction {
     pub grpc: Option<Box<GrpcCall>>,
 }
 
+/// When a transaction of these messages starts and ends (see `start_ts_ns`, `end_ts_ns`), and
+/// whether the end of the connection cut a message (no response, or a body left incomplete).
+/// `seen` is when its first byte was seen if neither message was; `now` is emission time.
+pub fn span(
+    request: Option<&HttpRequest>,
+    response: Option<&HttpResponse>,
+    seen: u64,
+    now: u64,
+) -> (u64, u64, bool) {
+    let start = request
+        .map(|r| r.first_ts_ns)
+        .or(response.map(|r| r.first_ts_ns))
+        .unwrap_or(seen);
+    let end = match (response, request) {
+        (Some(r), _) => r.last_ts_ns,
+        (None, Some(q)) => now.max(q.last_ts_ns),
+        (None, None) => now.max(start),
+    };
+    let cut =
+        response.is_none_or(|r| r.body.incomplete) || request.is_some_and(|r| r.body.incomplete);
+    (start, end, cut)
+}
+
 impl HttpTransaction {
     /// First request byte → last response byte, when both were seen.
     pub fn latency_ns(&self) -> Option<u64> {

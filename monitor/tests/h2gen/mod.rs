@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod feed;
+
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 pub mod kind {

@@ -205,37 +205,39 @@ pub struct GoClient {
     pub stripped: PathBuf,
 }
 
+/// Builds the Go program in `fixture` (a directory under tests/fixtures) into `out` with the
+/// system `go`, offline, static (like most Go programs in containers), its caches in `dir`.
+pub fn go_build(fixture_dir: &str, dir: &Path, out: &Path, ldflags: &str) {
+    let mut cmd = Command::new("go");
+    cmd.current_dir(fixture(fixture_dir))
+        .env("HOME", dir)
+        .env("GOCACHE", dir.join("cache"))
+        .env("GOPATH", dir.join("gopath"))
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("CGO_ENABLED", "0")
+        .args(["build", "-ldflags", ldflags, "-o"])
+        .arg(out)
+        .arg(".");
+    let built = output_within(&mut cmd, Duration::from_secs(180));
+    assert!(
+        built.status.success(),
+        "go build of {fixture_dir} failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
 pub fn go_client() -> &'static GoClient {
     static BUILT: OnceLock<GoClient> = OnceLock::new();
     BUILT.get_or_init(|| {
         let dir = scratch("go");
-        let build = |out: &Path, ldflags: &str| {
-            let mut cmd = Command::new("go");
-            cmd.current_dir(fixture("tls/goclient"))
-                .env("HOME", &dir)
-                .env("GOCACHE", dir.join("cache"))
-                .env("GOPATH", dir.join("gopath"))
-                .env("GOFLAGS", "-mod=mod")
-                .env("GOPROXY", "off")
-                .env("GOTOOLCHAIN", "local")
-                // A static binary, like most Go programs in containers.
-                .env("CGO_ENABLED", "0")
-                .args(["build", "-ldflags", ldflags, "-o"])
-                .arg(out)
-                .arg(".");
-            let built = output_within(&mut cmd, Duration::from_secs(120));
-            assert!(
-                built.status.success(),
-                "go build failed: {}",
-                String::from_utf8_lossy(&built.stderr)
-            );
-        };
         let client = GoClient {
             plain: dir.join("goclient"),
             stripped: dir.join("goclient-stripped"),
         };
-        build(&client.plain, "");
-        build(&client.stripped, "-s -w");
+        go_build("tls/goclient", &dir, &client.plain, "");
+        go_build("tls/goclient", &dir, &client.stripped, "-s -w");
         client
     })
 }

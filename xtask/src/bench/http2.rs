@@ -141,19 +141,11 @@ fn replay(root: &Path, recording: &Path, runs: u32) -> Result<()> {
 
 /// Waits for the child and returns its user + system CPU seconds.
 fn child_cpu(pid: u32) -> Result<f64> {
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child, the pointers are to live locals.
-    let got = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
-    if got < 0 {
-        bail!("wait4: {}", std::io::Error::last_os_error());
+    let (code, usage) = super::replay::wait4(pid as libc::pid_t)?;
+    if code != 0 {
+        bail!("monitor replay failed ({code})");
     }
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        bail!("monitor replay failed (status {status})");
-    }
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Ok(tv(usage.ru_utime) + tv(usage.ru_stime))
+    Ok(super::replay::tv(usage.ru_utime) + super::replay::tv(usage.ru_stime))
 }
 
 fn path(p: &Path) -> Result<&str> {

@@ -222,12 +222,12 @@ fn alerts_raised(root: &Path, file: &Path) -> Result<u64> {
     Ok(alerts)
 }
 
-fn tv(t: libc::timeval) -> f64 {
+pub(super) fn tv(t: libc::timeval) -> f64 {
     t.tv_sec as f64 + t.tv_usec as f64 / 1e6
 }
 
 /// Waits for `pid` and returns its exit code and resource usage (CPU time, peak RSS).
-fn wait4(pid: libc::pid_t) -> Result<(i32, libc::rusage)> {
+pub(super) fn wait4(pid: libc::pid_t) -> Result<(i32, libc::rusage)> {
     let mut st = 0;
     // SAFETY: a zeroed rusage is a valid out-parameter for wait4.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

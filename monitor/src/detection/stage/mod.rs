@@ -27,7 +27,7 @@ use super::{
     category::Category,
     finding::{Finding, WalkStep},
     hit::SignatureHit,
-    hot::{self, Hot},
+    hot,
     learned::Learned,
     prompt::PromptScanner,
     rules::Rules,
@@ -70,7 +70,7 @@ pub struct Detection {
     hits: Vec<SignatureHit>,
     findings: Vec<(Finding, Option<Actor>)>,
     ids: Vec<AlertId>,
-    /// Actors and categories with contributions waiting (see [`Hot`]), for the next tick.
+    /// Actors and categories with contributions waiting (see [`hot::Hot`]), for the next tick.
     queued: Vec<(ActorId, Category)>,
 }
 
@@ -326,7 +326,7 @@ impl Detection {
     }
 
     /// Alerts for this transaction's findings. A finding that would change nothing its alert
-    /// lists waits on the actor (see [`Hot`]) rather than being added at once.
+    /// lists waits on the actor (see [`hot::Hot`]) rather than being added at once.
     fn raise(&mut self, s: &Sighting, endpoint: &str) {
         let quiet = self.rules.alerts.quiet_secs.saturating_mul(1_000_000_000);
         let clock = self.clock;
@@ -396,15 +396,8 @@ impl Detection {
                 st.alerted_until = s.ts_ns.saturating_add(quiet);
                 if c.actor == s.actor {
                     st.quiet_until[category.index()] = raised.quiet_until;
-                    let h = match st.hot.iter().position(|h| h.category == category) {
-                        Some(i) => &mut st.hot[i],
-                        None => {
-                            st.hot.push(Hot::new(category, &raised));
-                            let last = st.hot.len() - 1;
-                            &mut st.hot[last]
-                        }
-                    };
-                    h.taken(&raised, &c, key, score, quiet);
+                    hot::entry(&mut st.hot, category, &raised)
+                        .taken(&raised, &c, key, score, quiet);
                 }
             }
         }

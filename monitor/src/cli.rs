@@ -428,7 +428,7 @@ pub struct OutputArgs {
     /// Write raw events (conn_open, data, gap, conn_close) instead of HTTP transactions.
     #[arg(long)]
     pub raw: bool,
-    /// Write JSON lines to FILE instead of standard output.
+    /// Write JSON lines to FILE instead of standard output ("-" names standard output).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Seconds between stats events (0: only the final one).
@@ -494,7 +494,8 @@ impl StreamArgs {
 impl OutputArgs {
     fn apply(&self, c: &mut Config) {
         c.output.raw = self.raw;
-        c.output.path = self.output.clone();
+        // "-" is standard output, as for most Unix tools, not a file named "-".
+        c.output.path = self.output.clone().filter(|p| p.as_os_str() != "-");
         if let Some(v) = self.stats_interval {
             c.output.stats_interval_secs = v;
         }
@@ -664,5 +665,12 @@ mod tests {
         let c = args.to_config().unwrap();
         assert!(!c.output.raw && c.redaction.enabled);
         assert!(c.detection.enabled && c.detection.state_dir.is_none());
+        assert_eq!(c.output.path.as_deref(), Some(std::path::Path::new("o")));
+
+        let cli = Cli::try_parse_from(["monitor", "replay", "f.rec", "--output", "-"]).unwrap();
+        let Command::Replay(args) = cli.command else {
+            panic!("not replay")
+        };
+        assert_eq!(args.to_config().unwrap().output.path, None, "- is stdout");
     }
 }

@@ -242,7 +242,7 @@ impl AlertBook {
             r.severity = r.severity.max(finding.severity);
             r.confidence = r.confidence.max(finding.confidence);
             r.session = c.session;
-            r.evidence.merge(finding.evidence);
+            r.evidence.merge(finding.take_evidence());
             let due = c.now.saturating_sub(open.reported_ns) >= self.update_ns;
             if r.severity > open.reported_severity || due {
                 r.state = AlertState::Ongoing;
@@ -257,7 +257,7 @@ impl AlertBook {
                 reported_severity: open.reported_severity,
             };
         }
-        let mut evidence = finding.evidence;
+        let mut evidence = finding.take_evidence();
         evidence.session_walk = walk();
         let report = AlertReport {
             id: alert_id(c.actor.id, finding.category, c.now),

@@ -18,7 +18,9 @@ pub struct Finding {
     pub severity: Severity,
     /// 0..1.
     pub confidence: f64,
-    pub evidence: Evidence,
+    /// Boxed, and made only once something is gathered: a finding of an ongoing attack (no
+    /// evidence wanted) stays a few words, cheap to move and to drop.
+    evidence: Option<Box<Evidence>>,
     /// Client addresses the finding is about beyond the transaction's own (the addresses a
     /// rotating actor used), for the alert's `client_ips`.
     pub addresses: Vec<std::net::IpAddr>,
@@ -33,7 +35,7 @@ impl Finding {
             category,
             severity,
             confidence: confidence.clamp(0.0, 1.0),
-            evidence: Evidence::default(),
+            evidence: None,
             addresses: Vec::new(),
             detailed: true,
         }
@@ -47,10 +49,25 @@ impl Finding {
         f
     }
 
+    /// What was gathered (nothing, while evidence is not wanted).
+    pub fn evidence(&self) -> &Evidence {
+        self.evidence.as_deref().unwrap_or(&NO_EVIDENCE)
+    }
+
+    /// The evidence, made empty if nothing was gathered yet.
+    pub fn evidence_mut(&mut self) -> &mut Evidence {
+        self.evidence.get_or_insert_with(Default::default)
+    }
+
+    /// The evidence, given away.
+    pub fn take_evidence(&mut self) -> Evidence {
+        self.evidence.take().map(|e| *e).unwrap_or_default()
+    }
+
     /// Adds a measured figure.
     pub fn figure(mut self, name: &'static str, value: f64) -> Finding {
         if self.detailed {
-            self.evidence.figures.insert(name, round(value));
+            self.evidence_mut().figures.insert(name, round(value));
         }
         self
     }
@@ -58,7 +75,7 @@ impl Finding {
     /// Adds a figure of the baseline or threshold that was beaten.
     pub fn baseline(mut self, name: &'static str, value: f64) -> Finding {
         if self.detailed {
-            self.evidence.baseline.insert(name, round(value));
+            self.evidence_mut().baseline.insert(name, round(value));
         }
         self
     }
@@ -70,12 +87,21 @@ impl Finding {
 
     /// Adds a note made only when evidence is gathered.
     pub fn note_with<T: Into<Cow<'static, str>>>(mut self, text: impl FnOnce() -> T) -> Finding {
-        if self.detailed && self.evidence.notes.len() < MAX_NOTES {
-            self.evidence.notes.push(text().into());
+        if self.detailed && self.evidence().notes.len() < MAX_NOTES {
+            self.evidence_mut().notes.push(text().into());
         }
         self
     }
 }
+
+/// The evidence of a finding that gathered none.
+static NO_EVIDENCE: Evidence = Evidence {
+    figures: BTreeMap::new(),
+    baseline: BTreeMap::new(),
+    signatures: Vec::new(),
+    notes: Vec::new(),
+    session_walk: Vec::new(),
+};
 
 /// Notes and signatures kept per alert.
 pub const MAX_NOTES: usize = 8;

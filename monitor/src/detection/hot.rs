@@ -37,7 +37,7 @@ impl Hot {
             && score <= self.score
             && finding.severity <= self.reported_severity
             && finding.addresses.is_empty()
-            && finding.evidence.is_empty()
+            && finding.evidence().is_empty()
     }
 
     /// The alert took a contribution itself (`raised`): what later ones are compared with.

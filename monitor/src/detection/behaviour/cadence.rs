@@ -230,7 +230,7 @@ mod tests {
     fn a_metronome_is_a_bot_and_a_person_is_not() {
         let rules = CadenceRules::default();
         let f = run(&rules, std::iter::repeat_n(2_000, 40), "poller/1").unwrap();
-        assert!(f.evidence.figures["interval_cv"] < 0.01, "{f:?}");
+        assert!(f.evidence().figures["interval_cv"] < 0.01, "{f:?}");
         // Human think time: 2–20 s, irregular.
         let mut x = 7u64;
         let human = (0..200).map(|_| {
@@ -257,7 +257,7 @@ mod tests {
         });
         let f = run(&rules, busy, "python-requests/2.31").unwrap();
         assert!(
-            f.evidence
+            f.evidence()
                 .notes
                 .iter()
                 .any(|n| n.contains("zero think-time")),

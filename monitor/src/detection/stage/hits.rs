@@ -74,20 +74,22 @@ impl Detection {
                 Some((f, _)) => {
                     f.severity = f.severity.max(severity);
                     f.confidence = f.confidence.max(hit.confidence);
-                    if f.evidence.signatures.len() < crate::detection::finding::MAX_SIGNATURES {
-                        f.evidence.signatures.push(hit);
+                    let evidence = f.evidence_mut();
+                    if evidence.signatures.len() < crate::detection::finding::MAX_SIGNATURES {
+                        evidence.signatures.push(hit);
                     }
                 }
                 None => {
                     let mut f = Finding::new(category, severity, hit.confidence);
-                    f.evidence.signatures.push(hit);
+                    f.evidence_mut().signatures.push(hit);
                     self.findings.push((f, None));
                 }
             }
         }
         for (f, _) in &mut self.findings {
-            let n = f.evidence.signatures.len() as f64;
-            f.evidence.figures.insert("signatures_matched", n);
+            let evidence = f.evidence_mut();
+            let n = evidence.signatures.len() as f64;
+            evidence.figures.insert("signatures_matched", n);
         }
     }
 }

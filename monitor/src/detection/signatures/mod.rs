@@ -5,6 +5,7 @@
 
 mod classes;
 mod decode;
+mod inert;
 mod rules;
 mod scan;
 #[cfg(test)]
@@ -90,6 +91,8 @@ pub struct SignatureScanner {
     rules: SignatureRules,
     /// `rules.headers`, lowercase, as header names are kept.
     headers: values::HeaderNames,
+    /// Values proved inert by earlier requests.
+    inert: inert::InertCache,
 }
 
 impl SignatureScanner {
@@ -97,13 +100,14 @@ impl SignatureScanner {
         Self {
             rules: rules.clone(),
             headers: values::HeaderNames::new(&rules.headers),
+            inert: inert::InertCache::default(),
         }
     }
 
     /// Appends to `out` every signature that matches in `req` (at most one hit per category
     /// and value, at most `max_hits` in all), and says how much was read.
-    pub fn scan(&self, req: &RequestParts<'_>, out: &mut Vec<SignatureHit>) -> ScanCounts {
-        let mut scan = scan::Scan::new(&self.rules, out);
+    pub fn scan(&mut self, req: &RequestParts<'_>, out: &mut Vec<SignatureHit>) -> ScanCounts {
+        let mut scan = scan::Scan::new(&self.rules, out, &mut self.inert);
         let limits = values::Limits {
             max_body_bytes: self.rules.max_body_bytes,
             max_json_depth: self.rules.max_json_depth,

@@ -11,6 +11,7 @@ use super::{
     ScanCounts, SignatureRules,
     classes::Classes,
     decode,
+    inert::{InertCache, Key},
     rules::{self, CATEGORIES, Finding, Role, Value},
     values::{self, Field, Sink},
 };
@@ -30,6 +31,7 @@ pub struct Scan<'r> {
     /// Scratch for one value's findings, kept across values.
     found: Vec<Shown>,
     done: bool,
+    inert: &'r mut InertCache,
 }
 
 /// A finding with the value it matched, ready to show.
@@ -39,7 +41,11 @@ struct Shown {
 }
 
 impl<'r> Scan<'r> {
-    pub fn new(rules: &'r SignatureRules, out: &'r mut Vec<SignatureHit>) -> Self {
+    pub fn new(
+        rules: &'r SignatureRules,
+        out: &'r mut Vec<SignatureHit>,
+        inert: &'r mut InertCache,
+    ) -> Self {
         Scan {
             rules,
             out,
@@ -47,6 +53,7 @@ impl<'r> Scan<'r> {
             hits: 0,
             found: Vec::new(),
             done: false,
+            inert,
         }
     }
 }
@@ -63,7 +70,12 @@ impl Sink for Scan<'_> {
         if plain_inert(field, raw, classes) {
             return true;
         }
-        self.checked(field, raw, classes)
+        // Most other values were seen before (headers, tokens, repeated parameters).
+        let key = self.inert.key(field, raw);
+        if self.inert.holds(key) {
+            return true;
+        }
+        self.checked(field, raw, classes, key)
     }
 
     fn skipped(&mut self) {
@@ -108,28 +120,36 @@ impl Scan<'_> {
     /// A value that is not plain, or could be an address the server fetches: proved inert
     /// by every rule's first tests, or analysed. Out of line, so that [`Sink::value`] stays
     /// small for the plain values that end there.
+    /// What is proved inert is remembered as `key`.
     #[inline(never)]
-    fn checked(&mut self, field: &Field<'_>, raw: &str, classes: Classes) -> bool {
+    fn checked(&mut self, field: &Field<'_>, raw: &str, classes: Classes, key: Key) -> bool {
         let todo = undecoded_candidates(field, raw, classes);
         if todo == Some(0) && no_base64(field, raw, classes) {
+            self.inert.put(key);
             return true;
         }
-        self.analysed(field, raw, classes, todo)
+        self.analysed(field, raw, classes, todo, key)
     }
 
-    /// A value not proved inert: analysed, panics caught, hits kept.
+    /// A value not proved inert: analysed, panics caught, hits kept; when nothing matched
+    /// and no rule failed, it is inert (as `key`).
     fn analysed(
         &mut self,
         field: &Field<'_>,
         raw: &str,
         classes: Classes,
         todo: Option<u8>,
+        key: Key,
     ) -> bool {
         let found = &mut self.found;
         found.clear();
         match panic::catch_unwind(AssertUnwindSafe(|| {
             analyse(field, raw, classes, todo, found)
         })) {
+            Ok(0) if found.is_empty() => {
+                self.inert.put(key);
+                return true;
+            }
             Ok(errors) => self.counts.errors = self.counts.errors.saturating_add(errors),
             Err(_) => {
                 self.counts.errors = self.counts.errors.saturating_add(1);

@@ -267,6 +267,35 @@ fn corpus_recall_and_false_positives() {
 }
 
 /// Every value is cut to what may be shown, and every hit of the corpus names its rule.
+/// One scanner across many requests remembers the values it proved inert: it must find in
+/// each request exactly what a fresh scanner finds, whatever came before (every benign and
+/// attack line of the corpora, interleaved, twice over).
+#[test]
+fn remembered_inert_values_change_no_result() {
+    let mut requests: Vec<Request> = Vec::new();
+    for (a, (loc, payload)) in attacks().iter().zip(benign().iter().cycle()) {
+        requests.push(request(loc, payload).0);
+        requests.push(request(&a.location, &a.payload).0);
+        // The attack's payload where a benign value was, and the benign value where it was.
+        requests.push(request(&a.location, payload).0);
+        requests.push(request(loc, &a.payload).0);
+    }
+    let rules = SignatureRules::default();
+    let mut shared = SignatureScanner::new(&rules);
+    let mut hits = 0;
+    for round in 0..2 {
+        for r in &requests {
+            let mut out = Vec::new();
+            let counts = shared.scan(&r.parts(), &mut out);
+            let (fresh, fresh_counts) = r.scan_with(&rules);
+            assert_eq!(out, fresh, "round {round}: {:?}", r.parts().path);
+            assert_eq!(counts, fresh_counts);
+            hits += out.len();
+        }
+    }
+    assert!(hits > requests.len() / 2, "{hits} hits");
+}
+
 #[test]
 fn hits_are_fit_to_show() {
     for a in attacks() {
@@ -652,7 +681,7 @@ fn thread_cpu_ns() -> f64 {
 
 /// Runs `scan` over `requests` `rounds` times; (CPU, wall) nanoseconds per request.
 fn per_request(requests: &[Request], rounds: u32) -> (f64, f64) {
-    let scanner = SignatureScanner::new(&SignatureRules::default());
+    let mut scanner = SignatureScanner::new(&SignatureRules::default());
     let mut out = Vec::new();
     let (cpu, wall) = (thread_cpu_ns(), Instant::now());
     for _ in 0..rounds {

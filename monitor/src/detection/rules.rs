@@ -222,6 +222,12 @@ impl Rules {
     pub fn enabled(&self, category: super::category::Category) -> bool {
         !self.alerts.disabled.contains(&category)
     }
+
+    /// Whether `finding` may raise or join an alert: its category is enabled and it is at
+    /// least `alerts.min_severity` (else it is only counted as suppressed).
+    pub fn admits(&self, finding: &super::finding::Finding) -> bool {
+        self.enabled(finding.category) && finding.severity >= self.alerts.min_severity
+    }
 }
 
 /// ` (line N)` for a byte span of `text`.

@@ -24,27 +24,28 @@ pub(super) struct Known {
 
 /// Addresses and user agents remembered per known actor.
 pub(super) const KNOWN_KEPT: usize = 4;
-impl Detection {
-    /// What the state file keeps of the actor.
-    pub(super) fn remember(&mut self, s: &Sighting, agent: u64) {
-        let k = self.known.get_or_insert_mut(s.actor.id, Known::default);
-        let unix = self.clock.unix_ns(s.ts_ns);
-        if k.kind.is_none() {
-            k.kind = Some(s.actor.kind);
-            k.first_unix_ns = unix;
+impl Known {
+    /// What the state file keeps of the actor, after `s` (its wall-clock time `unix_ns`).
+    pub(super) fn remember(&mut self, s: &Sighting, agent: u64, unix_ns: u64) {
+        if self.kind.is_none() {
+            self.kind = Some(s.actor.kind);
+            self.first_unix_ns = unix_ns;
         }
-        k.last_unix_ns = k.last_unix_ns.max(unix);
+        self.last_unix_ns = self.last_unix_ns.max(unix_ns);
         if let Some(ip) = s.client_ip
-            && k.ips.len() < KNOWN_KEPT
-            && !k.ips.contains(&ip)
+            && self.ips.len() < KNOWN_KEPT
+            && !self.ips.contains(&ip)
         {
-            k.ips.push(ip);
+            self.ips.push(ip);
         }
-        if s.user_agent.is_some() && k.agents.len() < KNOWN_KEPT && !k.agents.contains(&agent) {
-            k.agents.push(agent);
+        if s.user_agent.is_some() && self.agents.len() < KNOWN_KEPT && !self.agents.contains(&agent)
+        {
+            self.agents.push(agent);
         }
     }
+}
 
+impl Detection {
     /// Writes what was learned to `dir`.
     pub fn save(&mut self, dir: &Path, unix_now_ns: u64) -> Result<(), StateError> {
         let actors = self

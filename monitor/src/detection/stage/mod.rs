@@ -87,6 +87,51 @@ fn lru<K: std::hash::Hash + Eq, V>(cap: usize) -> LruCache<K, V> {
     LruCache::new(NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN))
 }
 
+/// What `s` gives the alerts it contributes to (`endpoint`: its template, else its path).
+fn contribution<'a>(s: &Sighting<'a>, endpoint: &'a str) -> Contribution<'a> {
+    Contribution {
+        actor: s.actor,
+        session: s.session,
+        client_ip: s.client_ip,
+        user_agent: s.user_agent,
+        service: s.service,
+        method: s.method,
+        endpoint,
+        now: s.ts_ns,
+    }
+}
+
+/// Whether `finding` of the transaction's own actor (`st`) waits on it for its open alert
+/// (see [`hot::Hot`]); `key` is the transaction's [`Contribution::key`]. What waits is listed
+/// in `queued` for the next fold; the alert's id joins `ids`.
+fn defer(
+    st: &mut ActorState,
+    s: &Sighting,
+    finding: &Finding,
+    key: u64,
+    quiet: u64,
+    queued: &mut Vec<(ActorId, Category)>,
+    ids: &mut Vec<AlertId>,
+) -> bool {
+    let score = finding.severity.weight() * finding.confidence;
+    let Some(h) = hot::find(&mut st.hot, finding.category) else {
+        return false;
+    };
+    if !h.defers(finding, key, score, s.ts_ns) {
+        return false;
+    }
+    h.pending.add(s.ts_ns, finding.confidence);
+    if !h.queued {
+        h.queued = true;
+        queued.push((s.actor.id, finding.category));
+    }
+    if !ids.contains(&h.id) {
+        ids.push(h.id);
+    }
+    st.alerted_until = s.ts_ns.saturating_add(quiet);
+    true
+}
+
 /// Whether putting `key` into `cache` pushes another entry out (counted as evicted). The
 /// length first: the lookup is needed only once the cache is full.
 fn would_evict<K: std::hash::Hash + Eq, V>(cache: &LruCache<K, V>, key: &K) -> bool {
@@ -258,17 +303,20 @@ impl Detection {
                 }
             }
         }
+        // One lookup of what the state file keeps of the actor: read by takeover as it was
+        // before this transaction, then updated with it.
+        let known = self.known.get_or_insert_mut(s.actor.id, Known::default);
         if r.account_takeover.enabled && s.actor.kind != ActorKind::Ip {
             let t = st.takeover.get_or_insert_with(Default::default);
-            let known = self.known.peek(&s.actor.id);
-            let known = takeover::Known {
-                ips: known.map_or(&[][..], |k| &k.ips),
-                agents: known.map_or(&[][..], |k| &k.agents),
+            let before = takeover::Known {
+                ips: &known.ips,
+                agents: &known.agents,
             };
-            if let Some(f) = takeover::observe(&r.account_takeover, t, &cx, known) {
+            if let Some(f) = takeover::observe(&r.account_takeover, t, &cx, before) {
                 found.push((f, None));
             }
         }
+        known.remember(s, agent, self.clock.unix_ns(now));
         if r.ip_rotation.enabled {
             if s.actor.kind != ActorKind::Ip {
                 let ro = st.rotation.get_or_insert_with(Default::default);
@@ -299,8 +347,19 @@ impl Detection {
         let endpoint_text = s.template.unwrap_or(s.path);
         st.walk
             .record(now, s.method, endpoint_text, s.status, s.client_ip);
-        self.raise(s, endpoint_text);
-        self.remember(s, agent);
+        if !found.is_empty() {
+            // An ongoing attack's findings wait on the actor, found without another lookup.
+            let key = contribution(s, endpoint_text).key();
+            let quiet = r.alerts.quiet_secs.saturating_mul(1_000_000_000);
+            found.retain(|(finding, actor)| {
+                !(actor.is_none()
+                    && r.admits(finding)
+                    && defer(st, s, finding, key, quiet, &mut self.queued, &mut self.ids))
+            });
+        }
+        if !self.findings.is_empty() {
+            self.raise(s, endpoint_text);
+        }
         std::mem::take(&mut self.ids)
     }
 
@@ -331,27 +390,19 @@ impl Detection {
         let quiet = self.rules.alerts.quiet_secs.saturating_mul(1_000_000_000);
         let clock = self.clock;
         let mut findings = std::mem::take(&mut self.findings);
-        let c = Contribution {
-            actor: s.actor,
-            session: s.session,
-            client_ip: s.client_ip,
-            user_agent: s.user_agent,
-            service: s.service,
-            method: s.method,
-            endpoint,
-            now: s.ts_ns,
-        };
+        let c = contribution(s, endpoint);
         let key = c.key();
         for (finding, actor) in findings.drain(..) {
-            if !self.rules.enabled(finding.category)
-                || finding.severity < self.rules.alerts.min_severity
-            {
+            if !self.rules.admits(&finding) {
                 self.counters.findings_suppressed += 1;
                 continue;
             }
             let score = finding.severity.weight() * finding.confidence;
             let category = finding.category;
-            if actor.is_none() && self.defer(s, &finding, key, score, quiet) {
+            if actor.is_none()
+                && let Some(st) = self.actors.peek_mut(&s.actor.id)
+                && defer(st, s, &finding, key, quiet, &mut self.queued, &mut self.ids)
+            {
                 continue;
             }
             let c = Contribution {
@@ -402,29 +453,6 @@ impl Detection {
             }
         }
         self.findings = findings;
-    }
-
-    /// Whether `finding` of the transaction's own actor waits on it for its open alert.
-    fn defer(&mut self, s: &Sighting, finding: &Finding, key: u64, score: f64, quiet: u64) -> bool {
-        let Some(st) = self.actors.peek_mut(&s.actor.id) else {
-            return false;
-        };
-        let Some(h) = hot::find(&mut st.hot, finding.category) else {
-            return false;
-        };
-        if !h.defers(finding, key, score, s.ts_ns) {
-            return false;
-        }
-        h.pending.add(s.ts_ns, finding.confidence);
-        if !h.queued {
-            h.queued = true;
-            self.queued.push((s.actor.id, finding.category));
-        }
-        if !self.ids.contains(&h.id) {
-            self.ids.push(h.id);
-        }
-        st.alerted_until = s.ts_ns.saturating_add(quiet);
-        true
     }
 
     /// What waits on `actor` for its alert of `category` is added to it.

@@ -65,6 +65,9 @@ pub struct DistinctWindow {
     /// The last union estimate and `current`'s count when it was made: merging costs a copy of
     /// the sketch, so it is redone only when `current` grew by a sixteenth.
     union: Option<(usize, usize)>,
+    /// `current`'s estimate since the last insert: a detector asks for the count, its bound
+    /// and the union in a row, and the sketch's estimate is the costly part of each.
+    current_count: Option<usize>,
     /// Window number of `current`.
     epoch: u64,
 }
@@ -75,12 +78,25 @@ impl DistinctWindow {
     pub fn insert(&mut self, hash: u64, now_ns: u64, window_ns: u64) {
         self.rotate(now_ns, window_ns);
         self.current.insert_hash(hash);
+        self.current_count = None;
+    }
+
+    /// `current`'s estimate, made once per insert.
+    fn current_count(&mut self) -> usize {
+        match self.current_count {
+            Some(n) => n,
+            None => {
+                let n = self.current.estimate();
+                self.current_count = Some(n);
+                n
+            }
+        }
     }
 
     /// Distinct values over the current and the previous window.
     pub fn estimate(&mut self, now_ns: u64, window_ns: u64) -> usize {
         self.rotate(now_ns, window_ns);
-        let current = self.current.estimate();
+        let current = self.current_count();
         if self.previous_count == 0 {
             return current;
         }
@@ -100,13 +116,13 @@ impl DistinctWindow {
     /// threshold skip the merge while this stays below it.
     pub fn upper_bound(&mut self, now_ns: u64, window_ns: u64) -> usize {
         self.rotate(now_ns, window_ns);
-        self.current.estimate() + self.previous_count
+        self.current_count() + self.previous_count
     }
 
     /// Distinct values in the current window only (cheap: no merge).
     pub fn current(&mut self, now_ns: u64, window_ns: u64) -> usize {
         self.rotate(now_ns, window_ns);
-        self.current.estimate()
+        self.current_count()
     }
 
     fn rotate(&mut self, now_ns: u64, window_ns: u64) {
@@ -121,6 +137,7 @@ impl DistinctWindow {
             Sketch::new()
         };
         self.previous_count = self.previous.estimate();
+        self.current_count = None;
         self.union = None;
         self.epoch = epoch;
     }
@@ -144,6 +161,26 @@ mod tests {
     use super::*;
 
     const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn a_remembered_count_is_the_sketch_s_own_after_every_insert() {
+        let mut w = DistinctWindow::default();
+        let mut sketch = Sketch::new();
+        for v in 0..1_000u64 {
+            // Values repeat: the sketch often does not change, the count must still follow it.
+            let h = hash_of(&(v % 700).to_le_bytes());
+            w.insert(h, 5 * S, 60 * S);
+            sketch.insert_hash(h);
+            let expected = sketch.estimate();
+            assert_eq!(w.current(5 * S, 60 * S), expected);
+            assert_eq!(w.upper_bound(5 * S, 60 * S), expected);
+            assert_eq!(w.estimate(5 * S, 60 * S), expected);
+        }
+        // The next window: what was current is now the previous one, and counts from zero.
+        w.insert(hash_of(b"x"), 65 * S, 60 * S);
+        assert_eq!(w.current(65 * S, 60 * S), 1);
+        assert_eq!(w.upper_bound(65 * S, 60 * S), 1 + sketch.estimate());
+    }
 
     #[test]
     fn buckets_forget_what_left_the_window() {

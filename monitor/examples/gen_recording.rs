@@ -6,7 +6,9 @@
 //! `attack` (the default) is 97 tokens each walking user ids in steps of 97 at a machine's
 //! cadence: every actor is under alert (enumeration, bot cadence) for most of its requests,
 //! detection's costliest case. `benign` gives each connection one user reading its own orders
-//! at irregular intervals: detection's everyday case.
+//! at irregular intervals with pauses, each token a few hundred requests a minute whatever the length (a
+//! machine's pace would be a rate anomaly once the recording spans a minute): detection's
+//! everyday case.
 
 use std::{
     fs::File,
@@ -87,21 +89,28 @@ fn generate(out: &str, total: u64, conns: u64, benign: bool) -> io::Result<()> {
             done: 0,
         })
         .collect();
+    // Recorded time between two events: the attack goes at a machine's pace, the benign
+    // traffic slow enough that no token's rate is an anomaly (about 300 a minute each).
+    let step = if benign { 1_000_000 } else { 20_000 };
     let mut now = 1_000_000u64;
     let mut written = 0u64;
     let mut tick_at = now;
+    let mut round = 0u64;
     while written < total {
+        round += 1;
         for c in open.iter_mut() {
             if written >= total || c.done >= per_conn {
                 continue;
             }
-            // A benign connection sits out about half the rounds: irregular intervals.
-            if benign && mix(written ^ (c.id << 20)) & 1 == 0 {
+            // A benign connection sits out about half the rounds (irregular intervals), and
+            // its user pauses a quarter of the time (8 rounds, a second or two: people stop
+            // to read).
+            let who = (c.id >> 8) % 97;
+            if benign && (mix(written ^ (c.id << 20)) & 1 == 0 || (round / 8 + who) % 4 == 0) {
                 continue;
             }
             let n = written;
             let (user, page, token) = if benign {
-                let who = (c.id >> 8) % 97;
                 (who * 37 % 5000, c.done % 3, who)
             } else {
                 (n % 5000, n % 7, n % 97)
@@ -120,7 +129,7 @@ fn generate(out: &str, total: u64, conns: u64, benign: bool) -> io::Result<()> {
                 body.len()
             );
             for (dir, bytes) in [(Direction::Egress, req), (Direction::Ingress, resp)] {
-                now += 20_000;
+                now += step;
                 let off = &mut c.offsets[dir.index()];
                 let ev = DataEvent {
                     syscall: if dir == Direction::Egress {

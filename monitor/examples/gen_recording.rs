@@ -106,7 +106,9 @@ fn generate(out: &str, total: u64, conns: u64, benign: bool) -> io::Result<()> {
             // its user pauses a quarter of the time (8 rounds, a second or two: people stop
             // to read).
             let who = (c.id >> 8) % 97;
-            if benign && (mix(written ^ (c.id << 20)) & 1 == 0 || (round / 8 + who).is_multiple_of(4)) {
+            if benign
+                && (mix(written ^ (c.id << 20)) & 1 == 0 || (round / 8 + who).is_multiple_of(4))
+            {
                 continue;
             }
             let n = written;

@@ -7,8 +7,7 @@
 
 use std::hash::BuildHasher;
 
-use super::{rules::Role, values::Field};
-use crate::detection::hit::Part;
+use super::values::Field;
 
 /// Slots in the table (a power of two): 8 KiB.
 const SLOTS: usize = 1024;
@@ -43,9 +42,9 @@ impl InertCache {
     /// The key of `raw` read as a value of `field`: everything the rules read of it (its
     /// part, name and role, and its bytes); not where it is shown.
     pub fn key(&self, field: &Field<'_>, raw: &str) -> Key {
-        let h =
-            self.hasher
-                .hash_one((part_code(field.part), field.key, role_code(field.role), raw));
+        let h = self
+            .hasher
+            .hash_one((field.part as u8, field.key, field.role as u8, raw));
         // 0 marks an empty slot.
         Key(h.max(1))
     }
@@ -66,17 +65,10 @@ fn slot(key: Key) -> usize {
     (key.0 >> 54) as usize & (SLOTS - 1)
 }
 
-fn part_code(part: Part) -> u8 {
-    part as u8
-}
-
-fn role_code(role: Role) -> u8 {
-    role as u8
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detection::{hit::Part, signatures::rules::Role};
 
     fn field(part: Part, key: Option<&'static str>, role: Role) -> Field<'static> {
         Field {

@@ -118,9 +118,8 @@ impl Scan<'_> {
     }
 
     /// A value that is not plain, or could be an address the server fetches: proved inert
-    /// by every rule's first tests, or analysed. Out of line, so that [`Sink::value`] stays
-    /// small for the plain values that end there.
-    /// What is proved inert is remembered as `key`.
+    /// by every rule's first tests, or analysed; what is proved inert is remembered as `key`.
+    /// Out of line, so that [`Sink::value`] stays small for the plain values that end there.
     #[inline(never)]
     fn checked(&mut self, field: &Field<'_>, raw: &str, classes: Classes, key: Key) -> bool {
         let todo = undecoded_candidates(field, raw, classes);

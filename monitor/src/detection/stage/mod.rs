@@ -356,9 +356,9 @@ impl Detection {
                     && r.admits(finding)
                     && defer(st, s, finding, key, quiet, &mut self.queued, &mut self.ids))
             });
-        }
-        if !self.findings.is_empty() {
-            self.raise(s, endpoint_text);
+            if !found.is_empty() {
+                self.raise(s, endpoint_text, key, quiet);
+            }
         }
         std::mem::take(&mut self.ids)
     }
@@ -385,13 +385,12 @@ impl Detection {
     }
 
     /// Alerts for this transaction's findings. A finding that would change nothing its alert
-    /// lists waits on the actor (see [`hot::Hot`]) rather than being added at once.
-    fn raise(&mut self, s: &Sighting, endpoint: &str) {
-        let quiet = self.rules.alerts.quiet_secs.saturating_mul(1_000_000_000);
+    /// lists waits on the actor (see [`hot::Hot`]) rather than being added at once. `key` is
+    /// the transaction's [`Contribution::key`], `quiet` the alerts' quiet period (ns).
+    fn raise(&mut self, s: &Sighting, endpoint: &str, key: u64, quiet: u64) {
         let clock = self.clock;
         let mut findings = std::mem::take(&mut self.findings);
         let c = contribution(s, endpoint);
-        let key = c.key();
         for (finding, actor) in findings.drain(..) {
             if !self.rules.admits(&finding) {
                 self.counters.findings_suppressed += 1;

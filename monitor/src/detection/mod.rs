@@ -32,4 +32,4 @@ pub(crate) mod testkit;
 mod tests;
 
 pub use sighting::Sighting;
-pub use stage::{Detection, DetectionCounters};
+pub use stage::{Detection, DetectionCounters, Screened};

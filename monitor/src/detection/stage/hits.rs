@@ -1,5 +1,6 @@
-//! Signature matches of one transaction (injection, prompt rules) as findings: one per
-//! category, its severity from the category and where the value was.
+//! Signature matches of one transaction (injection, prompt rules), found by [`Detection::screen`]
+//! and turned into findings when it is judged: one per category, its severity from the category
+//! and where the value was.
 
 use super::Detection;
 use crate::detection::{
@@ -10,6 +11,14 @@ use crate::detection::{
     sighting::Sighting,
     signatures::RequestParts,
 };
+
+/// A transaction screened for [`Detection::judge`]: what the first pass found of it.
+#[derive(Debug, Default)]
+pub struct Screened {
+    /// The client's view of a transaction whose server is observed: judged there only.
+    pub(super) other_end: bool,
+    pub(super) hits: Vec<SignatureHit>,
+}
 
 /// Severity of a signature's category before counting.
 fn signature_severity(category: Category, hit: &SignatureHit) -> Severity {
@@ -31,9 +40,18 @@ fn signature_severity(category: Category, hit: &SignatureHit) -> Severity {
 }
 
 impl Detection {
-    /// Injection and prompt signatures: one finding per category.
-    pub(super) fn signatures_of(&mut self, s: &Sighting) {
-        self.hits.clear();
+    /// The first pass on `s`: whether it is the other end of a transaction observed at its
+    /// server, else its injection and prompt signature matches. Stateless but for caches and
+    /// counters, so a batch can be screened before any of it is judged: the scanners' code
+    /// then stays in the CPU's caches across the batch, as the detectors' does after.
+    pub fn screen(&mut self, s: &Sighting) -> Screened {
+        if self.other_end(s) {
+            return Screened {
+                other_end: true,
+                hits: Vec::new(),
+            };
+        }
+        let mut hits = Vec::new();
         let counts = self.signatures.scan(
             &RequestParts {
                 method: s.method,
@@ -43,7 +61,7 @@ impl Detection {
                 content_type: s.request_type,
                 body: s.request_body,
             },
-            &mut self.hits,
+            &mut hits,
         );
         self.counters.signature_values += u64::from(counts.values);
         self.counters.signature_values_skipped += u64::from(counts.skipped);
@@ -57,13 +75,21 @@ impl Detection {
                     response_body: s.response_body,
                     response_type: s.response_type,
                 },
-                &mut self.hits,
+                &mut hits,
             );
             self.counters.prompt_texts += counts.texts as u64;
             self.counters.prompt_bytes_skipped += counts.bytes_skipped as u64;
             self.counters.prompt_unparsed_bodies += counts.unparsed_bodies as u64;
         }
-        for hit in self.hits.drain(..) {
+        Screened {
+            other_end: false,
+            hits,
+        }
+    }
+
+    /// A screened transaction's signature matches as findings: one per category.
+    pub(super) fn signature_findings(&mut self, hits: Vec<SignatureHit>) {
+        for hit in hits {
             let category = hit.category;
             let severity = signature_severity(category, &hit);
             match self

@@ -7,6 +7,7 @@ mod hits;
 mod known;
 
 pub use counters::DetectionCounters;
+pub use hits::Screened;
 use known::Known;
 
 use std::{
@@ -26,7 +27,6 @@ use super::{
     },
     category::Category,
     finding::{Finding, WalkStep},
-    hit::SignatureHit,
     hot,
     learned::Learned,
     prompt::PromptScanner,
@@ -67,7 +67,6 @@ pub struct Detection {
     key_fingerprint: String,
     clock: Clock,
     counters: DetectionCounters,
-    hits: Vec<SignatureHit>,
     findings: Vec<(Finding, Option<Actor>)>,
     ids: Vec<AlertId>,
     /// Actors and categories with contributions waiting (see [`hot::Hot`]), for the next tick.
@@ -159,7 +158,6 @@ impl Detection {
             key_fingerprint,
             clock,
             counters: DetectionCounters::default(),
-            hits: Vec::new(),
             findings: Vec::new(),
             ids: Vec::new(),
             queued: Vec::new(),
@@ -167,17 +165,24 @@ impl Detection {
         }
     }
 
-    /// Judges one transaction; the ids of the alerts it contributed to.
+    /// Screens and judges one transaction; the ids of the alerts it contributed to.
     pub fn observe(&mut self, s: &Sighting) -> Vec<AlertId> {
+        let screened = self.screen(s);
+        self.judge(s, screened)
+    }
+
+    /// Judges a transaction [`screen`](Self::screen)ed before: the ids of the alerts it
+    /// contributed to. Transactions are judged in the order they were screened.
+    pub fn judge(&mut self, s: &Sighting, screened: Screened) -> Vec<AlertId> {
         self.ids.clear();
-        if self.other_end(s) {
+        if screened.other_end {
             self.counters.other_end_skipped += 1;
             return Vec::new();
         }
         self.counters.transactions += 1;
         let now = s.ts_ns;
         self.findings.clear();
-        self.signatures_of(s);
+        self.signature_findings(screened.hits);
 
         let endpoint = match (s.label, s.service) {
             (Some(label), Some(service)) => {

@@ -1,6 +1,9 @@
 //! Sessions and discovery on each transaction, between parsing and export: who sent it
 //! (`session::actor`), which session it is part of (`session::tracker`), which endpoint it
-//! called (`discovery::inventory`); and the `endpoint` and `session` events these produce.
+//! called (`discovery::inventory`); and the `endpoint` and `session` events these produce;
+//! `detect` runs detection's passes on a batch.
+
+mod detect;
 
 use std::{
     borrow::Cow,
@@ -11,11 +14,13 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
+use detect::Judged;
+
 use crate::{
     clock::Clock,
     config::Config,
     conn::{ConnMeta, Role},
-    detection::{Detection, DetectionCounters, Screened, Sighting},
+    detection::{Detection, DetectionCounters},
     discovery::inventory::{
         DiscoveryCounters, EndpointChange, EndpointRef, Inventory, Observation, ServiceKey,
     },
@@ -79,60 +84,6 @@ struct Seen<'t> {
     ended: Vec<SessionSummary>,
 }
 
-/// What detection reads of a transaction between the passes.
-fn sighting<'s>(seen: &'s Seen<'_>) -> Sighting<'s> {
-    let Seen {
-        t,
-        request,
-        identity,
-        path,
-        query,
-        request_body,
-        response_body,
-        ai,
-        service,
-        request_type,
-        response_type,
-        endpoint,
-        label,
-        session,
-        ..
-    } = seen;
-    let response = t.response.as_ref();
-    Sighting {
-        ts_ns: t.start_ts_ns,
-        actor: identity.actor,
-        session: *session,
-        client_ip: identity.client_ip,
-        user_agent: identity.user_agent.as_deref(),
-        auth: identity.auth,
-        service: service.as_ref(),
-        role: t.meta.role,
-        method: &request.method,
-        path,
-        query: *query,
-        template: endpoint.as_ref().map(|e| e.template.as_str()),
-        label: label.as_deref(),
-        request_headers: &request.headers,
-        request_type: *request_type,
-        request_body,
-        status: response.map(|r| r.status),
-        response_headers: response.map(|r| &r.headers),
-        response_type: *response_type,
-        response_body: response_body.as_deref().unwrap_or(&[]),
-        latency_ns: t.latency_ns(),
-        ai: ai.as_ref(),
-        request_classes: endpoint
-            .as_ref()
-            .map(|e| e.request_classes)
-            .unwrap_or_default(),
-        response_classes: endpoint
-            .as_ref()
-            .map(|e| e.response_classes)
-            .unwrap_or_default(),
-    }
-}
-
 /// Names the redaction key without revealing it: the detection state's actors are only
 /// meaningful under the key that made their ids.
 fn key_fingerprint(key: &[u8; 32]) -> String {
@@ -168,9 +119,9 @@ impl Insight {
     }
 
     /// What each of `batch` says of its actor, session and endpoint, in order, with the events
-    /// each caused (written after it). Passes: sessions and discovery on every transaction,
-    /// then detection's signature scan, then its judgement on every transaction, so that each stage's code and tables stay in the
-    /// CPU's caches across the batch (interleaved, each evicted the other's on every one).
+    /// each caused (written after it). Passes over the whole batch: sessions and discovery,
+    /// detection's (see [`detect`]), then the events, so that each stage's code and tables stay
+    /// in the CPU's caches across the batch (interleaved, each evicted the other's every time).
     pub fn observe_batch<'t>(
         &mut self,
         batch: &'t [HttpTransaction],
@@ -178,20 +129,17 @@ impl Insight {
     ) {
         // Read in place by the second pass, then dropped in place: each is a few hundred bytes.
         let mut seen: Vec<Option<Seen<'t>>> = batch.iter().map(|t| self.discover(t)).collect();
-        // Detection's own first pass, its signature scan, on the whole batch too.
-        let mut screened: Vec<Option<Screened>> = match &mut self.detection {
-            Some(d) => seen
-                .iter()
-                .map(|seen| seen.as_ref().map(|seen| d.screen(&sighting(seen))))
-                .collect(),
+        // Detection's passes, on the whole batch too.
+        let mut judged = match &mut self.detection {
+            Some(d) => detect::batch(d, &seen),
             None => Vec::new(),
         };
-        let mut screened = screened.drain(..);
+        let mut judged = judged.drain(..);
         out.reserve(seen.len());
         for seen in &mut seen {
-            let screened = screened.next().flatten();
+            let judged = judged.next().unwrap_or_default();
             out.push(match seen {
-                Some(seen) => self.judge(seen, screened),
+                Some(seen) => self.finish(seen, judged),
                 None => (HttpInsight::default(), Vec::new()),
             });
         }
@@ -309,17 +257,14 @@ impl Insight {
         })
     }
 
-    /// The second pass: detection's judgement of one transaction, then the alerts it raised
-    /// and the sessions it ended (with their verdicts so far) join its events.
-    fn judge(
-        &mut self,
-        seen: &mut Seen<'_>,
-        screened: Option<Screened>,
-    ) -> (HttpInsight, Vec<OutputEvent>) {
-        let alerts = match (&mut self.detection, screened) {
-            (Some(detection), Some(screened)) => detection.judge(&sighting(seen), screened),
-            _ => Vec::new(),
-        };
+    /// The last pass: what detection said of a transaction (its alerts, the alert reports it
+    /// caused, the verdicts of the sessions it ended) joins its events.
+    fn finish(&mut self, seen: &mut Seen<'_>, judged: Judged) -> (HttpInsight, Vec<OutputEvent>) {
+        let Judged {
+            alerts,
+            reports,
+            verdicts,
+        } = judged;
         let Seen {
             identity,
             ai,
@@ -331,8 +276,21 @@ impl Insight {
         } = seen;
         let session = *session;
         let mut events = std::mem::take(events);
-        self.queue_alerts(&mut events);
-        self.queue_sessions(std::mem::take(ended), &mut events);
+        for report in reports {
+            events.push(OutputEvent::Alert(Box::new(AlertEvent::new(
+                &self.clock,
+                report,
+            ))));
+        }
+        let mut verdicts = verdicts.into_iter();
+        for summary in ended.drain(..) {
+            let verdict = verdicts.next().flatten();
+            events.push(OutputEvent::Session(SessionEvent::new(
+                &self.clock,
+                summary,
+                verdict,
+            )));
+        }
         let insight = HttpInsight {
             actor: Some(identity.actor.into()),
             client_ip: identity.client_ip.map(ip_text),

@@ -30,14 +30,25 @@ pub struct Hot {
 
 impl Hot {
     /// Whether `finding` from a contribution of `key` can wait: it would add to the alert only
-    /// a transaction, a time and at most its confidence.
-    pub fn defers(&self, finding: &Finding, key: u64, score: f64, now: u64) -> bool {
+    /// a transaction, a time and at most its confidence. (A higher score than the session's
+    /// verdict took is no reason to raise: see [`Self::rises`].)
+    pub fn defers(&self, finding: &Finding, key: u64, now: u64) -> bool {
         now < self.until_ns
             && key == self.key
-            && score <= self.score
             && finding.severity <= self.reported_severity
             && finding.addresses.is_empty()
             && finding.evidence().is_empty()
+    }
+
+    /// Whether `score` is above what the session's verdict took for this category (kept as
+    /// what it took from now on): a rate or a count that keeps growing while its alert is
+    /// quiet raises the verdict, not the alert.
+    pub fn rises(&mut self, score: f64) -> bool {
+        let rises = score > self.score;
+        if rises {
+            self.score = score;
+        }
+        rises
     }
 
     /// The alert took a contribution itself (`raised`): what later ones are compared with.

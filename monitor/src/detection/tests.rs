@@ -119,6 +119,38 @@ fn disabled_categories_and_low_severities_are_suppressed_and_counted() {
     assert_eq!(d.counters().findings_suppressed, 1);
 }
 
+#[test]
+fn a_score_that_rises_while_its_alert_waits_reaches_the_session_verdict() {
+    // Enumeration only: a walk of random ids raises it at 0.75 confidence, then a sequential
+    // walk in the same window lifts it to 0.9 while the alert is open and quiet, so those
+    // findings wait on the actor rather than being raised one by one (all of it within the
+    // alert's first 10 s, before its next report is due).
+    let mut rules = Rules::default();
+    rules.alerts.disabled = super::category::Category::ALL
+        .into_iter()
+        .filter(|c| *c != super::category::Category::Enumeration)
+        .collect();
+    let mut d = detection(&rules);
+    let mut s = sighting("GET", "/items/1");
+    s.template = Some("/items/{id}");
+    s.label = Some("GET /items/{id}");
+    let random = (0..60u64).map(|i| i * 7_919 % 100_003 + 200_000);
+    let sequential = 1_000..1_250u64;
+    for (n, id) in random.chain(sequential).enumerate() {
+        s.path = Box::leak(format!("/items/{id}").into_boxed_str());
+        s.ts_ns = 1_000_000_000 + n as u64 * 20_000_000 + (n as u64 % 7) * 3_000_000;
+        d.observe(&s);
+    }
+    d.shutdown();
+    let reports: Vec<_> = d.take_reports().collect();
+    let last = reports.last().expect("enumeration was raised");
+    assert_eq!(last.category, super::category::Category::Enumeration);
+    assert_eq!(last.confidence, 0.9, "the sequential walk was seen");
+    let risk = d.verdict(&s.session, false).map(|v| v.risk());
+    // High severity (0.75) × 0.9 = 0.675: 68, where the first findings alone gave 56.
+    assert_eq!(risk, Some(68));
+}
+
 mod determinism {
     use proptest::prelude::*;
 

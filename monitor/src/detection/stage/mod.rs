@@ -100,24 +100,40 @@ fn contribution<'a>(s: &Sighting<'a>, endpoint: &'a str) -> Contribution<'a> {
     }
 }
 
+/// Where a deferred finding goes: the actors and categories waiting for the next fold, the
+/// transaction's alert ids, the session verdicts.
+struct Waiting<'a> {
+    queued: &'a mut Vec<(ActorId, Category)>,
+    ids: &'a mut Vec<AlertId>,
+    verdicts: &'a mut Verdicts,
+}
+
 /// Whether `finding` of the transaction's own actor (`st`) waits on it for its open alert
 /// (see [`hot::Hot`]); `key` is the transaction's [`Contribution::key`]. What waits is listed
-/// in `queued` for the next fold; the alert's id joins `ids`.
+/// for the next fold; the alert's id joins the transaction's; a higher score goes to the
+/// session's verdict at once, as a raise would give it.
 fn defer(
     st: &mut ActorState,
     s: &Sighting,
     finding: &Finding,
     key: u64,
     quiet: u64,
-    queued: &mut Vec<(ActorId, Category)>,
-    ids: &mut Vec<AlertId>,
+    w: Waiting,
 ) -> bool {
+    let Waiting {
+        queued,
+        ids,
+        verdicts,
+    } = w;
     let score = finding.severity.weight() * finding.confidence;
     let Some(h) = hot::find(&mut st.hot, finding.category) else {
         return false;
     };
-    if !h.defers(finding, key, score, s.ts_ns) {
+    if !h.defers(finding, key, s.ts_ns) {
         return false;
+    }
+    if h.rises(score) {
+        verdicts.add(s.session, finding.category, score);
     }
     h.pending.add(s.ts_ns, finding.confidence);
     if !h.queued {
@@ -359,7 +375,18 @@ impl Detection {
             found.retain(|(finding, actor)| {
                 !(actor.is_none()
                     && r.admits(finding)
-                    && defer(st, s, finding, key, quiet, &mut self.queued, &mut self.ids))
+                    && defer(
+                        st,
+                        s,
+                        finding,
+                        key,
+                        quiet,
+                        Waiting {
+                            queued: &mut self.queued,
+                            ids: &mut self.ids,
+                            verdicts: &mut self.verdicts,
+                        },
+                    ))
             });
             if !found.is_empty() {
                 self.raise(s, endpoint_text, key, quiet);
@@ -405,7 +432,18 @@ impl Detection {
             let category = finding.category;
             if actor.is_none()
                 && let Some(st) = self.actors.peek_mut(&s.actor.id)
-                && defer(st, s, &finding, key, quiet, &mut self.queued, &mut self.ids)
+                && defer(
+                    st,
+                    s,
+                    &finding,
+                    key,
+                    quiet,
+                    Waiting {
+                        queued: &mut self.queued,
+                        ids: &mut self.ids,
+                        verdicts: &mut self.verdicts,
+                    },
+                )
             {
                 continue;
             }

@@ -8,12 +8,15 @@ use cardinality_estimator::CardinalityEstimator;
 /// exact range, 192 bytes at most); below 128 values they count exactly.
 type Sketch = CardinalityEstimator<u64, wyhash::WyHash, 8, 6>;
 
-/// Counts over the last `BUCKETS` buckets of `bucket_ns` each.
+/// Counts over the last `BUCKETS` buckets of `bucket_ns` each (the same `bucket_ns` in every
+/// call).
 #[derive(Debug, Clone)]
 pub struct Buckets<const BUCKETS: usize> {
     counts: [u32; BUCKETS],
     /// Index of the bucket holding `head_ns` (bucket number since time 0).
     head: u64,
+    /// Where the bucket after `head` starts (ns): before it, time needs no division.
+    next_ns: u64,
 }
 
 impl<const BUCKETS: usize> Default for Buckets<BUCKETS> {
@@ -21,6 +24,7 @@ impl<const BUCKETS: usize> Default for Buckets<BUCKETS> {
         Self {
             counts: [0; BUCKETS],
             head: 0,
+            next_ns: 0,
         }
     }
 }
@@ -41,21 +45,28 @@ impl<const BUCKETS: usize> Buckets<BUCKETS> {
 
     /// Moves the head to `now_ns`'s bucket, clearing the buckets it passes. Time going
     /// backwards (transactions finish out of order) counts into the current bucket.
+    #[inline]
     fn advance(&mut self, now_ns: u64, bucket_ns: u64) {
-        let bucket = now_ns / bucket_ns.max(1);
-        if bucket <= self.head {
-            return;
+        if now_ns >= self.next_ns {
+            self.advance_to(now_ns, bucket_ns.max(1));
         }
-        let steps = (bucket - self.head).min(BUCKETS as u64);
-        for i in 1..=steps {
-            self.counts[((self.head + i) % BUCKETS as u64) as usize] = 0;
+    }
+
+    fn advance_to(&mut self, now_ns: u64, bucket_ns: u64) {
+        let bucket = now_ns / bucket_ns;
+        if bucket > self.head {
+            let steps = (bucket - self.head).min(BUCKETS as u64);
+            for i in 1..=steps {
+                self.counts[((self.head + i) % BUCKETS as u64) as usize] = 0;
+            }
+            self.head = bucket;
         }
-        self.head = bucket;
+        self.next_ns = self.head.saturating_add(1).saturating_mul(bucket_ns);
     }
 }
 
-/// Distinct values seen in the current and the previous window of `window_ns`: the estimate
-/// covers between one and two windows back, never less than one.
+/// Distinct values seen in the current and the previous window of `window_ns` (the same in
+/// every call): the estimate covers between one and two windows back, never less than one.
 #[derive(Debug, Clone, Default)]
 pub struct DistinctWindow {
     current: Sketch,
@@ -70,6 +81,8 @@ pub struct DistinctWindow {
     current_count: Option<usize>,
     /// Window number of `current`.
     epoch: u64,
+    /// Where the window after `epoch` starts (ns): before it, time needs no division.
+    next_ns: u64,
 }
 
 impl DistinctWindow {
@@ -125,11 +138,23 @@ impl DistinctWindow {
         self.current_count()
     }
 
+    #[inline]
     fn rotate(&mut self, now_ns: u64, window_ns: u64) {
-        let epoch = now_ns / window_ns.max(1);
-        if epoch <= self.epoch {
-            return;
+        if now_ns >= self.next_ns {
+            self.rotate_to(now_ns, window_ns.max(1));
         }
+    }
+
+    fn rotate_to(&mut self, now_ns: u64, window_ns: u64) {
+        let epoch = now_ns / window_ns;
+        if epoch > self.epoch {
+            self.start(epoch);
+        }
+        self.next_ns = self.epoch.saturating_add(1).saturating_mul(window_ns);
+    }
+
+    /// `epoch` begins: the current window becomes the previous one when they are adjacent.
+    fn start(&mut self, epoch: u64) {
         self.previous = if epoch == self.epoch + 1 {
             std::mem::take(&mut self.current)
         } else {

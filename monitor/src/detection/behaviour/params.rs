@@ -132,10 +132,13 @@ impl<'a> Iterator for Pieces<'a> {
 
 /// The value as an integer, when it is one (ids walked in order).
 pub fn as_int(value: &str) -> Option<i64> {
-    if value.is_empty() || value.len() > 18 || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty() || value.len() > 18 {
         return None;
     }
-    value.parse().ok()
+    // At most 18 digits: no overflow. One loop, where checking then `parse` read it twice.
+    value.bytes().try_fold(0i64, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
+    })
 }
 
 #[cfg(test)]
@@ -193,5 +196,13 @@ mod tests {
         assert_eq!(as_int("-1"), None);
         assert_eq!(as_int("99999999999999999999"), None);
         assert_eq!(as_int(""), None);
+        assert_eq!(as_int("999999999999999999"), Some(999_999_999_999_999_999));
+        assert_eq!(as_int("+5"), None);
+        assert_eq!(as_int("12a"), None);
+        assert_eq!(
+            as_int("١٢"),
+            None,
+            "digits of other scripts are not ids walked"
+        );
     }
 }

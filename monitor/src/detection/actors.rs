@@ -9,6 +9,7 @@ use super::behaviour::{
     rotation::RotationState, scanner::ScannerState, scraping::ScrapingState,
     takeover::TakeoverState,
 };
+use super::sighting::Sighting;
 use crate::session::actor::ActorKind;
 
 /// Earlier transactions kept per actor for the evidence.
@@ -63,6 +64,41 @@ impl Walk {
     }
 }
 
+/// What the state file keeps of an actor: when it was first and last seen, and its first
+/// addresses and user agents.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub kind: Option<ActorKind>,
+    /// Wall-clock, so they mean the same in the next run.
+    pub first_unix_ns: u64,
+    pub last_unix_ns: u64,
+    pub ips: Vec<IpAddr>,
+    pub agents: Vec<u64>,
+}
+
+/// Addresses and user agents remembered per known actor.
+pub const KNOWN_KEPT: usize = 4;
+impl Known {
+    /// What the state file keeps of the actor, after `s` (its wall-clock time `unix_ns`).
+    pub fn remember(&mut self, s: &Sighting, agent: u64, unix_ns: u64) {
+        if self.kind.is_none() {
+            self.kind = Some(s.actor.kind);
+            self.first_unix_ns = unix_ns;
+        }
+        self.last_unix_ns = self.last_unix_ns.max(unix_ns);
+        if let Some(ip) = s.client_ip
+            && self.ips.len() < KNOWN_KEPT
+            && !self.ips.contains(&ip)
+        {
+            self.ips.push(ip);
+        }
+        if s.user_agent.is_some() && self.agents.len() < KNOWN_KEPT && !self.agents.contains(&agent)
+        {
+            self.agents.push(agent);
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ActorState {
     pub kind: ActorKind,
@@ -85,6 +121,9 @@ pub struct ActorState {
     pub walk: Walk,
     /// Categories with an open alert, and what waits to be added to it.
     pub hot: Vec<super::hot::Hot>,
+    /// What the state file keeps of the actor, here while it is tracked (no second lookup
+    /// per transaction).
+    pub known: Known,
 }
 
 impl ActorState {
@@ -105,6 +144,7 @@ impl ActorState {
             takeover: None,
             walk: Walk::default(),
             hot: Vec::new(),
+            known: Known::default(),
         }
     }
 }

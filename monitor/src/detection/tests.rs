@@ -56,6 +56,63 @@ fn a_flood_of_actors_keeps_the_actor_table_bounded_and_counts_what_it_drops() {
 }
 
 #[test]
+fn known_actors_are_saved_oldest_first_whether_tracked_or_evicted_and_capped() {
+    let id = |n: u8| ActorId([n; 8]);
+    let saved = |max_known: usize| {
+        let mut rules = Rules::default();
+        rules.limits.max_actors = 2;
+        rules.limits.max_known_actors = max_known;
+        let mut d = detection(&rules);
+        let mut s = sighting("GET", "/");
+        // Actor 1 twice (its second address kept), then 2 and 3: 1 leaves the actor table.
+        for (n, (actor, ip)) in [(1, 1), (1, 2), (2, 3), (3, 4)].into_iter().enumerate() {
+            s.actor = Actor {
+                id: id(actor),
+                kind: ActorKind::Bearer,
+            };
+            s.client_ip = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, ip)));
+            s.ts_ns = 1_000_000_000 * (n as u64 + 1);
+            d.observe(&s);
+        }
+        let dir = tempfile::tempdir().expect("temporary directory");
+        d.save(dir.path(), 0).expect("state saved");
+        let file = super::state::load(dir.path())
+            .expect("state read")
+            .expect("state written");
+        let known_actors = d.counters().known_actors;
+        // A restarted monitor tracks actor 1 again with what was saved.
+        let mut again = detection(&rules);
+        again.restore(dir.path()).expect("state restored");
+        s.actor.id = id(1);
+        again.observe(&s);
+        let resaved = tempfile::tempdir().expect("temporary directory");
+        again.save(resaved.path(), 0).expect("state saved");
+        let first = super::state::load(resaved.path())
+            .expect("state read")
+            .expect("state written")
+            .actors
+            .into_iter()
+            .find(|a| a.id == id(1).to_string())
+            .map(|a| a.ips.len());
+        (file.actors, known_actors, first)
+    };
+    let (actors, known, first_ips) = saved(10);
+    let ids: Vec<String> = actors.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(ids, [id(1), id(2), id(3)].map(|i| i.to_string()));
+    assert_eq!(actors[0].ips.len(), 2, "both of actor 1's addresses");
+    assert_eq!(known, 3);
+    assert_eq!(first_ips, Some(3), "restored, then one more address");
+    let (actors, known, _) = saved(2);
+    let ids: Vec<String> = actors.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [id(2), id(3)].map(|i| i.to_string()),
+        "the most recent"
+    );
+    assert_eq!(known, 2);
+}
+
+#[test]
 fn the_client_end_of_an_observed_server_is_judged_once() {
     let mut d = detection(&Rules::default());
     let service = Box::leak(Box::new(ServiceKey::new(

@@ -1,57 +1,28 @@
 //! The actors detection knows (their addresses and user agents) and what it saves to and
-//! restores from the state file.
+//! restores from the state file. A tracked actor's [`Known`] lives in its `ActorState`; the
+//! `known` cache holds those of the others (evicted, or restored and not seen yet).
 
-use std::{net::IpAddr, path::Path};
+use std::path::Path;
 
 use super::Detection;
 use crate::{
     detection::{
-        sighting::Sighting,
+        actors::{KNOWN_KEPT, Known},
         state::{self, KnownActor, StateError, StateFile},
     },
-    session::actor::{ActorId, ActorKind},
+    session::actor::ActorId,
 };
-
-#[derive(Debug, Clone, Default)]
-pub(super) struct Known {
-    kind: Option<ActorKind>,
-    /// Wall-clock, so they mean the same in the next run.
-    first_unix_ns: u64,
-    last_unix_ns: u64,
-    pub(super) ips: Vec<IpAddr>,
-    pub(super) agents: Vec<u64>,
-}
-
-/// Addresses and user agents remembered per known actor.
-pub(super) const KNOWN_KEPT: usize = 4;
-impl Known {
-    /// What the state file keeps of the actor, after `s` (its wall-clock time `unix_ns`).
-    pub(super) fn remember(&mut self, s: &Sighting, agent: u64, unix_ns: u64) {
-        if self.kind.is_none() {
-            self.kind = Some(s.actor.kind);
-            self.first_unix_ns = unix_ns;
-        }
-        self.last_unix_ns = self.last_unix_ns.max(unix_ns);
-        if let Some(ip) = s.client_ip
-            && self.ips.len() < KNOWN_KEPT
-            && !self.ips.contains(&ip)
-        {
-            self.ips.push(ip);
-        }
-        if s.user_agent.is_some() && self.agents.len() < KNOWN_KEPT && !self.agents.contains(&agent)
-        {
-            self.agents.push(agent);
-        }
-    }
-}
 
 impl Detection {
     /// Writes what was learned to `dir`.
     pub fn save(&mut self, dir: &Path, unix_now_ns: u64) -> Result<(), StateError> {
-        let actors = self
-            .known
-            .iter()
-            .rev()
+        // Oldest first, as the cache orders them: every tracked actor was seen after every
+        // one only in `known`. At most the cache's capacity, the most recent.
+        let tracked = self.actors.iter().rev().map(|(id, st)| (id, &st.known));
+        let all = self.known.iter().rev().chain(tracked);
+        let held = self.known.len() + self.actors.len();
+        let actors = all
+            .skip(held.saturating_sub(self.known.cap().get()))
             .filter_map(|(id, k)| {
                 Some(KnownActor {
                     id: id.to_string(),
@@ -94,16 +65,19 @@ impl Detection {
         }
         for a in file.actors {
             let Some(id) = parse_id(&a.id) else { continue };
-            self.known.push(
-                id,
-                Known {
-                    kind: Some(a.kind),
-                    first_unix_ns: a.first_seen_unix_ns,
-                    last_unix_ns: a.last_seen_unix_ns,
-                    ips: a.ips.into_iter().take(KNOWN_KEPT).collect(),
-                    agents: a.agents.into_iter().take(KNOWN_KEPT).collect(),
-                },
-            );
+            let known = Known {
+                kind: Some(a.kind),
+                first_unix_ns: a.first_seen_unix_ns,
+                last_unix_ns: a.last_seen_unix_ns,
+                ips: a.ips.into_iter().take(KNOWN_KEPT).collect(),
+                agents: a.agents.into_iter().take(KNOWN_KEPT).collect(),
+            };
+            match self.actors.peek_mut(&id) {
+                Some(st) => st.known = known,
+                None => {
+                    self.known.push(id, known);
+                }
+            }
         }
         Ok(())
     }

@@ -8,7 +8,6 @@ mod known;
 
 pub use counters::DetectionCounters;
 pub use hits::Screened;
-use known::Known;
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -18,7 +17,7 @@ use std::{
 use lru::LruCache;
 
 use super::{
-    actors::{ActorState, AddressState},
+    actors::{ActorState, AddressState, Known},
     alerts::{AlertBook, AlertId, AlertReport, Contribution},
     behaviour::{
         Ctx, browsing, cadence, credentials, enumeration, exposure, login,
@@ -62,6 +61,7 @@ pub struct Detection {
     learned: Learned,
     alerts: AlertBook,
     verdicts: Verdicts,
+    /// What the state file keeps of actors not tracked in `actors` (theirs is in their state).
     known: LruCache<ActorId, Known>,
     /// Fingerprint of the key actor ids are made with (known actors are only kept under it).
     key_fingerprint: String,
@@ -211,13 +211,18 @@ impl Detection {
         let params = Params::of(s.path, s.template, s.query);
         if would_evict(&self.actors, &s.actor.id) {
             self.counters.actors_evicted += 1;
-            if let Some((id, st)) = self.actors.pop_lru() {
+            if let Some((id, mut st)) = self.actors.pop_lru() {
                 self.fold_actor(&st, id);
+                self.known.push(id, std::mem::take(&mut st.known));
             }
         }
-        let st = self
-            .actors
-            .get_or_insert_mut(s.actor.id, || ActorState::new(s.actor.kind));
+        // A new actor takes what an earlier run, or its own earlier tracking, left in `known`.
+        let known = &mut self.known;
+        let st = self.actors.get_or_insert_mut(s.actor.id, || {
+            let mut st = ActorState::new(s.actor.kind);
+            st.known = known.pop(&s.actor.id).unwrap_or_default();
+            st
+        });
         let quiet = st
             .quiet_until
             .iter()
@@ -324,20 +329,19 @@ impl Detection {
                 }
             }
         }
-        // One lookup of what the state file keeps of the actor: read by takeover as it was
-        // before this transaction, then updated with it.
-        let known = self.known.get_or_insert_mut(s.actor.id, Known::default);
+        // What the state file keeps of the actor: read by takeover as it was before this
+        // transaction, then updated with it.
         if r.account_takeover.enabled && s.actor.kind != ActorKind::Ip {
             let t = st.takeover.get_or_insert_with(Default::default);
             let before = takeover::Known {
-                ips: &known.ips,
-                agents: &known.agents,
+                ips: &st.known.ips,
+                agents: &st.known.agents,
             };
             if let Some(f) = takeover::observe(&r.account_takeover, t, &cx, before) {
                 found.push((f, None));
             }
         }
-        known.remember(s, agent, self.clock.unix_ns(now));
+        st.known.remember(s, agent, self.clock.unix_ns(now));
         if r.ip_rotation.enabled {
             if s.actor.kind != ActorKind::Ip {
                 let ro = st.rotation.get_or_insert_with(Default::default);
@@ -578,7 +582,7 @@ impl Detection {
         c.baselines = self.learned.len() as u64;
         c.baselines_evicted = self.learned.evicted;
         c.verdicts_evicted = self.verdicts.evicted;
-        c.known_actors = self.known.len() as u64;
+        c.known_actors = (self.known.len() + self.actors.len()).min(self.known.cap().get()) as u64;
         c
     }
 }

@@ -23,15 +23,20 @@ pub(super) struct Judged {
 /// Screens, then judges, each of `seen` (one [`Judged`] each, in order; a default one for a
 /// transaction without a request).
 pub(super) fn batch(d: &mut Detection, seen: &[Option<Seen<'_>>]) -> Vec<Judged> {
-    let screened: Vec<_> = seen
+    // Made once, read by both passes.
+    let sightings: Vec<Option<Sighting<'_>>> = seen
         .iter()
-        .map(|seen| seen.as_ref().map(|seen| d.screen(&sighting(seen))))
+        .map(|seen| seen.as_ref().map(sighting))
+        .collect();
+    let screened: Vec<_> = sightings
+        .iter()
+        .map(|s| s.as_ref().map(|s| d.screen(s)))
         .collect();
     seen.iter()
-        .zip(screened)
-        .map(|(seen, screened)| match (seen, screened) {
-            (Some(seen), Some(screened)) => Judged {
-                alerts: d.judge(&sighting(seen), screened),
+        .zip(sightings.iter().zip(screened))
+        .map(|(seen, sighted)| match (seen, sighted) {
+            (Some(seen), (Some(s), Some(screened))) => Judged {
+                alerts: d.judge(s, screened),
                 reports: d.take_reports().collect(),
                 verdicts: seen
                     .ended
@@ -46,47 +51,31 @@ pub(super) fn batch(d: &mut Detection, seen: &[Option<Seen<'_>>]) -> Vec<Judged>
 
 /// What detection reads of a transaction between the passes.
 fn sighting<'s>(seen: &'s Seen<'_>) -> Sighting<'s> {
-    let Seen {
-        t,
-        request,
-        identity,
-        path,
-        query,
-        request_body,
-        response_body,
-        ai,
-        service,
-        request_type,
-        response_type,
-        endpoint,
-        label,
-        session,
-        ..
-    } = seen;
+    let (t, request, identity, endpoint) = (seen.t, seen.request, &seen.identity, &seen.endpoint);
     let response = t.response.as_ref();
     Sighting {
         ts_ns: t.start_ts_ns,
         actor: identity.actor,
-        session: *session,
+        session: seen.session,
         client_ip: identity.client_ip,
         user_agent: identity.user_agent.as_deref(),
         auth: identity.auth,
-        service: service.as_ref(),
+        service: seen.service.as_ref(),
         role: t.meta.role,
         method: &request.method,
-        path,
-        query: *query,
+        path: seen.path,
+        query: seen.query,
         template: endpoint.as_ref().map(|e| e.template.as_str()),
-        label: label.as_deref(),
+        label: seen.label.as_deref(),
         request_headers: &request.headers,
-        request_type: *request_type,
-        request_body,
+        request_type: seen.request_type,
+        request_body: &seen.request_body,
         status: response.map(|r| r.status),
         response_headers: response.map(|r| &r.headers),
-        response_type: *response_type,
-        response_body: response_body.as_deref().unwrap_or(&[]),
+        response_type: seen.response_type,
+        response_body: seen.response_body.as_deref().unwrap_or(&[]),
         latency_ns: t.latency_ns(),
-        ai: ai.as_ref(),
+        ai: seen.ai.as_ref(),
         request_classes: endpoint
             .as_ref()
             .map(|e| e.request_classes)
